@@ -1,0 +1,170 @@
+//! Signing and verification of signed objects, shared by the card (Figure
+//! 4 on the card) and the host (Figure 4 off the card): one implementation
+//! of the rules. ECDSA P-256 with SHA-256; signatures are `r || s`.
+
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::cert::{Certificate, usage};
+use crate::postmark::PostmarkFile;
+use crate::signed::{BODY, SIGNATURE, Signed};
+use crate::tlv::{Tag, TlvError, Writer};
+
+/// Writes `kind { 7F4E { fields } 5F37 signature }` into `w`, signing the
+/// encoded body object with `key` (ECDSA P-256, SHA-256, RFC 6979 nonces:
+/// the same input gives the same bytes). Used by the card and the authority.
+pub fn write_signed(
+    w: &mut Writer<'_>,
+    kind: Tag,
+    key: &SigningKey,
+    fields: impl FnOnce(&mut Writer<'_>) -> Result<(), TlvError>,
+) -> Result<(), TlvError> {
+    w.nested(kind, |w| {
+        let start = w.len();
+        w.nested(BODY, fields)?;
+        let body = w.written().get(start..).ok_or(TlvError::Overflow)?;
+        // Low-S form: each signature has one encoding (see verify_signed).
+        let sig: Signature = key.sign(body);
+        w.put(SIGNATURE, &sig.normalize_s().to_bytes())
+    })
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+/// A public key from its uncompressed SEC1 encoding.
+pub fn public_key(point: &[u8]) -> Option<VerifyingKey> {
+    VerifyingKey::from_sec1_bytes(point).ok()
+}
+
+/// Whether `signed` carries a valid signature by `key` over its body. Only
+/// the low-S form is accepted, so that (with minimal TLV lengths) a signed
+/// object has exactly one encoding.
+pub fn verify_signed(signed: &Signed<'_>, key: &VerifyingKey) -> bool {
+    Signature::from_slice(signed.signature)
+        .map(|sig| sig.normalize_s() == sig && key.verify(signed.signed_bytes, &sig).is_ok())
+        .unwrap_or(false)
+}
+
+/// Whether `cert` was signed by `issuer_key`.
+pub fn verify_certificate(cert: &Certificate<'_>, issuer_key: &VerifyingKey) -> bool {
+    verify_signed(&cert.signed, issuer_key)
+}
+
+/// Why a postmark is not valid (Figure 4's reject branches).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Invalid {
+    /// 412: the certificate is not signed by the authority.
+    CertificateSignature = 1,
+    /// 412: the postmark time lies outside the certificate's validity.
+    CertificateExpired = 2,
+    /// 412: the certificate does not authorize postmarks.
+    CertificateUsage = 3,
+    /// 412: certificate and postmark name different meters or certificates.
+    CertificateMismatch = 4,
+    /// The postmark is not signed by the certificate's key.
+    PostmarkSignature = 5,
+    /// 418: the message digest differs (the message was altered).
+    DigestMismatch = 6,
+}
+
+impl Invalid {
+    /// Decodes the verdict byte a card returns (0 is valid).
+    pub fn from_byte(b: u8) -> Option<Self> {
+        [
+            Self::CertificateSignature,
+            Self::CertificateExpired,
+            Self::CertificateUsage,
+            Self::CertificateMismatch,
+            Self::PostmarkSignature,
+            Self::DigestMismatch,
+        ]
+        .into_iter()
+        .find(|v| *v as u8 == b)
+    }
+
+    /// What failed, for people.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::CertificateSignature => {
+                "the signer's certificate is not signed by this authority"
+            }
+            Self::CertificateExpired => "the postmark time is outside the certificate's validity",
+            Self::CertificateUsage => "the certificate does not authorize postmarks",
+            Self::CertificateMismatch => "the postmark and the certificate name different meters",
+            Self::PostmarkSignature => {
+                "the postmark signature does not match the certificate's key"
+            }
+            Self::DigestMismatch => {
+                "the message does not match the postmark's digest (altered message)"
+            }
+        }
+    }
+}
+
+/// Figure 4, steps 408 to 420: checks a postmark file against the
+/// authority's key and the digest of the message in hand.
+pub fn check_postmark(
+    file: &PostmarkFile<'_>,
+    authority: &VerifyingKey,
+    digest: &[u8; 32],
+) -> Result<(), Invalid> {
+    let (pm, cert) = (&file.postmark, &file.certificate);
+    // 408: the certificate, with the authority's key.
+    if !verify_certificate(cert, authority) {
+        return Err(Invalid::CertificateSignature);
+    }
+    if !cert.valid_at(pm.time) {
+        return Err(Invalid::CertificateExpired);
+    }
+    if !cert.allows(usage::POSTMARK) {
+        return Err(Invalid::CertificateUsage);
+    }
+    if cert.holder != pm.meter || cert.serial != pm.certificate_serial {
+        return Err(Invalid::CertificateMismatch);
+    }
+    let signer = public_key(cert.public_key).ok_or(Invalid::CertificateSignature)?;
+    if !verify_signed(&pm.signed, &signer) {
+        return Err(Invalid::PostmarkSignature);
+    }
+    // 414/416: the digests.
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(&pm.digest[..], &digest[..])) {
+        return Err(Invalid::DigestMismatch);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_encoding_per_signature() {
+        let key = SigningKey::from_slice(&[7; 32]).unwrap();
+        let mut buf = [0u8; 256];
+        let mut w = Writer::new(&mut buf);
+        write_signed(&mut w, 0x7F60, &key, |w| w.put(0x90, b"payload")).unwrap();
+        let bytes = w.written().to_vec();
+        let signed = Signed::parse(&bytes, 0x7F60).unwrap();
+        assert!(verify_signed(&signed, key.verifying_key()));
+        // The same signature with s replaced by n - s verifies mathematically
+        // but is not the canonical form: refused.
+        let sig = Signature::from_slice(signed.signature).unwrap();
+        let (r, s) = sig.split_scalars();
+        let high = Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+        assert!(
+            key.verifying_key()
+                .verify(signed.signed_bytes, &high)
+                .is_ok()
+        );
+        let mut twin = bytes.clone();
+        let at = twin.len() - 64;
+        twin[at..].copy_from_slice(&high.to_bytes());
+        let twin = Signed::parse(&twin, 0x7F60).unwrap();
+        assert!(!verify_signed(&twin, key.verifying_key()));
+    }
+}

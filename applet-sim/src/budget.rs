@@ -1,0 +1,26 @@
+//! The card's fixed memory budgets. The simulator enforces them: a command
+//! that would exceed one answers 6A84 (not enough memory), never a panic.
+
+/// Persistent memory (EEPROM/flash) in bytes, journal included.
+pub const PERSISTENT_CAPACITY: usize = 32 * 1024;
+/// The transaction journal (commit buffer) inside persistent memory.
+pub const JOURNAL_CAPACITY: usize = 2 * 1024;
+/// Persistent memory left for objects.
+pub const DATA_CAPACITY: usize = PERSISTENT_CAPACITY - JOURNAL_CAPACITY;
+/// Transient RAM for the applet's volatile state, APDU buffer excluded.
+pub const TRANSIENT_CAPACITY: usize = 2 * 1024;
+/// The APDU buffer: the longest extended command (4 + 3 + 65535 + 2 bytes).
+/// Chained commands are reassembled into it too.
+pub const APDU_BUFFER_SIZE: usize = apdu::command::MAX_COMMAND_LEN;
+/// The response buffer: 65536 data bytes and the status word.
+pub const RESPONSE_BUFFER_SIZE: usize = apdu::command::EXTENDED_MAX_NE + 2;
+/// Certificate slots (Figure 2, certificate data 252/254).
+pub const CERTIFICATE_SLOTS: usize = 4;
+/// Largest certificate one slot holds.
+pub const CERTIFICATE_SLOT_SIZE: usize = 512;
+/// Authority public keys the card can hold (current and next).
+pub const AUTHORITY_KEY_SLOTS: usize = 2;
+/// Entries in the rate table (Figure 2, 257).
+pub const RATE_TABLE_ENTRIES: usize = 8;
+/// Longest meter serial (Figure 2, 238), as the wire defines it.
+pub use apdu::meter::SERIAL_MAX_LEN;

@@ -1,0 +1,115 @@
+//! Personalization by the authority: the blank card, holding a meter key
+//! it generated itself (Figure 2, 235/246), receives in one signed message
+//! its serial (238), the authority's public key, the rate table (257), the
+//! time (232), its service deadline and its meter certificate (Figure 1,
+//! stored in slot 0 of 252). The message answers this card's challenge,
+//! names its chip id, and carries the meter's own public key in the
+//! certificate, so it is usable once, on this card only.
+
+use apdu::StatusWord;
+use apdu::cert::usage;
+use apdu::crypto;
+use apdu::message::Personalization;
+use apdu::meter::{Lifecycle, METER_CERTIFICATE_SLOT, Service, tag};
+use subtle::ConstantTimeEq;
+
+use crate::applet::Transient;
+use crate::budget::{RATE_TABLE_ENTRIES, SERIAL_MAX_LEN};
+use crate::error::Result;
+use crate::layout::{
+    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, CHIP_ID, DEADLINE, LIFECYCLE, RATE_ENTRY_LEN, RATE_TABLE,
+    SERIAL,
+};
+use crate::store::Store;
+use crate::{certificates, clock, keys, pin};
+
+/// PERSONALIZE.
+pub fn personalize(s: &mut Store, ram: &mut Transient, message: &[u8]) -> Result<()> {
+    // Usable once: the challenge is consumed by any attempt.
+    let challenge = ram.challenge.take();
+    // Checks, in order; nothing is written until all pass.
+    if LIFECYCLE.get(s)? != Lifecycle::Blank as u64 {
+        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
+    }
+    pin::require(ram)?;
+    let meter_key = keys::meter_public(s)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let m = Personalization::parse(message).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    let challenge = challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
+    if !bool::from(challenge.ct_eq(m.challenge)) {
+        return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
+    }
+    if CHIP_ID.read(s)? != m.chip_id {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
+    let authority = crypto::public_key(m.authority_key).ok_or(StatusWord::INCORRECT_DATA)?;
+    if !crypto::verify_signed(&m.signed, &authority) {
+        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
+    }
+    let cert = &m.certificate;
+    let cert_ok = crypto::verify_certificate(cert, &authority)
+        && cert.public_key.as_slice() == meter_key
+        && cert.holder == m.serial
+        && cert.allows(usage::POSTMARK | usage::METERING);
+    if !cert_ok {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
+    if !apdu::meter::serial_well_formed(m.serial) {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
+    let mut rates = [0u8; RATE_TABLE_ENTRIES * RATE_ENTRY_LEN];
+    for (n, entry) in apdu::tlv::iter(m.rates).enumerate() {
+        let entry = entry.map_err(|_| StatusWord::INCORRECT_DATA)?;
+        let valid = entry.tag == tag::RATE
+            && entry.value.len() == RATE_ENTRY_LEN
+            && entry
+                .value
+                .first()
+                .copied()
+                .and_then(Service::from_byte)
+                .is_some();
+        if !valid {
+            return Err(StatusWord::INCORRECT_DATA.into());
+        }
+        rates
+            .get_mut(n * RATE_ENTRY_LEN..(n + 1) * RATE_ENTRY_LEN)
+            .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?
+            .copy_from_slice(entry.value);
+    }
+
+    s.begin()?;
+    let mut serial = [0u8; 1 + SERIAL_MAX_LEN];
+    if let Some((len, rest)) = serial.split_first_mut() {
+        *len = m.serial.len() as u8;
+        rest.get_mut(..m.serial.len())
+            .ok_or(StatusWord::INCORRECT_DATA)?
+            .copy_from_slice(m.serial);
+    }
+    SERIAL.write(s, &serial)?;
+    AUTHORITY_KEYS
+        .sub(0, m.authority_key.len())
+        .write(s, m.authority_key)?;
+    AUTHORITY_KEY_COUNT.set(s, 1)?;
+    RATE_TABLE.write(s, &rates)?;
+    clock::advance(s, m.time)?;
+    DEADLINE.set(s, m.deadline)?;
+    certificates::write(s, METER_CERTIFICATE_SLOT.into(), cert.signed.raw)?;
+    LIFECYCLE.set(s, Lifecycle::Personalized as u64)?;
+    s.commit()?;
+    Ok(())
+}
+
+/// The installed authority key (slot 0).
+pub fn authority_key(s: &Store) -> Result<p256::ecdsa::VerifyingKey> {
+    if AUTHORITY_KEY_COUNT.get(s)? == 0 {
+        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
+    }
+    let point = AUTHORITY_KEYS.sub(0, apdu::meter::PUBLIC_KEY_LEN).read(s)?;
+    crypto::public_key(point).ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
+}
+
+/// The meter serial as stored.
+pub fn serial(s: &Store) -> Result<&[u8]> {
+    let f = SERIAL.read(s)?;
+    let len = usize::from(f.first().copied().unwrap_or(0));
+    Ok(f.get(1..1 + len).unwrap_or(&[]))
+}

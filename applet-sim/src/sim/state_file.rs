@@ -1,0 +1,161 @@
+//! A simulated card kept in a file, like a real card keeps its EEPROM: the
+//! persistent image is saved atomically (temporary file, fsync, rename)
+//! after every command that wrote to it, and a lock file held for the
+//! lifetime of the [`StateFile`] keeps other processes away.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{Card, SimConfig, SimError};
+use crate::budget::PERSISTENT_CAPACITY;
+
+const MAGIC: &[u8; 8] = b"CMSIMv01";
+
+/// A simulated card bound to its state file.
+pub struct StateFile {
+    card: Card,
+    path: PathBuf,
+    _lock: File,
+}
+
+impl StateFile {
+    /// Manufactures a new blank card at `path`; refuses to replace an
+    /// existing one unless `force`.
+    pub fn create(path: &Path, force: bool, config: SimConfig) -> Result<Self, SimError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|source| SimError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+        if path.is_dir() {
+            return Err(SimError::BadStateFile(
+                path.display().to_string(),
+                "a directory",
+            ));
+        }
+        let lock = lock(path)?;
+        if path.exists() && !force {
+            return Err(SimError::Exists(path.display().to_string()));
+        }
+        let card = Card::manufacture(config)?;
+        let mut s = StateFile {
+            card,
+            path: path.to_owned(),
+            _lock: lock,
+        };
+        s.save()?;
+        Ok(s)
+    }
+
+    /// Opens the card at `path` and powers it on (which finishes recovery
+    /// of a command the power was cut in).
+    pub fn open(path: &Path, config: SimConfig) -> Result<Self, SimError> {
+        let display = || path.display().to_string();
+        let io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => SimError::NotFound(display()),
+            _ => SimError::Io {
+                path: display(),
+                source: e,
+            },
+        };
+        // Checked before the lock file is made, so that a wrong path leaves
+        // no `PATH.lock` behind.
+        if fs::metadata(path).map_err(io)?.is_dir() {
+            return Err(SimError::BadStateFile(display(), "a directory"));
+        }
+        let lock = lock(path)?;
+        let bytes = fs::read(path).map_err(io)?;
+        let image: &[u8; PERSISTENT_CAPACITY] = match bytes.split_at_checked(MAGIC.len()) {
+            Some((magic, rest)) if magic == MAGIC => rest
+                .try_into()
+                .map_err(|_| SimError::BadStateFile(display(), "wrong size"))?,
+            _ => return Err(SimError::BadStateFile(display(), "no certmeter header")),
+        };
+        let card = Card::from_image(image, config)?;
+        // Power-up rolls back an interrupted transaction; it fails only when
+        // the journal itself is damaged.
+        if !card.is_powered() {
+            return Err(SimError::BadStateFile(display(), "its journal is damaged"));
+        }
+        let mut s = StateFile {
+            card,
+            path: path.to_owned(),
+            _lock: lock,
+        };
+        s.save_if_dirty()?;
+        Ok(s)
+    }
+
+    /// The card.
+    pub fn card(&mut self) -> &mut Card {
+        &mut self.card
+    }
+
+    /// The state file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sends one command and saves the card if the command wrote to it
+    /// (also when the power was cut part way: the torn image is what the
+    /// next power-up recovers from).
+    pub fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, SimError> {
+        let r = self.card.transmit(apdu);
+        self.save_if_dirty()?;
+        r
+    }
+
+    /// Saves the image if anything was written since the last save.
+    pub fn save_if_dirty(&mut self) -> Result<(), SimError> {
+        if self.card.store_mut().take_dirty() {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&mut self) -> Result<(), SimError> {
+        let io = |source| SimError::Io {
+            path: self.path.display().to_string(),
+            source,
+        };
+        let mut tmp = self.path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let mut f = File::create(&tmp).map_err(io)?;
+        f.write_all(MAGIC).map_err(io)?;
+        f.write_all(self.card.store().image()).map_err(io)?;
+        f.sync_data().map_err(io)?;
+        fs::rename(&tmp, &self.path).map_err(io)?;
+        // Make the rename itself durable.
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes the exclusive lock on `PATH.lock` without waiting.
+fn lock(path: &Path) -> Result<File, SimError> {
+    let display = || path.display().to_string();
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| SimError::Io {
+            path: display(),
+            source,
+        })?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SimError::Locked(display())),
+        Err(std::fs::TryLockError::Error(source)) => Err(SimError::Io {
+            path: display(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,94 @@
+//! GET DATA: what the card holds, as BER-TLV ([`apdu::meter::tag`]).
+
+use apdu::meter::{DataObject, tag};
+use apdu::tlv::Writer;
+
+use crate::budget::{CERTIFICATE_SLOTS, DATA_CAPACITY, RATE_TABLE_ENTRIES};
+use crate::error::Result;
+use crate::layout::{
+    self, AUTHORITY_KEY_COUNT, CHIP_ID, DEADLINE, LIFECYCLE, LOAD_COUNT, METER_KEY_PRESENT,
+    POSTMARK_COUNT, RATE_ENTRY_LEN, RATE_TABLE, Register, SEQUENCE,
+};
+use crate::platform::Platform;
+use crate::store::Store;
+use crate::{certificates, clock, keys, personalization, pin};
+
+/// Writes the data object into `out`, returning its length.
+pub fn get_data(s: &Store, p: &impl Platform, obj: DataObject, out: &mut [u8]) -> Result<usize> {
+    let mut w = Writer::new(out);
+    match obj {
+        DataObject::Status => status(s, p, &mut w)?,
+        DataObject::RateTable => rate_table(s, &mut w)?,
+        DataObject::PublicKey => match keys::meter_public(s)? {
+            Some(k) => w.nested(tag::PUBLIC_KEY, |w| w.put(tag::EC_POINT, k))?,
+            None => return Err(apdu::StatusWord::REFERENCED_DATA_NOT_FOUND.into()),
+        },
+    }
+    Ok(w.len())
+}
+
+fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
+    let serial = personalization::serial(s)?;
+    let used_slots = certificates::used(s) as u8;
+    w.nested(tag::STATUS, |w| {
+        w.put(tag::LIFECYCLE, &[LIFECYCLE.get(s).unwrap_or(0) as u8])?;
+        w.put(tag::CHIP_ID, CHIP_ID.read(s).unwrap_or(&[]))?;
+        if !serial.is_empty() {
+            w.put(tag::SERIAL, serial)?;
+        }
+        w.put_u64(tag::CLOCK, clock::now(s, p).unwrap_or(0))?;
+        w.put_u32(tag::SEQUENCE, SEQUENCE.get(s).unwrap_or(0) as u32)?;
+        for (t, r) in [
+            (tag::POSTAGE_REGISTER, Register::Postage),
+            (tag::CERTIFICATE_REGISTER, Register::Certificate),
+        ] {
+            w.nested(t, |w| {
+                w.put_u64(tag::ASCENDING, r.ascending().get(s).unwrap_or(0))?;
+                w.put_u64(tag::DESCENDING, r.descending().get(s).unwrap_or(0))
+            })?;
+        }
+        w.put_u32(
+            tag::POSTAGE_PIECES,
+            Register::Postage.pieces().get(s).unwrap_or(0) as u32,
+        )?;
+        w.put_u32(
+            tag::CERTIFICATE_PIECES,
+            Register::Certificate.pieces().get(s).unwrap_or(0) as u32,
+        )?;
+        w.put(tag::PIN_TRIES, &[pin::tries(s).unwrap_or(0)])?;
+        w.put(
+            tag::METER_KEY,
+            &[METER_KEY_PRESENT.get(s).unwrap_or(0) as u8],
+        )?;
+        w.put(
+            tag::AUTHORITY_KEYS,
+            &[AUTHORITY_KEY_COUNT.get(s).unwrap_or(0) as u8],
+        )?;
+        w.put(
+            tag::CERTIFICATE_SLOTS,
+            &[used_slots, CERTIFICATE_SLOTS as u8],
+        )?;
+        w.put_u32(tag::LOAD_COUNT, LOAD_COUNT.get(s).unwrap_or(0) as u32)?;
+        w.put_u64(tag::DEADLINE, DEADLINE.get(s).unwrap_or(0))?;
+        w.put_u32(tag::POSTMARKS, POSTMARK_COUNT.get(s).unwrap_or(0) as u32)?;
+        // Used bytes in the upper half, capacity in the lower.
+        w.put_u64(
+            tag::MEMORY,
+            ((layout::END as u64) << 32) | DATA_CAPACITY as u64,
+        )
+    })?;
+    Ok(())
+}
+
+fn rate_table(s: &Store, w: &mut Writer<'_>) -> Result<()> {
+    let table = RATE_TABLE.read(s)?;
+    w.nested(tag::RATE_TABLE, |w| {
+        for entry in table.chunks_exact(RATE_ENTRY_LEN).take(RATE_TABLE_ENTRIES) {
+            if entry.first().copied().unwrap_or(0) != 0 {
+                w.put(tag::RATE, entry)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The records: SQLite schema, migrations and settings. The schema version
+//! is `PRAGMA user_version`; [`migrate`] applies the missing steps of
+//! [`MIGRATIONS`] in one transaction. Money, times and serials are INTEGER
+//! columns holding `u64` values that fit `i64` (converted with checks).
+
+use std::fs::OpenOptions;
+use std::path::Path;
+
+use apdu::meter::Service;
+use rusqlite::types::{FromSql, ToSql};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::AuthorityError;
+
+/// Settings key: the authority name (TEXT).
+pub const NAME: &str = "name";
+/// Settings key: the authority public key, uncompressed SEC1 in hex (TEXT).
+pub const PUBLIC_KEY: &str = "public_key";
+/// Settings key: the next certificate serial (INTEGER, starts at 1).
+pub const NEXT_CERTIFICATE_SERIAL: &str = "next_certificate_serial";
+
+/// Settings key of a service's fee (INTEGER, minor units).
+pub fn rate_key(service: Service) -> String {
+    format!("rate.{}", service.name())
+}
+
+/// Schema steps; step `i` takes the database from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: settings, certificates, meters, loads.
+    "CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value ANY NOT NULL
+    ) STRICT;
+    CREATE TABLE certificates (
+        serial            INTEGER PRIMARY KEY CHECK (serial > 0),
+        holder            TEXT NOT NULL,
+        issuer            TEXT NOT NULL,
+        public_key        BLOB NOT NULL CHECK (length(public_key) = 65),
+        usage             INTEGER NOT NULL CHECK (usage BETWEEN 0 AND 255),
+        effective         INTEGER NOT NULL,
+        expiry            INTEGER NOT NULL,
+        bytes             BLOB NOT NULL,
+        issued_at         INTEGER NOT NULL,
+        revoked_at        INTEGER,
+        revocation_reason TEXT
+    ) STRICT;
+    CREATE INDEX certificates_holder ON certificates (holder);
+    CREATE TABLE meters (
+        serial             TEXT PRIMARY KEY,
+        chip_id            BLOB NOT NULL UNIQUE CHECK (length(chip_id) = 8),
+        public_key         BLOB NOT NULL UNIQUE CHECK (length(public_key) = 65),
+        certificate_serial INTEGER NOT NULL REFERENCES certificates (serial),
+        personalized_at    INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE loads (
+        meter        TEXT NOT NULL REFERENCES meters (serial),
+        number       INTEGER NOT NULL CHECK (number BETWEEN 1 AND 4294967295),
+        register     INTEGER NOT NULL CHECK (register IN (1, 2)),
+        amount       INTEGER NOT NULL CHECK (amount > 0),
+        issued_at    INTEGER NOT NULL,
+        message      BLOB NOT NULL,
+        confirmed_at INTEGER,
+        receipt      BLOB,
+        ascending    INTEGER,
+        descending   INTEGER,
+        card_time    INTEGER,
+        UNIQUE (meter, number)
+    ) STRICT;",
+];
+
+/// Creates an empty database file, failing if the file exists.
+pub fn create_file(path: &Path) -> std::io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// Opens an existing database file (never creates one) and configures it.
+pub fn open_file(path: &Path) -> Result<Connection, AuthorityError> {
+    let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
+    let conn = Connection::open_with_flags(path, flags)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Per-connection settings: foreign keys on, and wait for other writers.
+pub fn configure(conn: &Connection) -> Result<(), AuthorityError> {
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+/// The schema version of the database.
+pub fn version(conn: &Connection) -> Result<usize, AuthorityError> {
+    let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    usize::try_from(v).map_err(|_| AuthorityError::Database(format!("bad schema version {v}")))
+}
+
+/// Brings the schema up to date; refuses a database newer than this program.
+pub fn migrate(conn: &mut Connection) -> Result<(), AuthorityError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current = version(&tx)?;
+    if current > MIGRATIONS.len() {
+        return Err(AuthorityError::Database(format!(
+            "schema version {current} is newer than this program supports ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for step in MIGRATIONS.iter().skip(current) {
+        tx.execute_batch(step)?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// A setting, if present.
+pub fn setting<T: FromSql>(conn: &Connection, key: &str) -> Result<Option<T>, AuthorityError> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Sets a setting.
+pub fn set_setting(conn: &Connection, key: &str, value: impl ToSql) -> Result<(), AuthorityError> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// A `u64` for an INTEGER column; `what` names it in the error.
+pub fn to_int(v: u64, what: &str) -> Result<i64, AuthorityError> {
+    i64::try_from(v).map_err(|_| AuthorityError::InvalidRequest(format!("{what} {v} is too large")))
+}
+
+/// A `u64` from an INTEGER column.
+pub fn from_int(v: i64) -> Result<u64, AuthorityError> {
+    u64::try_from(v).map_err(|_| AuthorityError::Database(format!("negative value {v}")))
+}
+
+/// An optional `u64` from a nullable INTEGER column.
+pub fn from_opt_int(v: Option<i64>) -> Result<Option<u64>, AuthorityError> {
+    v.map(from_int).transpose()
+}

@@ -1,0 +1,296 @@
+//! The certmeter authority: the trusted third party of Figure 2 (remote
+//! facility 222). It certifies meter keys (Figure 1 certificates),
+//! personalizes blank cards, provides value (signed loads, confirmed by the
+//! card's signed receipts) and keeps the records in SQLite.
+//!
+//! An authority lives in a directory: `authority.db` (the records) and
+//! `authority.key` (its P-256 signing key, hex, mode 0600). Money is in
+//! integer minor units throughout.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod certificate;
+pub mod db;
+pub mod keys;
+pub mod personalization;
+pub mod value;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use apdu::meter::Service;
+use p256::ecdsa::SigningKey;
+use rusqlite::Connection;
+
+pub use personalization::{MeterRecord, PersonalizationRequest};
+pub use value::LoadRecord;
+
+/// How long a load or a personalization keeps the meter in service: the
+/// service deadline is the authority's time plus this (90 days).
+pub const SERVICE_INTERVAL: u64 = 90 * 24 * 3600;
+/// Validity of a meter certificate (5 years of 365 days).
+pub const CERTIFICATE_VALIDITY: u64 = 5 * 365 * 24 * 3600;
+/// The database file inside an authority directory.
+pub const DB_FILE: &str = "authority.db";
+/// The signing key file inside an authority directory.
+pub const KEY_FILE: &str = "authority.key";
+/// Longest authority name, in bytes.
+pub const NAME_MAX_LEN: usize = 64;
+/// Default rates, minor units.
+pub const DEFAULT_RATES: [(Service, u64); 6] = [
+    (Service::Postmark, 25),
+    (Service::Verify, 10),
+    (Service::IssueCertificate, 150),
+    (Service::InstallCertificate, 500),
+    (Service::Revoke, 100),
+    (Service::Indicium, 55),
+];
+
+/// Why an authority operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorityError {
+    /// `init` found an authority already there.
+    #[error("an authority already exists at {}", .0.display())]
+    AlreadyExists(PathBuf),
+    /// `open` found no authority.
+    #[error("no authority at {}; create one with `meter authority init`", .0.display())]
+    NotFound(PathBuf),
+    /// The database failed or holds unexpected data.
+    #[error("authority database: {0}")]
+    Database(String),
+    /// No meter with this serial.
+    #[error("unknown meter {0}")]
+    UnknownMeter(String),
+    /// A meter with this serial is already personalized.
+    #[error("meter serial {0} is already in use")]
+    DuplicateSerial(String),
+    /// A card with this chip id (hex) is already personalized.
+    #[error("chip {0} is already personalized")]
+    DuplicateChip(String),
+    /// This card was certified but has not finished personalization.
+    #[error(
+        "this card (chip {chip}) was certified as meter {serial} but has not finished personalization: run personalize again with --serial {serial}"
+    )]
+    PendingPersonalization {
+        /// The chip id, hex.
+        chip: String,
+        /// The serial it was certified as.
+        serial: String,
+    },
+    /// A load receipt is not acceptable.
+    #[error("load receipt refused: {0}")]
+    BadReceipt(&'static str),
+    /// The request is not acceptable (the reason says why).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The key file does not hold this authority's key.
+    #[error("key file {path}: {1}", path = .0.display())]
+    BadKeyFile(PathBuf, &'static str),
+    /// The operating system has no random number source.
+    #[error("no random number source: {0}")]
+    Entropy(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {1}", path = .0.display())]
+    Io(PathBuf, #[source] std::io::Error),
+}
+
+impl From<rusqlite::Error> for AuthorityError {
+    fn from(e: rusqlite::Error) -> Self {
+        AuthorityError::Database(e.to_string())
+    }
+}
+
+/// The authority: its records, its signing key and its clock.
+pub struct Authority {
+    conn: Connection,
+    key: SigningKey,
+    name: String,
+    rates: Vec<(Service, u64)>,
+    clock: Option<u64>,
+}
+
+impl fmt::Debug for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authority")
+            .field("name", &self.name)
+            .field("public_key", &hex::encode(self.public_key()))
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// Creates a new authority in `dir` (created if needed): `authority.db`
+    /// and a fresh signing key in `authority.key` (mode 0600, 32 bytes in
+    /// hex). Refuses if either file exists.
+    pub fn init(dir: &Path, name: &str) -> Result<Self, AuthorityError> {
+        check_name(name)?;
+        let (db_path, key_path) = (dir.join(DB_FILE), dir.join(KEY_FILE));
+        if db_path.exists() || key_path.exists() {
+            return Err(AuthorityError::AlreadyExists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| AuthorityError::Io(dir.to_path_buf(), e))?;
+        let key = keys::generate()?;
+        // Claim both files exclusively, so two concurrent inits cannot share them.
+        db::create_file(&db_path).map_err(|e| exists_or_io(dir, &db_path, e))?;
+        if let Err(e) = keys::write_key_file(&key_path, &key) {
+            let _ = std::fs::remove_file(&db_path);
+            return Err(match e {
+                AuthorityError::Io(p, e) => exists_or_io(dir, &p, e),
+                e => e,
+            });
+        }
+        let created = db::open_file(&db_path).and_then(|conn| Self::setup(conn, key, name));
+        if created.is_err() {
+            let _ = std::fs::remove_file(&db_path);
+            let _ = std::fs::remove_file(&key_path);
+        }
+        created
+    }
+
+    /// Opens the authority in `dir`, upgrading its database schema if needed.
+    pub fn open(dir: &Path) -> Result<Self, AuthorityError> {
+        let (db_path, key_path) = (dir.join(DB_FILE), dir.join(KEY_FILE));
+        if !db_path.is_file() {
+            return Err(AuthorityError::NotFound(dir.to_path_buf()));
+        }
+        let mut conn = db::open_file(&db_path)?;
+        db::migrate(&mut conn)?;
+        let key = keys::read_key_file(&key_path)?;
+        let stored: Option<String> = db::setting(&conn, db::PUBLIC_KEY)?;
+        if stored.as_deref() != Some(hex::encode(keys::encode_public(key.verifying_key())).as_str())
+        {
+            return Err(AuthorityError::BadKeyFile(
+                key_path,
+                "not the key of the authority in authority.db",
+            ));
+        }
+        Self::load(conn, key)
+    }
+
+    /// An authority in memory with a key derived from `seed` and a clock
+    /// fixed at `time`: the same inputs give byte-identical messages (test
+    /// vectors).
+    pub fn deterministic(name: &str, seed: u64, time: u64) -> Result<Self, AuthorityError> {
+        check_name(name)?;
+        let conn = Connection::open_in_memory()?;
+        db::configure(&conn)?;
+        let mut a = Self::setup(conn, keys::from_seed(seed), name)?;
+        a.clock = Some(time);
+        Ok(a)
+    }
+
+    /// Fixes the clock at `time` (Unix seconds); `None` uses the system clock.
+    pub fn set_clock(&mut self, time: Option<u64>) {
+        self.clock = time;
+    }
+
+    /// The authority's time, Unix seconds.
+    pub fn now(&self) -> u64 {
+        self.clock.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        })
+    }
+
+    /// The issuer name written into certificates (tag 42).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The authority public key, uncompressed SEC1.
+    pub fn public_key(&self) -> [u8; 65] {
+        keys::encode_public(self.key.verifying_key())
+    }
+
+    /// The rate table installed into meters, in [`Service::ALL`] order.
+    pub fn rates(&self) -> Vec<(Service, u64)> {
+        self.rates.clone()
+    }
+
+    /// The fee for `service` in the rate table, minor units.
+    pub fn rate(&self, service: Service) -> Option<u64> {
+        self.rates
+            .iter()
+            .find(|(s, _)| *s == service)
+            .map(|&(_, fee)| fee)
+    }
+
+    /// Sets the fee for `service` (minor units) for meters personalized from now on.
+    pub fn set_rate(&mut self, service: Service, fee: u64) -> Result<(), AuthorityError> {
+        let value = db::to_int(fee, "fee")?;
+        db::set_setting(&self.conn, &db::rate_key(service), value)?;
+        if let Some(entry) = self.rates.iter_mut().find(|(s, _)| *s == service) {
+            entry.1 = fee;
+        }
+        Ok(())
+    }
+
+    /// Migrates a fresh database and stores the authority's settings.
+    fn setup(mut conn: Connection, key: SigningKey, name: &str) -> Result<Self, AuthorityError> {
+        db::migrate(&mut conn)?;
+        let tx = conn.transaction()?;
+        db::set_setting(&tx, db::NAME, name)?;
+        db::set_setting(
+            &tx,
+            db::PUBLIC_KEY,
+            hex::encode(keys::encode_public(key.verifying_key())),
+        )?;
+        db::set_setting(&tx, db::NEXT_CERTIFICATE_SERIAL, 1i64)?;
+        for (service, fee) in DEFAULT_RATES {
+            db::set_setting(&tx, &db::rate_key(service), db::to_int(fee, "fee")?)?;
+        }
+        tx.commit()?;
+        Self::load(conn, key)
+    }
+
+    /// Reads the cached settings.
+    fn load(conn: Connection, key: SigningKey) -> Result<Self, AuthorityError> {
+        let name: String = db::setting(&conn, db::NAME)?
+            .ok_or_else(|| AuthorityError::Database("the authority name is missing".into()))?;
+        let mut rates = Vec::with_capacity(Service::ALL.len());
+        for (service, default) in DEFAULT_RATES {
+            let fee = match db::setting::<i64>(&conn, &db::rate_key(service))? {
+                Some(v) => db::from_int(v)?,
+                None => default,
+            };
+            rates.push((service, fee));
+        }
+        Ok(Authority {
+            conn,
+            key,
+            name,
+            rates,
+            clock: None,
+        })
+    }
+}
+
+fn check_name(name: &str) -> Result<(), AuthorityError> {
+    if name.is_empty() || name.len() > NAME_MAX_LEN || name.chars().any(char::is_control) {
+        return Err(AuthorityError::InvalidRequest(format!(
+            "the authority name must be 1 to {NAME_MAX_LEN} bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
+fn exists_or_io(dir: &Path, path: &Path, e: std::io::Error) -> AuthorityError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        AuthorityError::AlreadyExists(dir.to_path_buf())
+    } else {
+        AuthorityError::Io(path.to_path_buf(), e)
+    }
+}

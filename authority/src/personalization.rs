@@ -1,0 +1,299 @@
+//! Personalization: the authority certifies the key a blank card generated
+//! and answers the card's challenge with one signed message
+//! ([`apdu::message::Personalization`]) carrying the serial, the authority
+//! key, the rate table, the time, the service deadline and the meter
+//! certificate.
+
+use apdu::cert::{self, usage};
+use apdu::message::{CHALLENGE, CHIP_ID, DEADLINE, PERSONALIZATION, TIME};
+use apdu::meter::tag::{RATE, RATE_TABLE};
+use rusqlite::{OptionalExtension, params};
+
+use crate::certificate::{self, Fields};
+use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, SERVICE_INTERVAL, db, keys};
+
+/// What a blank card tells the authority, and the serial to give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalizationRequest {
+    /// The card's chip id (status tag 81).
+    pub chip_id: [u8; 8],
+    /// A fresh GET CHALLENGE answer from the card.
+    pub challenge: [u8; 16],
+    /// The meter public key the card generated, uncompressed SEC1.
+    pub meter_public_key: [u8; 65],
+    /// The serial to assign: 1 to 16 printable ASCII characters, no spaces.
+    pub serial: String,
+}
+
+/// A personalized meter, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterRecord {
+    /// Meter serial.
+    pub serial: String,
+    /// Chip id, lower-case hex.
+    pub chip_id: String,
+    /// Certified meter public key, uncompressed SEC1.
+    pub public_key: [u8; 65],
+    /// The meter certificate as issued.
+    pub certificate: Vec<u8>,
+    /// Its serial number.
+    pub certificate_serial: u64,
+    /// When it was personalized, Unix seconds.
+    pub personalized_at: u64,
+}
+
+/// The serial rule the card also enforces ([`apdu::meter::serial_well_formed`]).
+fn check_serial(serial: &str) -> Result<(), AuthorityError> {
+    if apdu::meter::serial_well_formed(serial.as_bytes()) {
+        return Ok(());
+    }
+    Err(AuthorityError::InvalidRequest(format!(
+        "the meter serial must be 1 to {} printable ASCII characters without spaces",
+        apdu::meter::SERIAL_MAX_LEN
+    )))
+}
+
+impl Authority {
+    /// Checks, before the PC touches the card, everything about a
+    /// personalization of chip `chip_id` as meter `serial` with initial
+    /// `funds` that does not need the card's key: the serial's form, that
+    /// the serial and the chip are free (or this is a redo of the same
+    /// chip and serial), and that the funds are an amount the authority can
+    /// load. Changes nothing.
+    pub fn check_personalization(
+        &self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), AuthorityError> {
+        check_serial(serial)?;
+        crate::value::check_amount(funds)?;
+        let owner: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT chip_id FROM meters WHERE serial = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if owner.is_some_and(|chip| chip != chip_id) {
+            return Err(AuthorityError::DuplicateSerial(serial.to_owned()));
+        }
+        let known: Option<(String, bool)> = self
+            .conn
+            .query_row(
+                "SELECT m.serial, EXISTS (SELECT 1 FROM loads l WHERE l.meter = m.serial)
+                 FROM meters m WHERE m.chip_id = ?1",
+                params![&chip_id[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match known {
+            None => Ok(()),
+            Some((known_serial, false)) if known_serial == serial => Ok(()),
+            Some((known_serial, false)) => Err(AuthorityError::PendingPersonalization {
+                chip: hex::encode(chip_id),
+                serial: known_serial,
+            }),
+            Some(_) => Err(AuthorityError::DuplicateChip(hex::encode(chip_id))),
+        }
+    }
+
+    /// Personalizes a blank card: certifies its key (holder = serial,
+    /// usage POSTMARK | METERING, effective now, expiry now +
+    /// [`CERTIFICATE_VALIDITY`]), records meter and certificate, and returns
+    /// the encoded 7F70 message with the current rates, time and a deadline
+    /// of now + [`SERVICE_INTERVAL`]. Serial, chip id and key must be new,
+    /// except when redoing a personalization of the same chip and serial
+    /// that the card never completed (no load was issued since).
+    pub fn personalize(&mut self, req: &PersonalizationRequest) -> Result<Vec<u8>, AuthorityError> {
+        let serial = req.serial.as_str();
+        check_serial(serial)?;
+        if req.meter_public_key.first() != Some(&0x04)
+            || apdu::crypto::public_key(&req.meter_public_key).is_none()
+        {
+            return Err(AuthorityError::InvalidRequest(
+                "the meter public key is not an uncompressed P-256 point".into(),
+            ));
+        }
+        let now = self.now();
+        let deadline = now.saturating_add(SERVICE_INTERVAL);
+        let authority_key = self.public_key();
+        let rates = self.rates.clone();
+
+        let tx = self.conn.transaction()?;
+        // The same card asking again (its first message never reached it, or
+        // was refused) gets a new message for the certificate it already
+        // has: same chip, same serial, same meter key, no load issued yet.
+        // Anything else about a known chip is refused.
+        let known: Option<(String, Vec<u8>, i64, bool)> = tx
+            .query_row(
+                "SELECT m.serial, m.public_key, m.certificate_serial,
+                        EXISTS (SELECT 1 FROM loads l WHERE l.meter = m.serial)
+                 FROM meters m WHERE m.chip_id = ?1",
+                params![&req.chip_id[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let cert = match known {
+            Some((known_serial, key, cert_serial, loaded))
+                if known_serial == serial && key == req.meter_public_key && !loaded =>
+            {
+                tx.query_row(
+                    "SELECT bytes FROM certificates WHERE serial = ?1",
+                    params![cert_serial],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )?
+            }
+            Some((known_serial, _, _, false)) => {
+                return Err(AuthorityError::PendingPersonalization {
+                    chip: hex::encode(req.chip_id),
+                    serial: known_serial,
+                });
+            }
+            Some(_) => return Err(AuthorityError::DuplicateChip(hex::encode(req.chip_id))),
+            None => certify(
+                &self.key,
+                &self.name,
+                &tx,
+                serial,
+                &req.chip_id,
+                &req.meter_public_key,
+                now,
+            )?,
+        };
+
+        let message = keys::signed_object(PERSONALIZATION, &self.key, |w| {
+            w.put(CHIP_ID, &req.chip_id)?;
+            w.put(CHALLENGE, &req.challenge)?;
+            w.put(cert::HOLDER, serial.as_bytes())?;
+            w.nested(cert::PUBLIC_KEY, |w| w.put(cert::EC_POINT, &authority_key))?;
+            w.nested(RATE_TABLE, |w| {
+                for (service, fee) in &rates {
+                    w.put(RATE, &apdu::meter::rate_entry(*service, *fee))?;
+                }
+                Ok(())
+            })?;
+            w.put_u64(TIME, now)?;
+            w.put_u64(DEADLINE, deadline)?;
+            w.raw(&cert)
+        })?;
+        tx.commit()?;
+        Ok(message)
+    }
+}
+
+/// Certifies a new meter key (Figure 1) and records meter and certificate;
+/// serial and key must be new.
+fn certify(
+    key: &p256::ecdsa::SigningKey,
+    name: &str,
+    tx: &rusqlite::Transaction<'_>,
+    serial: &str,
+    chip_id: &[u8; 8],
+    public_key: &[u8; 65],
+    now: u64,
+) -> Result<Vec<u8>, AuthorityError> {
+    let expiry = now.saturating_add(CERTIFICATE_VALIDITY);
+    let exists = |sql: &str, value: &dyn rusqlite::ToSql| -> Result<bool, AuthorityError> {
+        Ok(tx.query_row(sql, [value], |_| Ok(())).optional()?.is_some())
+    };
+    if exists("SELECT 1 FROM meters WHERE serial = ?1", &serial)? {
+        return Err(AuthorityError::DuplicateSerial(serial.to_owned()));
+    }
+    if exists(
+        "SELECT 1 FROM meters WHERE public_key = ?1",
+        &&public_key[..],
+    )? {
+        return Err(AuthorityError::InvalidRequest(
+            "this meter key is already certified for another meter".into(),
+        ));
+    }
+    let cert_serial = match db::setting::<i64>(tx, db::NEXT_CERTIFICATE_SERIAL)? {
+        Some(n) => db::from_int(n)?,
+        None => 1,
+    };
+    let next = cert_serial
+        .checked_add(1)
+        .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
+    db::set_setting(tx, db::NEXT_CERTIFICATE_SERIAL, db::to_int(next, "serial")?)?;
+    let usage = usage::POSTMARK | usage::METERING;
+    let cert = certificate::build(
+        key,
+        &Fields {
+            issuer: name,
+            holder: serial,
+            serial: cert_serial,
+            public_key,
+            usage,
+            effective: now,
+            expiry,
+        },
+    )?;
+    tx.execute(
+        "INSERT INTO certificates
+                 (serial, holder, issuer, public_key, usage, effective, expiry, bytes, issued_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            db::to_int(cert_serial, "certificate serial")?,
+            serial,
+            name,
+            &public_key[..],
+            usage,
+            db::to_int(now, "time")?,
+            db::to_int(expiry, "time")?,
+            cert,
+            db::to_int(now, "time")?,
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO meters (serial, chip_id, public_key, certificate_serial, personalized_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            serial,
+            &chip_id[..],
+            &public_key[..],
+            db::to_int(cert_serial, "certificate serial")?,
+            db::to_int(now, "time")?,
+        ],
+    )?;
+    Ok(cert)
+}
+
+impl Authority {
+    /// The record of meter `serial`, if personalized.
+    pub fn meter(&self, serial: &str) -> Result<Option<MeterRecord>, AuthorityError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT m.chip_id, m.public_key, c.bytes, m.certificate_serial, m.personalized_at
+                 FROM meters m JOIN certificates c ON c.serial = m.certificate_serial
+                 WHERE m.serial = ?1",
+                [serial],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((chip_id, public_key, certificate, cert_serial, at)) = row else {
+            return Ok(None);
+        };
+        let public_key = public_key
+            .try_into()
+            .map_err(|_| AuthorityError::Database("a stored meter key is not 65 bytes".into()))?;
+        Ok(Some(MeterRecord {
+            serial: serial.to_owned(),
+            chip_id: hex::encode(chip_id),
+            public_key,
+            certificate,
+            certificate_serial: db::from_int(cert_serial)?,
+            personalized_at: db::from_int(at)?,
+        }))
+    }
+}

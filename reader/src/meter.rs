@@ -1,0 +1,486 @@
+//! The typed meter API: one method per card command, answers decoded into
+//! Rust types. Built on [`crate::exchange()`] and any [`Transport`].
+
+use apdu::meter::{
+    AID, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN, Request, Service, tag,
+};
+use iso7816_tlv::ber::{Tag, Tlv, Value};
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::exchange::{check, exchange};
+use crate::transport::Transport;
+
+/// A meter card behind a transport.
+pub struct Meter<T: Transport> {
+    transport: T,
+}
+
+/// One value register (Figure 2: 244 postage, 250 certificate), in minor units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RegisterState {
+    /// Everything ever charged.
+    pub ascending: u64,
+    /// Funds left.
+    pub descending: u64,
+    /// Ascending + descending: everything ever loaded.
+    pub control_total: u64,
+}
+
+/// Both value registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Registers {
+    /// Postage register (244).
+    pub postage: RegisterState,
+    /// Certificate register (250).
+    pub certificate: RegisterState,
+}
+
+/// Both piece counts (242, 248).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PieceCounts {
+    /// Postage pieces.
+    pub postage: u32,
+    /// Certificate pieces.
+    pub certificate: u32,
+}
+
+/// Used and total of a fixed budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    /// In use.
+    pub used: u32,
+    /// Capacity.
+    pub capacity: u32,
+}
+
+/// What the card holds (GET DATA status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// `blank`, `personalized` or `terminated`.
+    pub lifecycle: String,
+    /// Whether the authority has personalized the card.
+    pub personalized: bool,
+    /// The chip identifier, hex.
+    pub chip_id: String,
+    /// The meter serial (238), once personalized.
+    pub serial: Option<String>,
+    /// The secure clock (232), Unix seconds.
+    pub clock: u64,
+    /// Transaction sequence number.
+    pub sequence: u32,
+    /// Value registers.
+    pub registers: Registers,
+    /// Piece counts.
+    pub piece_counts: PieceCounts,
+    /// Owner PIN tries left.
+    pub pin_tries: u8,
+    /// Whether the meter key pair (246) exists.
+    pub meter_key: bool,
+    /// Authority public keys installed.
+    pub authority_keys: u8,
+    /// Certificate slots (252/254).
+    pub certificate_slots: Usage,
+    /// Persistent memory, bytes.
+    pub memory: Usage,
+    /// Value loads accepted.
+    pub load_count: u32,
+    /// Service deadline, Unix seconds (0: none); debits stop after it.
+    pub deadline: u64,
+    /// Postmarks signed.
+    pub postmarks: u32,
+    /// The certificates stored on the card (filled by [`Meter::status`]).
+    pub certificates: Vec<CertificateInfo>,
+}
+
+/// A certificate stored on the card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CertificateInfo {
+    /// Slot number.
+    pub slot: u8,
+    /// Certificate serial.
+    pub serial: u64,
+    /// Holder's unique name.
+    pub holder: String,
+    /// Issuer.
+    pub issuer: String,
+    /// Valid from, Unix seconds.
+    pub effective: u64,
+    /// Valid until, Unix seconds.
+    pub expiry: u64,
+    /// Authorized-use bits.
+    pub usage: u8,
+}
+
+/// What VERIFY POSTMARK answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CardVerdict {
+    /// `Ok` when valid (420), else the failed check.
+    pub result: Result<(), apdu::crypto::Invalid>,
+    /// The fee charged.
+    pub fee: u64,
+}
+
+impl<T: Transport> Meter<T> {
+    /// Wraps a transport; call [`Meter::select`] before anything else.
+    pub fn new(transport: T) -> Self {
+        Meter { transport }
+    }
+
+    /// The transport underneath.
+    pub fn transport(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Runs `f` with the card held exclusively ([`Transport::exclusive`]):
+    /// the commands of one flow are not interleaved with another program's.
+    pub fn exclusive<R>(
+        &mut self,
+        f: impl FnOnce(&mut Meter<&mut dyn Transport>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.transport.exclusive(&mut |t| {
+            if let Some(f) = f.take() {
+                out = Some(f(&mut Meter::new(t))?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Malformed("the exclusive section did not run".into()))
+    }
+
+    fn call(&mut self, req: Request<'_>) -> Result<Vec<u8>, Error> {
+        check(exchange(&mut self.transport, &req.to_command())?)
+    }
+
+    /// SELECTs the meter application.
+    pub fn select(&mut self) -> Result<(), Error> {
+        self.call(Request::Select { aid: AID }).map(drop)
+    }
+
+    /// Reads and decodes the status template.
+    pub fn status(&mut self) -> Result<Status, Error> {
+        let data = self.call(Request::GetData(DataObject::Status))?;
+        let mut status = parse_status(&data)?;
+        if status.certificate_slots.used > 0 {
+            status.certificates = self.certificates(status.certificate_slots.capacity)?;
+        }
+        Ok(status)
+    }
+
+    /// VERIFY the owner PIN. A PIN the card could not hold is refused
+    /// here, before a try is spent (an empty one would even be sent as the
+    /// status query).
+    pub fn verify_pin(&mut self, pin: &[u8]) -> Result<(), Error> {
+        check_pin(pin)?;
+        self.call(Request::Verify { pin: Some(pin) }).map(drop)
+    }
+
+    /// CHANGE REFERENCE DATA: replaces the owner PIN.
+    pub fn change_pin(&mut self, old: &[u8], new: &[u8]) -> Result<(), Error> {
+        // Checked here, before any try is spent on the card.
+        check_pin(old)?;
+        check_pin(new)?;
+        let mut both = old.to_vec();
+        both.resize(
+            apdu::meter::PIN_MAX_LEN.max(old.len()),
+            apdu::meter::PIN_PAD,
+        );
+        both.extend_from_slice(new);
+        self.call(Request::ChangePin {
+            old_then_new: &both,
+        })
+        .map(drop)
+    }
+
+    /// GET CHALLENGE: a fresh card nonce.
+    pub fn challenge(&mut self) -> Result<[u8; CHALLENGE_LEN], Error> {
+        let data = self.call(Request::GetChallenge)?;
+        data.try_into()
+            .map_err(|_| Error::Malformed("challenge of the wrong length".into()))
+    }
+
+    /// Generates the meter key pair on the card (blank card, PIN verified);
+    /// returns the uncompressed public key.
+    pub fn generate_meter_key(&mut self) -> Result<Vec<u8>, Error> {
+        let data = self.call(Request::GenerateKey { generate: true })?;
+        parse_public_key(&data)
+    }
+
+    /// The meter public key.
+    pub fn meter_public_key(&mut self) -> Result<Vec<u8>, Error> {
+        let data = self.call(Request::GenerateKey { generate: false })?;
+        parse_public_key(&data)
+    }
+
+    /// PERSONALIZE with the authority's message.
+    pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::Personalize { message }).map(drop)
+    }
+
+    /// LOAD VALUE; returns the card's signed load receipt.
+    pub fn load_value(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::LoadValue { message })
+    }
+
+    /// HASH init: starts a new message on the card.
+    pub fn hash_init(&mut self) -> Result<(), Error> {
+        self.call(Request::HashInit).map(drop)
+    }
+
+    /// HASH update: the next part of the message.
+    pub fn hash_update(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.call(Request::HashUpdate { data }).map(drop)
+    }
+
+    /// POSTMARK over the message hashed since [`Meter::hash_init`].
+    pub fn postmark(&mut self) -> Result<Vec<u8>, Error> {
+        self.call(Request::Postmark)
+    }
+
+    /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`].
+    pub fn verify_postmark(&mut self, file: &[u8]) -> Result<CardVerdict, Error> {
+        let data = self.call(Request::VerifyPostmark { file })?;
+        let what = "verdict";
+        let t = Tlv::from_bytes(&data).map_err(|_| malformed(what))?;
+        let c = children(&t, tag::VERDICT_TEMPLATE, what)?;
+        let result = match uint(c, tag::VERDICT, what)? as u8 {
+            0 => Ok(()),
+            b => Err(apdu::crypto::Invalid::from_byte(b).ok_or_else(|| malformed(what))?),
+        };
+        Ok(CardVerdict {
+            result,
+            fee: uint(c, tag::FEE, what)?,
+        })
+    }
+
+    /// READ CERTIFICATE in `slot`.
+    pub fn read_certificate(&mut self, slot: u8) -> Result<Vec<u8>, Error> {
+        self.call(Request::ReadCertificate { slot })
+    }
+
+    /// The rate table: each priced service with its fee.
+    pub fn rates(&mut self) -> Result<Vec<(Service, u64)>, Error> {
+        let data = self.call(Request::GetData(DataObject::RateTable))?;
+        let what = "rate table";
+        let t = Tlv::from_bytes(&data).map_err(|_| malformed(what))?;
+        children(&t, tag::RATE_TABLE, what)?
+            .iter()
+            .map(|e| match e.value() {
+                Value::Primitive(v) => match v.split_first() {
+                    Some((s, fee)) => Service::from_byte(*s)
+                        .zip(apdu::tlv::as_u64(fee))
+                        .ok_or_else(|| malformed(what)),
+                    None => Err(malformed(what)),
+                },
+                Value::Constructed(_) => Err(malformed(what)),
+            })
+            .collect()
+    }
+
+    fn certificates(&mut self, slots: u32) -> Result<Vec<CertificateInfo>, Error> {
+        let mut out = Vec::new();
+        for slot in 0..slots.min(255) as u8 {
+            let bytes = match self.read_certificate(slot) {
+                Ok(b) => b,
+                Err(Error::Card { sw }) if sw == apdu::StatusWord::REFERENCED_DATA_NOT_FOUND => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let c = apdu::cert::Certificate::parse(&bytes).map_err(|_| malformed("certificate"))?;
+            out.push(CertificateInfo {
+                slot,
+                serial: c.serial,
+                holder: String::from_utf8_lossy(c.holder).into_owned(),
+                issuer: String::from_utf8_lossy(c.issuer).into_owned(),
+                effective: c.effective,
+                expiry: c.expiry,
+                usage: c.usage,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Refuses a PIN the card could not hold ([`apdu::meter::pin_well_formed`]).
+fn check_pin(pin: &[u8]) -> Result<(), Error> {
+    if apdu::meter::pin_well_formed(pin) {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "a PIN is {PIN_MIN_LEN} to {PIN_MAX_LEN} characters, without byte FF"
+    )))
+}
+
+fn malformed(what: &str) -> Error {
+    Error::Malformed(format!("the card's {what} is malformed"))
+}
+
+/// Whether an `iso7816-tlv` tag is the meter tag `want`.
+fn tag_is(t: &Tag, want: u32) -> bool {
+    t.to_bytes()
+        .iter()
+        .fold(0u32, |a, &b| (a << 8) | u32::from(b))
+        == want
+}
+
+/// The direct children of a constructed object with `tag`.
+fn children<'a>(t: &'a Tlv, tag: u32, what: &str) -> Result<&'a [Tlv], Error> {
+    match t.value() {
+        Value::Constructed(c) if tag_is(t.tag(), tag) => Ok(c),
+        _ => Err(malformed(what)),
+    }
+}
+
+fn field(c: &[Tlv], tag: u32) -> Option<&[u8]> {
+    c.iter()
+        .find(|t| tag_is(t.tag(), tag))
+        .and_then(|t| match t.value() {
+            Value::Primitive(v) => Some(v.as_slice()),
+            Value::Constructed(_) => None,
+        })
+}
+
+fn nested<'a>(c: &'a [Tlv], tag: u32, what: &str) -> Result<&'a [Tlv], Error> {
+    let t = c
+        .iter()
+        .find(|t| tag_is(t.tag(), tag))
+        .ok_or_else(|| malformed(what))?;
+    children(t, tag, what)
+}
+
+fn uint(c: &[Tlv], tag: u32, what: &str) -> Result<u64, Error> {
+    field(c, tag)
+        .and_then(apdu::tlv::as_u64)
+        .ok_or_else(|| malformed(what))
+}
+
+fn parse_status(data: &[u8]) -> Result<Status, Error> {
+    let what = "status";
+    let t = Tlv::from_bytes(data).map_err(|_| malformed(what))?;
+    let c = children(&t, tag::STATUS, what)?;
+    let register = |t| -> Result<RegisterState, Error> {
+        let r = nested(c, t, what)?;
+        let ascending = uint(r, tag::ASCENDING, what)?;
+        let descending = uint(r, tag::DESCENDING, what)?;
+        Ok(RegisterState {
+            ascending,
+            descending,
+            control_total: ascending
+                .checked_add(descending)
+                .ok_or_else(|| malformed(what))?,
+        })
+    };
+    let lifecycle = Lifecycle::from_byte(uint(c, tag::LIFECYCLE, what)? as u8)
+        .ok_or_else(|| malformed(what))?;
+    let pair = |t| -> Result<Usage, Error> {
+        let v = field(c, t).ok_or_else(|| malformed(what))?;
+        match v {
+            [u, cap] => Ok(Usage {
+                used: u32::from(*u),
+                capacity: u32::from(*cap),
+            }),
+            [a, b, c, d, e, f, g, h] => Ok(Usage {
+                used: u32::from_be_bytes([*a, *b, *c, *d]),
+                capacity: u32::from_be_bytes([*e, *f, *g, *h]),
+            }),
+            _ => Err(malformed(what)),
+        }
+    };
+    Ok(Status {
+        lifecycle: lifecycle.name().into(),
+        personalized: lifecycle == Lifecycle::Personalized,
+        chip_id: hex::encode_upper(field(c, tag::CHIP_ID).ok_or_else(|| malformed(what))?),
+        serial: field(c, tag::SERIAL).map(|s| String::from_utf8_lossy(s).into_owned()),
+        clock: uint(c, tag::CLOCK, what)?,
+        sequence: uint(c, tag::SEQUENCE, what)? as u32,
+        registers: Registers {
+            postage: register(tag::POSTAGE_REGISTER)?,
+            certificate: register(tag::CERTIFICATE_REGISTER)?,
+        },
+        piece_counts: PieceCounts {
+            postage: uint(c, tag::POSTAGE_PIECES, what)? as u32,
+            certificate: uint(c, tag::CERTIFICATE_PIECES, what)? as u32,
+        },
+        pin_tries: uint(c, tag::PIN_TRIES, what)? as u8,
+        meter_key: uint(c, tag::METER_KEY, what)? == 1,
+        authority_keys: uint(c, tag::AUTHORITY_KEYS, what)? as u8,
+        certificate_slots: pair(tag::CERTIFICATE_SLOTS)?,
+        memory: pair(tag::MEMORY)?,
+        load_count: uint(c, tag::LOAD_COUNT, what)? as u32,
+        deadline: uint(c, tag::DEADLINE, what)?,
+        postmarks: uint(c, tag::POSTMARKS, what)? as u32,
+        certificates: Vec::new(),
+    })
+}
+
+fn parse_public_key(data: &[u8]) -> Result<Vec<u8>, Error> {
+    let what = "public key";
+    let t = Tlv::from_bytes(data).map_err(|_| malformed(what))?;
+    let c = children(&t, tag::PUBLIC_KEY, what)?;
+    field(c, tag::EC_POINT)
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| malformed(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::MemoryTransport;
+    use applet_sim::sim::{Card, SimConfig};
+
+    #[test]
+    fn status_of_a_blank_card() {
+        let card = Card::manufacture(SimConfig::deterministic(1, 1_800_000_000)).unwrap();
+        let mut m = Meter::new(MemoryTransport::new(card, false));
+        m.select().unwrap();
+        let s = m.status().unwrap();
+        assert_eq!(s.lifecycle, "blank");
+        assert!(!s.personalized && !s.meter_key);
+        assert_eq!(s.serial, None);
+        assert_eq!(s.clock, 1_800_000_000);
+        assert_eq!(s.pin_tries, 3);
+        assert_eq!(s.registers.postage.control_total, 0);
+        assert_eq!(s.certificate_slots.capacity, 4);
+        assert!(s.memory.used > 0 && s.memory.used <= s.memory.capacity);
+    }
+
+    #[test]
+    fn pin_and_key_through_the_api() {
+        let card = Card::manufacture(SimConfig::deterministic(1, 0)).unwrap();
+        let mut m = Meter::new(MemoryTransport::new(card, false));
+        m.select().unwrap();
+        let e = m.verify_pin(b"0000").unwrap_err();
+        assert_eq!(e.status().and_then(|s| s.tries_left()), Some(2));
+        m.verify_pin(apdu::meter::DEFAULT_PIN).unwrap();
+        let k = m.generate_meter_key().unwrap();
+        assert_eq!(k.len(), 65);
+        assert_eq!(m.meter_public_key().unwrap(), k);
+        let tries = |m: &mut Meter<MemoryTransport>| m.status().unwrap().pin_tries;
+        assert!(matches!(
+            m.change_pin(b"123456789", b"2468"),
+            Err(Error::Input(_))
+        ));
+        assert!(matches!(
+            m.change_pin(apdu::meter::DEFAULT_PIN, b"\xFF123"),
+            Err(Error::Input(_))
+        ));
+        assert_eq!(
+            tries(&mut m),
+            3,
+            "no try spent on input refused by the host"
+        );
+        m.change_pin(apdu::meter::DEFAULT_PIN, b"24680").unwrap();
+        m.transport().reset().unwrap();
+        m.select().unwrap();
+        m.verify_pin(b"24680").unwrap();
+        assert_ne!(m.challenge().unwrap(), m.challenge().unwrap());
+        assert!(m.status().unwrap().meter_key);
+    }
+}

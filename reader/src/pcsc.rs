@@ -1,0 +1,546 @@
+//! The PC/SC transport (`pcsc` crate, pcsc-lite's pcscd on Linux): a card
+//! in a real reader, or the virtual card behind vsmartcard's vpcd.
+//!
+//! * Readers are listed and waited on with `SCardGetStatusChange`; a reader
+//!   is chosen by name, or the first one holding a meter card is used.
+//! * A flow of several APDUs (a postmark: HASH init, updates, POSTMARK) runs
+//!   inside one PC/SC transaction ([`Transport::exclusive`]), so no other
+//!   program's command comes between them; a lone APDU needs none (pcscd
+//!   sends it whole). Receive buffers are [`pcsc::MAX_BUFFER_SIZE_EXTENDED`].
+//! * Extended APDUs are used when the ATR announces them (card
+//!   capabilities, ISO 7816-4 §8.1.1.2.7); else the exchange layer chains.
+//! * After a reset by another process the card is reconnected, and the last
+//!   SELECT and successful VERIFY are replayed before the command is sent
+//!   again; after pcscd restarts the context is established anew.
+
+use std::ffi::{CStr, CString};
+use std::time::{Duration, Instant};
+
+use apdu::meter::{AID, Request};
+use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
+
+use crate::transport::{Exclusive, Transport, TransportError};
+
+/// How long `--card pcsc` waits for a card to be inserted.
+pub const CARD_WAIT: Duration = Duration::from_secs(3);
+
+/// A reader as `meter readers` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ReaderInfo {
+    /// The reader's name.
+    pub name: String,
+    /// Whether a card is present.
+    pub card_present: bool,
+    /// The card's ATR, hex.
+    pub atr: Option<String>,
+}
+
+/// Maps PC/SC errors to one actionable line each.
+pub fn error(e: pcsc::Error, reader: Option<&str>) -> TransportError {
+    use pcsc::Error as E;
+    let r = reader.unwrap_or("the reader");
+    match e {
+        E::NoService | E::ServiceStopped => TransportError::Unavailable(
+            "pcscd is not running: start it (`sudo systemctl start pcscd`, or `pcscd -f` in a terminal)"
+                .into(),
+        ),
+        E::NoReadersAvailable => TransportError::Unavailable(
+            "no smart card reader found: connect a reader (or start the virtual card, see docs/operations.md)"
+                .into(),
+        ),
+        E::UnknownReader | E::ReaderUnavailable => {
+            TransportError::Unavailable(format!("reader `{r}` is not available"))
+        }
+        E::NoSmartcard | E::RemovedCard => TransportError::CardRemoved,
+        E::UnresponsiveCard | E::UnpoweredCard => TransportError::NoResponse,
+        E::SharingViolation => {
+            TransportError::Busy(format!("another program holds the card in `{r}` exclusively"))
+        }
+        other => TransportError::Io(format!("PC/SC: {other}")),
+    }
+}
+
+fn context() -> Result<Context, TransportError> {
+    Context::establish(Scope::User).map_err(|e| error(e, None))
+}
+
+fn reader_names(ctx: &Context) -> Result<Vec<CString>, TransportError> {
+    let names = ctx.list_readers_owned().map_err(|e| error(e, None))?;
+    if names.is_empty() {
+        return Err(error(pcsc::Error::NoReadersAvailable, None));
+    }
+    Ok(names)
+}
+
+fn states(
+    ctx: &Context,
+    names: &[CString],
+    timeout: Duration,
+) -> Result<Vec<ReaderState>, TransportError> {
+    let mut states: Vec<_> = names
+        .iter()
+        .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+        .collect();
+    match ctx.get_status_change(timeout, &mut states) {
+        Ok(()) | Err(pcsc::Error::Timeout) => Ok(states),
+        Err(e) => Err(error(e, None)),
+    }
+}
+
+/// Every reader with its card state.
+pub fn list_readers() -> Result<Vec<ReaderInfo>, TransportError> {
+    let ctx = context()?;
+    let names = reader_names(&ctx)?;
+    Ok(states(&ctx, &names, Duration::ZERO)?
+        .iter()
+        .map(|s| {
+            let present = s.event_state().contains(State::PRESENT);
+            ReaderInfo {
+                name: s.name().to_string_lossy().into_owned(),
+                card_present: present,
+                atr: present.then(|| hex::encode_upper(s.atr())),
+            }
+        })
+        .collect())
+}
+
+/// Whether the ATR's historical bytes announce extended Lc/Le (card
+/// capabilities, third software function table byte, bit 0x40).
+pub fn atr_announces_extended(atr: &[u8]) -> bool {
+    apdu::atr::capabilities(atr).extended_length
+}
+
+/// A card in a PC/SC reader.
+pub struct PcscTransport {
+    ctx: Context,
+    card: pcsc::Card,
+    reader: CString,
+    atr: Vec<u8>,
+    extended: bool,
+    buf: Vec<u8>,
+    /// The last SELECT and successful VERIFY, replayed after a reset.
+    select: Option<Vec<u8>>,
+    verify: Option<Vec<u8>>,
+}
+
+impl PcscTransport {
+    /// Connects to the card in `reader`, or to the first reader holding a
+    /// meter card, waiting up to `wait` for a card to be inserted.
+    pub fn connect(reader: Option<&str>, wait: Duration) -> Result<Self, TransportError> {
+        let ctx = context()?;
+        let names = reader_names(&ctx)?;
+        match reader {
+            Some(name) => {
+                let wanted = names
+                    .iter()
+                    .find(|n| n.to_string_lossy() == name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        TransportError::Unavailable(format!(
+                            "reader `{name}` not found; readers: {}",
+                            names
+                                .iter()
+                                .map(|n| n.to_string_lossy())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?;
+                wait_for_card(&ctx, &wanted, wait)?;
+                Self::open(ctx, wanted)
+            }
+            None => {
+                let deadline = Instant::now() + wait;
+                loop {
+                    let mut seen = Vec::new();
+                    for s in states(&ctx, &names, Duration::ZERO)? {
+                        let name = s.name().to_owned();
+                        let label = name.to_string_lossy().into_owned();
+                        if !s.event_state().contains(State::PRESENT) {
+                            seen.push(format!("{label}: no card"));
+                            continue;
+                        }
+                        match Self::open(ctx.clone(), name) {
+                            Ok(mut t) => {
+                                if t.is_meter() {
+                                    return Ok(t);
+                                }
+                                seen.push(format!("{label}: not a meter card"));
+                            }
+                            Err(e) => seen.push(format!("{label}: {e}")),
+                        }
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(TransportError::Unavailable(format!(
+                            "no meter card found ({})",
+                            seen.join("; ")
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
+    fn open(ctx: Context, reader: CString) -> Result<Self, TransportError> {
+        let label = reader.to_string_lossy().into_owned();
+        let card = ctx
+            .connect(&reader, ShareMode::Shared, Protocols::ANY)
+            .map_err(|e| match e {
+                pcsc::Error::NoSmartcard => {
+                    TransportError::Unavailable(format!("no card in reader `{label}`"))
+                }
+                e => error(e, Some(&label)),
+            })?;
+        let atr = card
+            .status2_owned()
+            .map_err(|e| error(e, Some(&label)))?
+            .atr()
+            .to_vec();
+        Ok(PcscTransport {
+            ctx,
+            card,
+            extended: atr_announces_extended(&atr),
+            atr,
+            reader,
+            buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
+            select: None,
+            verify: None,
+        })
+    }
+
+    /// The reader's name.
+    pub fn reader(&self) -> String {
+        self.reader.to_string_lossy().into_owned()
+    }
+
+    /// Whether the card answers SELECT of the meter AID with 9000.
+    pub fn is_meter(&mut self) -> bool {
+        let select = Request::Select { aid: AID }
+            .to_command()
+            .to_vec()
+            .unwrap_or_default();
+        matches!(self.raw(&select).as_deref(), Ok([.., 0x90, 0x00]))
+    }
+
+    fn label(&self) -> String {
+        self.reader()
+    }
+
+    /// One APDU.
+    fn raw(&mut self, command: &[u8]) -> Result<Vec<u8>, pcsc::Error> {
+        let answer = self
+            .card
+            .transmit(command, &mut self.buf)
+            .map(<[u8]>::to_vec);
+        checked(&self.card, answer)
+    }
+
+    /// Runs `op`, recovering once from a reset by another program or a
+    /// pcscd restart.
+    fn recovering<R>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> Result<R, pcsc::Error>,
+    ) -> Result<R, TransportError> {
+        let label = self.label();
+        match op(self) {
+            Ok(r) => Ok(r),
+            Err(pcsc::Error::ResetCard) => {
+                self.recover_reset().map_err(|e| error(e, Some(&label)))?;
+                op(self).map_err(|e| error(e, Some(&label)))
+            }
+            Err(
+                pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle,
+            ) => {
+                self.recover_service()?;
+                op(self).map_err(|e| error(e, Some(&label)))
+            }
+            Err(e) => Err(error(e, Some(&label))),
+        }
+    }
+
+    /// Reconnects after a reset and replays SELECT and VERIFY.
+    fn recover_reset(&mut self) -> Result<(), pcsc::Error> {
+        self.card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)?;
+        self.replay()
+    }
+
+    /// Establishes a new context (pcscd restarted) and reconnects.
+    fn recover_service(&mut self) -> Result<(), TransportError> {
+        let ctx = context()?;
+        wait_for_card(&ctx, &self.reader, CARD_WAIT)?;
+        let card = ctx
+            .connect(&self.reader, ShareMode::Shared, Protocols::ANY)
+            .map_err(|e| error(e, Some(&self.label())))?;
+        self.ctx = ctx;
+        self.card = card;
+        self.replay().map_err(|e| error(e, Some(&self.label())))
+    }
+
+    fn replay(&mut self) -> Result<(), pcsc::Error> {
+        if let Some(select) = self.select.clone() {
+            self.raw(&select)?;
+        }
+        if let Some(verify) = self.verify.clone() {
+            // Replayed once: if the card refuses it, it is forgotten.
+            if !self.raw(&verify)?.ends_with(&[0x90, 0x00]) {
+                self.verify = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An answer without a status word, or a transmission that failed with
+/// `NotTransacted` or a communication error, means the card may have gone
+/// away in the middle of the command (pcscd passes vpcd's closed socket on
+/// as an empty answer, or drops the transaction of a removed card): wait
+/// up to a second for pcscd to see a removal, and report it as such.
+fn checked(
+    card: &pcsc::Card,
+    answer: Result<Vec<u8>, pcsc::Error>,
+) -> Result<Vec<u8>, pcsc::Error> {
+    let failure = match answer {
+        Ok(a) if a.len() >= 2 => return Ok(a),
+        Ok(_) => pcsc::Error::UnresponsiveCard,
+        Err(
+            e @ (pcsc::Error::NotTransacted | pcsc::Error::CommError | pcsc::Error::UnknownError),
+        ) => e,
+        Err(e) => return Err(e),
+    };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        match card.status2_owned() {
+            Err(pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard) => {
+                return Err(pcsc::Error::RemovedCard);
+            }
+            Ok(s) if !s.status().contains(pcsc::Status::PRESENT) => {
+                return Err(pcsc::Error::RemovedCard);
+            }
+            _ if Instant::now() >= deadline => return Err(failure),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Keeps the last SELECT and the PIN verification in force, to replay after
+/// a reset: a failed VERIFY forgets it, a PIN change replaces it with the
+/// new PIN, so a replay never spends a try on a stale PIN.
+fn remember(
+    select: &mut Option<Vec<u8>>,
+    verify: &mut Option<Vec<u8>>,
+    command: &[u8],
+    answer: &[u8],
+) {
+    let ok = answer.ends_with(&[0x90, 0x00]);
+    let Ok(cmd) = apdu::Command::parse(command) else {
+        return;
+    };
+    match Request::parse(&cmd) {
+        Ok(Request::Select { .. }) => {
+            *select = ok.then(|| command.to_vec());
+            *verify = None;
+        }
+        Ok(Request::Verify { pin: Some(_) }) => *verify = ok.then(|| command.to_vec()),
+        Ok(Request::ChangePin { old_then_new }) if ok => {
+            let new = old_then_new
+                .get(apdu::meter::PIN_MAX_LEN..)
+                .unwrap_or_default();
+            *verify = Request::Verify { pin: Some(new) }
+                .to_command()
+                .to_vec()
+                .ok();
+        }
+        _ => {}
+    }
+}
+
+fn wait_for_card(ctx: &Context, reader: &CStr, wait: Duration) -> Result<(), TransportError> {
+    let label = reader.to_string_lossy().into_owned();
+    let mut state = vec![ReaderState::new(reader.to_owned(), State::UNAWARE)];
+    let deadline = Instant::now() + wait;
+    loop {
+        match ctx.get_status_change(Duration::ZERO, &mut state) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(e) => return Err(error(e, Some(&label))),
+        }
+        if state[0].event_state().contains(State::PRESENT) {
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TransportError::Unavailable(format!(
+                "no card in reader `{label}`: insert a card"
+            )));
+        }
+        state[0].sync_current_state();
+        match ctx.get_status_change(left, &mut state) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(e) => return Err(error(e, Some(&label))),
+        }
+    }
+}
+
+impl Transport for PcscTransport {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let answer = self.recovering(|t| t.raw(command))?;
+        remember(&mut self.select, &mut self.verify, command, &answer);
+        Ok(answer)
+    }
+
+    fn supports_extended(&self) -> bool {
+        self.extended
+    }
+
+    fn atr(&self) -> &[u8] {
+        &self.atr
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        let label = self.label();
+        self.card
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
+            .map_err(|e| error(e, Some(&label)))?;
+        self.select = None;
+        self.verify = None;
+        Ok(())
+    }
+
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+        let label = self.label();
+        match self.with_transaction(f) {
+            Ok(result) => result,
+            // The transaction could not begin: recover once and try again.
+            Err(pcsc::Error::ResetCard) => {
+                self.recover_reset().map_err(|e| error(e, Some(&label)))?;
+                self.with_transaction(f)
+                    .map_err(|e| error(e, Some(&label)))?
+            }
+            Err(
+                pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle,
+            ) => {
+                self.recover_service()?;
+                self.with_transaction(f)
+                    .map_err(|e| error(e, Some(&label)))?
+            }
+            Err(e) => Err(error(e, Some(&label)).into()),
+        }
+    }
+}
+
+impl PcscTransport {
+    /// Runs `f` inside one PC/SC transaction; the outer error is the
+    /// transaction failing to begin.
+    fn with_transaction(
+        &mut self,
+        f: &mut Exclusive<'_>,
+    ) -> Result<Result<(), crate::Error>, pcsc::Error> {
+        let label = self.label();
+        let PcscTransport {
+            card,
+            buf,
+            atr,
+            extended,
+            select,
+            verify,
+            ..
+        } = self;
+        let tx = card.transaction()?;
+        let mut held = Held {
+            card: &tx,
+            buf,
+            atr,
+            extended: *extended,
+            label,
+            select,
+            verify,
+        };
+        let result = f(&mut held);
+        // Ending fails only if the card went away, which `f` has seen.
+        let _ = tx.end(Disposition::LeaveCard);
+        Ok(result)
+    }
+}
+
+/// The card while [`PcscTransport::exclusive`] holds its transaction.
+struct Held<'a> {
+    card: &'a pcsc::Card,
+    buf: &'a mut Vec<u8>,
+    atr: &'a [u8],
+    extended: bool,
+    label: String,
+    select: &'a mut Option<Vec<u8>>,
+    verify: &'a mut Option<Vec<u8>>,
+}
+
+impl Transport for Held<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let answer = self.card.transmit(command, self.buf).map(<[u8]>::to_vec);
+        let answer = checked(self.card, answer).map_err(|e| error(e, Some(&self.label)))?;
+        remember(self.select, self.verify, command, &answer);
+        Ok(answer)
+    }
+
+    fn supports_extended(&self) -> bool {
+        self.extended
+    }
+
+    fn atr(&self) -> &[u8] {
+        self.atr
+    }
+
+    fn reset(&mut self) -> Result<(), TransportError> {
+        Err(TransportError::Busy(
+            "cannot reset the card while holding it exclusively".into(),
+        ))
+    }
+
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+        f(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_the_pin_in_force() {
+        let (mut select, mut verify) = (None, None);
+        let cmd = |r: Request<'_>| r.to_command().to_vec().unwrap();
+        let ok = [0x90, 0x00];
+        remember(
+            &mut select,
+            &mut verify,
+            &cmd(Request::Select { aid: AID }),
+            &ok,
+        );
+        assert!(select.is_some());
+        let old = cmd(Request::Verify {
+            pin: Some(b"123456"),
+        });
+        remember(&mut select, &mut verify, &old, &ok);
+        assert_eq!(verify.as_deref(), Some(&old[..]));
+        let change = cmd(Request::ChangePin {
+            old_then_new: b"123456\xFF\xFF4321",
+        });
+        remember(&mut select, &mut verify, &change, &ok);
+        assert_eq!(verify, Some(cmd(Request::Verify { pin: Some(b"4321") })));
+        let wrong = cmd(Request::Verify { pin: Some(b"0000") });
+        remember(&mut select, &mut verify, &wrong, &[0x63, 0xC2]);
+        assert_eq!(verify, None, "a failed VERIFY is not replayed");
+        remember(
+            &mut select,
+            &mut verify,
+            &cmd(Request::Select { aid: b"\xA0\x00" }),
+            &[0x6A, 0x82],
+        );
+        assert_eq!(select, None);
+    }
+
+    #[test]
+    fn extended_length_from_the_atr() {
+        assert!(atr_announces_extended(applet_sim::sim::ATR));
+        assert!(!atr_announces_extended(&[0x3B, 0x02, 0x14, 0x50]));
+    }
+}

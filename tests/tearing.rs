@@ -1,0 +1,317 @@
+//! Power cut at every persistent write of the charged commands: after each
+//! power-up ascending + descending = loaded, the piece count moved together
+//! with the registers, and no postmark left the card without its debit.
+
+use apdu::meter::{DEFAULT_PIN, Request};
+use applet_sim::sim::{Card, SimConfig};
+use authority::Authority;
+use reader::Meter;
+use reader::meter::Status;
+use reader::sim::MemoryTransport;
+
+const TIME: u64 = 1_800_000_000;
+const FUNDS: u64 = 1_000;
+
+/// A personalized card holding FUNDS in its certificate register.
+fn personalized() -> (Card, Authority) {
+    let mut authority = Authority::deterministic("CERTMETER-CA", 5, TIME).unwrap();
+    let card = Card::manufacture(SimConfig::deterministic(11, TIME)).unwrap();
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    m.verify_pin(DEFAULT_PIN).unwrap();
+    reader::personalize::personalize(&mut m, &mut authority, "TEAR-1", FUNDS).unwrap();
+    let card = m.into_transport().into_card();
+    (card, authority)
+}
+
+fn copy(card: &Card) -> Card {
+    Card::from_image(card.store().image(), SimConfig::deterministic(11, TIME)).unwrap()
+}
+
+fn status(card: Card) -> (Status, Card) {
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    let s = m.status().unwrap();
+    let card = m.into_transport().into_card();
+    (s, card)
+}
+
+fn send(card: &mut Card, r: Request<'_>) -> Result<Vec<u8>, applet_sim::sim::SimError> {
+    card.transmit(&r.to_command().to_vec().unwrap())
+}
+
+/// Selects, verifies the PIN and hashes a message: RAM only, no writes.
+fn prepare(card: &mut Card) {
+    for r in [
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+        Request::HashInit,
+        Request::HashUpdate { data: b"a letter" },
+    ] {
+        let out = send(card, r).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
+    }
+}
+
+fn check_invariants(s: &Status, before: &Status, fee: u64, n: u64) {
+    let reg = &s.registers.certificate;
+    assert_eq!(
+        reg.ascending + reg.descending,
+        FUNDS,
+        "cut at write {n}: control total"
+    );
+    let charged = reg.ascending - before.registers.certificate.ascending;
+    let pieces = s.piece_counts.certificate - before.piece_counts.certificate;
+    let marks = s.postmarks - before.postmarks;
+    assert!(
+        (charged, pieces, marks) == (0, 0, 0) || (charged, pieces, marks) == (fee, 1, 1),
+        "cut at write {n}: charged {charged}, pieces {pieces}, postmarks {marks}"
+    );
+}
+
+#[test]
+fn postmark_torn_at_every_write() {
+    let (base, authority) = personalized();
+    let fee = authority.rate(apdu::meter::Service::Postmark).unwrap();
+    let (before, base) = status(base);
+    // Count the writes of one postmark.
+    let mut probe = copy(&base);
+    prepare(&mut probe);
+    let w0 = probe.store().writes();
+    let pm = send(&mut probe, Request::Postmark).unwrap();
+    assert_eq!(pm[pm.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("a postmark makes {writes} persistent writes; cutting at each");
+    assert!(
+        writes >= 20,
+        "a postmark is a multi-write transaction: {writes}"
+    );
+
+    let mut committed = 0;
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        prepare(&mut card);
+        card.tear_at_write(n);
+        let answer = send(&mut card, Request::Postmark);
+        assert!(
+            answer.is_err(),
+            "cut at write {n}: a postmark left the card"
+        );
+        card.power_on();
+        let (after, _) = status(card);
+        check_invariants(&after, &before, fee, n);
+        committed += u32::from(after.postmarks != before.postmarks);
+    }
+    // Only the commit write makes it durable, and the cut falls before it
+    // completes: every torn postmark is rolled back.
+    assert_eq!(committed, 0);
+}
+
+#[test]
+fn value_load_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let (before, base) = status(base);
+    let message = authority
+        .value_load(
+            "TEAR-1",
+            apdu::meter::RegisterId::Certificate,
+            500,
+            before.load_count + 1,
+        )
+        .unwrap();
+    let load = Request::LoadValue { message: &message };
+    let mut probe = copy(&base);
+    send(
+        &mut probe,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let w0 = probe.store().writes();
+    let receipt = send(&mut probe, load).unwrap();
+    assert_eq!(receipt[receipt.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("a value load makes {writes} persistent writes; cutting at each");
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        send(
+            &mut card,
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+        )
+        .unwrap();
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, load).is_err(),
+            "cut at write {n}: a receipt left the card"
+        );
+        card.power_on();
+        let (after, mut card) = status(card);
+        let reg = &after.registers.certificate;
+        // Not applied: all as before, and the same message still loads once.
+        assert_eq!(
+            (reg.ascending, reg.descending),
+            (0, FUNDS),
+            "cut at write {n}"
+        );
+        assert_eq!(after.load_count, before.load_count, "cut at write {n}");
+        send(
+            &mut card,
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+        )
+        .unwrap();
+        let again = send(&mut card, load).unwrap();
+        assert_eq!(
+            again[again.len() - 2..],
+            [0x90, 0x00],
+            "cut at write {n}: retry"
+        );
+        let replay = send(&mut card, load).unwrap();
+        assert_eq!(replay, [0x69, 0x84], "cut at write {n}: replay");
+    }
+}
+
+/// A receipt that never reaches the authority (the host crashed after the
+/// card committed the load): the next load's receipt proves it was applied,
+/// and the authority's totals meet the card's again.
+#[test]
+fn a_lost_receipt_is_confirmed_by_the_next_load() {
+    let (card, mut authority) = personalized();
+    let message = authority
+        .value_load("TEAR-1", apdu::meter::RegisterId::Certificate, 500, 2)
+        .unwrap();
+    let mut card = card;
+    send(
+        &mut card,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let receipt = send(&mut card, Request::LoadValue { message: &message }).unwrap();
+    assert_eq!(receipt[receipt.len() - 2..], [0x90, 0x00]);
+    // ... and the receipt is lost.
+    let loaded = |a: &Authority| {
+        a.total_loaded("TEAR-1", apdu::meter::RegisterId::Certificate)
+            .unwrap()
+    };
+    assert_eq!(loaded(&authority), FUNDS);
+
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    reader::value::load(
+        &mut m,
+        &mut authority,
+        apdu::meter::RegisterId::Certificate,
+        300,
+    )
+    .unwrap();
+    let s = m.status().unwrap();
+    assert_eq!(s.registers.certificate.control_total, FUNDS + 800);
+    assert_eq!(loaded(&authority), FUNDS + 800);
+    let loads = authority.loads("TEAR-1").unwrap();
+    assert!(loads.iter().all(|l| l.confirmed_at.is_some()), "{loads:?}");
+}
+
+/// A postmark no verifier would accept is not sold: past the meter
+/// certificate's expiry the card refuses (6985) and charges nothing.
+#[test]
+fn no_postmark_after_the_certificate_expires() {
+    let (base, _) = personalized();
+    let later = TIME + authority::CERTIFICATE_VALIDITY + 1;
+    let mut card =
+        Card::from_image(base.store().image(), SimConfig::deterministic(11, later)).unwrap();
+    prepare(&mut card);
+    let before = card.store().data().to_vec();
+    assert_eq!(send(&mut card, Request::Postmark).unwrap(), [0x69, 0x85]);
+    assert_eq!(card.store().data(), &before[..]);
+}
+
+/// A counter at the end of its 4-byte field refuses the charge (6A84)
+/// instead of wrapping to 0; the registers and counters stay as they were.
+#[test]
+fn a_counter_at_its_end_refuses_instead_of_wrapping() {
+    use applet_sim::layout::{CERTIFICATE_PIECES, POSTMARK_COUNT, SEQUENCE};
+    for field in [CERTIFICATE_PIECES, POSTMARK_COUNT, SEQUENCE] {
+        let (mut card, _) = personalized();
+        let s = card.store_mut();
+        s.begin().unwrap();
+        field.set(s, u64::from(u32::MAX)).unwrap();
+        s.commit().unwrap();
+        assert!(field.set(card.store_mut(), 1 << 32).is_err());
+        // The object area; the journal keeps the aborted entries' bytes.
+        let data = |c: &Card| c.store().image()[..applet_sim::budget::DATA_CAPACITY].to_vec();
+        let before = data(&card);
+        prepare(&mut card);
+        assert_eq!(
+            send(&mut card, Request::Postmark).unwrap(),
+            [0x6A, 0x84],
+            "{field:?}"
+        );
+        assert!(
+            data(&card) == before,
+            "{field:?}: the refused postmark changed the card"
+        );
+    }
+}
+
+/// A transport whose card is pulled when LOAD VALUE goes out.
+struct PulledOnLoad(MemoryTransport);
+
+impl reader::Transport for PulledOnLoad {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, reader::TransportError> {
+        if command.get(1) == Some(&apdu::meter::ins::LOAD_VALUE) {
+            return Err(reader::TransportError::CardRemoved);
+        }
+        self.0.transmit(command)
+    }
+    fn supports_extended(&self) -> bool {
+        self.0.supports_extended()
+    }
+    fn atr(&self) -> &[u8] {
+        self.0.atr()
+    }
+    fn reset(&mut self) -> Result<(), reader::TransportError> {
+        self.0.reset()
+    }
+    fn exclusive(&mut self, f: &mut reader::transport::Exclusive<'_>) -> Result<(), reader::Error> {
+        f(self)
+    }
+}
+
+/// Personalization done but the initial load lost: the error says the
+/// card is personalized and how to load the funds, and `load` then works.
+#[test]
+fn funds_lost_after_personalization_are_reported_and_loadable() {
+    let mut authority = Authority::deterministic("CERTMETER-CA", 5, TIME).unwrap();
+    let card = Card::manufacture(SimConfig::deterministic(11, TIME)).unwrap();
+    let mut m = Meter::new(PulledOnLoad(MemoryTransport::new(card, true)));
+    m.select().unwrap();
+    m.verify_pin(DEFAULT_PIN).unwrap();
+    let e = reader::personalize::personalize(&mut m, &mut authority, "TEAR-2", FUNDS).unwrap_err();
+    assert!(
+        matches!(&e, reader::Error::FundsNotLoaded { serial, .. } if serial == "TEAR-2"),
+        "{e}"
+    );
+    assert!(e.hint().unwrap().contains("meter load"), "{e}");
+    let mut m = Meter::new(m.into_transport().0);
+    let s = m.status().unwrap();
+    assert!(s.personalized);
+    assert_eq!(s.registers.certificate.descending, 0);
+    reader::value::load(
+        &mut m,
+        &mut authority,
+        apdu::meter::RegisterId::Certificate,
+        FUNDS,
+    )
+    .unwrap();
+    assert_eq!(m.status().unwrap().registers.certificate.descending, FUNDS);
+}
