@@ -131,6 +131,36 @@ fn errors_are_one_clear_line() {
     assert!(run.stderr.contains("hint:"), "{}", run.stderr);
 }
 
+/// The PC/SC library is opened at run time: where it is missing, the CLI
+/// still runs everything else, and `--card pcsc` and `readers` name the
+/// library and the package to install.
+#[test]
+fn a_missing_pcsc_library_is_named() {
+    let home = Home::new();
+    let missing = home.path().join("no-such-libpcsclite.so.1");
+    for args in [&["--card", "pcsc", "status"][..], &["readers"][..]] {
+        let out = home
+            .command(certmeter_tests::meter_bin())
+            .env("PCSC_LIBRARY", &missing)
+            .args(args)
+            .output()
+            .unwrap();
+        let run = certmeter_tests::Run::from(out).expect_code(2);
+        let want = format!("cannot load the PC/SC library ({})", missing.display());
+        assert!(run.stderr.contains(&want), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("install pcscd"), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    // The simulator does not need it.
+    let out = home
+        .command(certmeter_tests::meter_bin())
+        .env("PCSC_LIBRARY", &missing)
+        .args(["card", "new"])
+        .output()
+        .unwrap();
+    certmeter_tests::Run::from(out).expect_code(0);
+}
+
 #[test]
 fn two_processes_never_share_one_card() {
     let home = Home::new();

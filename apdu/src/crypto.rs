@@ -49,6 +49,41 @@ pub fn verify_signed(signed: &Signed<'_>, key: &VerifyingKey) -> bool {
         .unwrap_or(false)
 }
 
+/// What is wrong with an `r || s` signature on its face, before any key is
+/// tried: tells a verifier's user why a signature was refused when the
+/// bytes alone say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureDefect {
+    /// Not 64 bytes, or r or s is zero or not below the group order n.
+    OutOfRange,
+    /// s > n/2: a valid ECDSA signature for some key, but not the low-S
+    /// form that certmeter signers write and its verifiers require.
+    HighS,
+}
+
+impl SignatureDefect {
+    /// The defect, for people.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::OutOfRange => "is not an ECDSA P-256 signature (r or s is 0 or not below n)",
+            Self::HighS => {
+                "is not in low-S form (s > n/2); certmeter signers write only low-S \
+                 signatures and its verifiers refuse the high-S twin, so the object was \
+                 altered or not made by a certmeter signer"
+            }
+        }
+    }
+}
+
+/// The defect of `signature` (`r || s`), if its bytes alone show one.
+pub fn signature_defect(signature: &[u8]) -> Option<SignatureDefect> {
+    match Signature::from_slice(signature) {
+        Err(_) => Some(SignatureDefect::OutOfRange),
+        Ok(sig) if sig.normalize_s() != sig => Some(SignatureDefect::HighS),
+        Ok(_) => None,
+    }
+}
+
 /// Whether `cert` was signed by `issuer_key`.
 pub fn verify_certificate(cert: &Certificate<'_>, issuer_key: &VerifyingKey) -> bool {
     verify_signed(&cert.signed, issuer_key)
@@ -166,5 +201,18 @@ mod tests {
         twin[at..].copy_from_slice(&high.to_bytes());
         let twin = Signed::parse(&twin, 0x7F60).unwrap();
         assert!(!verify_signed(&twin, key.verifying_key()));
+        assert_eq!(signature_defect(twin.signature), Some(SignatureDefect::HighS));
+        assert_eq!(signature_defect(signed.signature), None);
+    }
+
+    #[test]
+    fn out_of_range_signatures_are_named() {
+        assert_eq!(signature_defect(&[0; 64]), Some(SignatureDefect::OutOfRange));
+        assert_eq!(signature_defect(&[0xFF; 64]), Some(SignatureDefect::OutOfRange));
+        assert_eq!(signature_defect(&[1; 63]), Some(SignatureDefect::OutOfRange));
+        let mut low = [0u8; 64];
+        low[31] = 1;
+        low[63] = 1;
+        assert_eq!(signature_defect(&low), None);
     }
 }

@@ -19,6 +19,7 @@
 pub mod card;
 pub mod error;
 pub mod exchange;
+pub mod export;
 pub mod meter;
 pub mod money;
 pub mod pcsc;

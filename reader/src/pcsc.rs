@@ -1,6 +1,9 @@
 //! The PC/SC transport (`pcsc` crate, pcsc-lite's pcscd on Linux): a card
 //! in a real reader, or the virtual card behind vsmartcard's vpcd.
 //!
+//! * The PC/SC library is opened at run time (`pcsc-sys-dlopen`, patched in
+//!   for `pcsc-sys`): a machine without it builds and runs everything else,
+//!   and `--card pcsc` says which library is missing and how to get it.
 //! * Readers are listed and waited on with `SCardGetStatusChange`; a reader
 //!   is chosen by name, or the first one holding a meter card is used.
 //! * A flow of several APDUs (a postmark: HASH init, updates, POSTMARK) runs
@@ -60,7 +63,20 @@ pub fn error(e: pcsc::Error, reader: Option<&str>) -> TransportError {
     }
 }
 
+/// Opens the PC/SC library, naming it and the package that brings it when
+/// it is missing.
+pub fn library() -> Result<(), TransportError> {
+    pcsc_sys::load().map_err(|e| {
+        TransportError::Unavailable(format!(
+            "{e}; install pcscd (Debian: `apt-get install pcscd`, which brings libpcsclite1), \
+             or set {} to the PC/SC library's path",
+            pcsc_sys::LIBRARY_ENV
+        ))
+    })
+}
+
 fn context() -> Result<Context, TransportError> {
+    library()?;
     Context::establish(Scope::User).map_err(|e| error(e, None))
 }
 

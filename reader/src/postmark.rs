@@ -153,6 +153,27 @@ pub fn verify_offline(
     Ok(PostmarkInfo::of(&parsed))
 }
 
+/// Why a postmark file is invalid, for people: the failed check's reason,
+/// or, when the failed check is a signature whose bytes alone show what is
+/// wrong (a high-S twin, r or s out of range), that cause.
+pub fn explain(file: &[u8], why: Invalid) -> String {
+    let Ok(parsed) = PostmarkFile::parse(file) else {
+        return why.reason().to_owned();
+    };
+    let (what, signature) = match why {
+        Invalid::CertificateSignature => (
+            "the signer certificate's signature",
+            parsed.certificate.signed.signature,
+        ),
+        Invalid::PostmarkSignature => ("the postmark signature", parsed.postmark.signed.signature),
+        _ => return why.reason().to_owned(),
+    };
+    match crypto::signature_defect(signature) {
+        Some(defect) => format!("{what} {}", defect.reason()),
+        None => why.reason().to_owned(),
+    }
+}
+
 /// Figure 4 on the card: the card hashes the message, charges the verify
 /// fee, and checks the postmark with its authority key. The PIN must have
 /// been verified.

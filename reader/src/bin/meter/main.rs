@@ -103,6 +103,11 @@ enum Command {
         #[arg(long, value_name = "HEX")]
         authority_key: Option<String>,
     },
+    /// Certificates on the card.
+    Cert {
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// List the PC/SC readers: whether a card is present and whether it is a meter.
     Readers,
     /// Send raw command APDUs (hex) in one session and print each response.
@@ -132,7 +137,30 @@ enum AuthorityCommand {
         name: String,
     },
     /// Print the authority's public key (hex), for verifiers.
-    Key,
+    Key {
+        /// Write the key as a PEM SubjectPublicKeyInfo, as openssl reads it.
+        #[arg(long)]
+        pem: bool,
+        /// Where to write the PEM (default: standard output).
+        #[arg(short, long, requires = "pem")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// Export the certificate in a slot (slot 0: the meter certificate).
+    Export {
+        /// The certificate slot, 0 to 3.
+        slot: u8,
+        /// Write the certificate's public key as a PEM SubjectPublicKeyInfo
+        /// (for openssl) instead of the certificate itself (7F21 bytes).
+        #[arg(long)]
+        pem: bool,
+        /// Where to write it (default: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -231,9 +259,31 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             let dir = authority_dir(cli)?;
             let a = match command {
                 AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
-                AuthorityCommand::Key => Authority::open(&dir)?,
+                AuthorityCommand::Key { pem: true, output } => {
+                    let pem = reader::export::public_key_pem(&Authority::open(&dir)?.public_key())?;
+                    let out = output.clone().unwrap_or_else(|| "-".into());
+                    write_output(&out, pem.as_bytes())?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,
             };
             output::authority(cli.json, &dir, a.name(), &a.public_key());
+        }
+        Command::Cert {
+            command: CertCommand::Export { slot, pem, output },
+        } => {
+            let sink = sink::Sink::open(output)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            let certificate = open_meter(cli)?
+                .read_certificate(*slot)
+                .with_context(|| format!("reading the certificate in slot {slot}"))?;
+            let bytes = if *pem {
+                reader::export::certificate_key_pem(&certificate)?.into_bytes()
+            } else {
+                certificate
+            };
+            sink.finish(&bytes)
+                .with_context(|| format!("cannot write {}", output.display()))?;
         }
         Command::Personalize { serial, funds } => {
             let funds = money::parse(funds)?;
@@ -295,7 +345,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                 let mut meter = open_meter(cli)?;
                 verify_pin(cli, &mut meter)?;
                 let (verdict, info) = postmark::verify_on_card(&mut meter, &mut message, &pm)?;
-                output::card_verdict(cli.json, &verdict, info.as_ref())?;
+                output::card_verdict(cli.json, &verdict, info.as_ref(), &pm)?;
                 verdict.result.is_ok()
             } else {
                 let key = match authority_key {
@@ -308,7 +358,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                         true
                     }
                     Err(postmark::VerifyError::Invalid(why)) => {
-                        output::invalid(cli.json, why)?;
+                        output::invalid(cli.json, why, &pm)?;
                         false
                     }
                     Err(e) => return Err(e.into()),
@@ -347,6 +397,15 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` (`-`: standard output) as the postmark is
+/// written: a temporary file renamed into place.
+fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
+    let sink =
+        sink::Sink::open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    sink.finish(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The meter serial of the card in `reader` ("-" when blank), or `None`

@@ -216,11 +216,17 @@ pub fn valid(json: bool, info: &PostmarkInfo) -> Result<()> {
     Ok(())
 }
 
-pub fn invalid(json: bool, why: Invalid) -> Result<()> {
+/// An invalid postmark: `why` is the failed check, `file` the postmark file
+/// (to name a signature's defect when its bytes show one).
+pub fn invalid(json: bool, why: Invalid, file: &[u8]) -> Result<()> {
+    let reason = reader::postmark::explain(file, why);
     if json {
-        println!("{}", json!({ "valid": false, "reason": why.reason() }));
+        println!(
+            "{}",
+            json!({ "valid": false, "check": why as u8, "reason": reason })
+        );
     } else {
-        println!("invalid: {}", why.reason());
+        println!("invalid: {reason}");
     }
     Ok(())
 }
@@ -237,9 +243,14 @@ pub fn malformed(json: bool, why: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn card_verdict(json: bool, v: &CardVerdict, info: Option<&PostmarkInfo>) -> Result<()> {
+pub fn card_verdict(
+    json: bool,
+    v: &CardVerdict,
+    info: Option<&PostmarkInfo>,
+    file: &[u8],
+) -> Result<()> {
     match (v.result, info) {
-        (Err(why), _) => invalid(json, why)?,
+        (Err(why), _) => invalid(json, why, file)?,
         (Ok(()), info) => {
             if let Some(info) = info {
                 valid(json, info)?;
