@@ -52,6 +52,24 @@ pub const ASCENDING: Tag = 0x89;
 /// Descending register (u64).
 pub const DESCENDING: Tag = 0x8A;
 
+/// Longest value load message ([`VALUE_LOAD`]): 142 bytes, with a serial of
+/// [`SERIAL_MAX_LEN`](crate::meter::SERIAL_MAX_LEN) bytes. It fits a short
+/// `Lc`, so the host never sends LOAD VALUE extended or chained.
+pub const VALUE_LOAD_MAX_LEN: usize = {
+    use crate::meter::SERIAL_MAX_LEN;
+    use crate::signed::SIGNATURE_LEN;
+    // 81 chip id, 5F20 serial, 85 load number, 87 register, 88 amount,
+    // 83 time, 84 deadline: tag, one length byte, value.
+    let body = (1 + 1 + 8) + (2 + 1 + SERIAL_MAX_LEN) + (1 + 1 + 4) + (1 + 1 + 1) + 3 * (1 + 1 + 8);
+    assert!(body < 0x80);
+    // 7F4E body (one length byte), 5F37 signature (one length byte).
+    let content = (2 + 1 + body) + (2 + 1 + SIGNATURE_LEN);
+    assert!(content >= 0x80 && content <= 0xFF);
+    // 7F71 81 content.
+    2 + 2 + content
+};
+const _: () = assert!(VALUE_LOAD_MAX_LEN <= crate::command::SHORT_MAX_NC);
+
 /// A parsed personalization message.
 #[derive(Clone, Copy, Debug)]
 pub struct Personalization<'a> {

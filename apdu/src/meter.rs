@@ -10,6 +10,9 @@ pub const AID: &[u8] = &[
     0xF0, 0x43, 0x45, 0x52, 0x54, 0x4D, 0x45, 0x54, 0x45, 0x52, 0x01,
 ];
 
+/// Longest AID SELECT accepts, in bytes (ISO 7816-4: 1 to 16).
+pub const AID_MAX_LEN: usize = 16;
+
 /// Interindustry class (ISO commands).
 pub const CLA_ISO: u8 = 0x00;
 /// Proprietary class (meter commands).
@@ -88,6 +91,12 @@ pub const PIN_MIN_LEN: usize = 4;
 pub const PIN_MAX_LEN: usize = 8;
 /// Padding of the current PIN in CHANGE REFERENCE DATA.
 pub const PIN_PAD: u8 = 0xFF;
+/// Shortest CHANGE REFERENCE DATA data: the old PIN padded to
+/// [`PIN_MAX_LEN`], then the shortest new PIN.
+pub const CHANGE_PIN_MIN_LEN: usize = PIN_MAX_LEN + PIN_MIN_LEN;
+/// Longest CHANGE REFERENCE DATA data: the padded old PIN, then the longest
+/// new PIN.
+pub const CHANGE_PIN_MAX_LEN: usize = 2 * PIN_MAX_LEN;
 /// Whether `pin` can be an owner PIN: [`PIN_MIN_LEN`] to [`PIN_MAX_LEN`]
 /// bytes without [`PIN_PAD`] (the card could not tell it from padding).
 pub fn pin_well_formed(pin: &[u8]) -> bool {
@@ -323,7 +332,7 @@ impl DataObject {
 /// A command for the meter application, parsed and validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
-    /// SELECT by DF name: `00 A4 04 00|0C Lc AID`.
+    /// SELECT by DF name: `00 A4 04 00|0C Lc AID [Le]`; the host sends `Le` `00`.
     Select {
         /// The AID asked for.
         aid: &'a [u8],
@@ -348,26 +357,31 @@ pub enum Request<'a> {
         /// `true` to generate, `false` to read the existing public key.
         generate: bool,
     },
-    /// PERSONALIZE: `80 E0 00 00 Lc 7F70...`.
+    /// PERSONALIZE: `80 E0 00 00 00 Lc1 Lc2 7F70...` (the message is always
+    /// longer than 255 bytes: extended, or chained short APDUs).
     Personalize {
         /// The personalization message ([`crate::message::Personalization`]).
         message: &'a [u8],
     },
-    /// LOAD VALUE: `80 52 00 00 Lc 7F71... 00`; answers a load receipt.
+    /// LOAD VALUE: `80 52 00 00 Lc 7F71... 00` (the message fits a short
+    /// `Lc`: [`crate::message::VALUE_LOAD_MAX_LEN`]); answers a load receipt.
     LoadValue {
         /// The value load message ([`crate::message::ValueLoad`]).
         message: &'a [u8],
     },
     /// HASH init: `80 2A 00 00`.
     HashInit,
-    /// HASH update: `80 2A 01 00 Lc data`.
+    /// HASH update: `80 2A 01 00 Lc data`, or `80 2A 01 00 00 Lc1 Lc2 data`
+    /// over 255 bytes.
     HashUpdate {
         /// The next part of the message.
         data: &'a [u8],
     },
     /// POSTMARK: `80 30 00 00 00`; answers the postmark.
     Postmark,
-    /// VERIFY POSTMARK: `80 32 00 00 Lc postmark-file 00`; answers a verdict.
+    /// VERIFY POSTMARK: `80 32 00 00 00 Lc1 Lc2 postmark-file 01 00` (the
+    /// file is always longer than 255 bytes, so `Lc` and `Le` are extended);
+    /// answers a verdict.
     VerifyPostmark {
         /// A postmark file: postmark then signer certificate.
         file: &'a [u8],
@@ -392,7 +406,7 @@ impl<'a> Request<'a> {
                 if p1 != 0x04 || !matches!(p2, 0x00 | 0x0C) {
                     return Err(StatusWord::INCORRECT_P1P2);
                 }
-                if data.is_empty() || data.len() > 16 {
+                if data.is_empty() || data.len() > AID_MAX_LEN {
                     return Err(StatusWord::WRONG_LENGTH);
                 }
                 Ok(Request::Select { aid: data })
@@ -411,7 +425,7 @@ impl<'a> Request<'a> {
                 if (p1, p2) != (0x00, PIN_REFERENCE) {
                     return Err(StatusWord::INCORRECT_P1P2);
                 }
-                if !(PIN_MAX_LEN + PIN_MIN_LEN..=2 * PIN_MAX_LEN).contains(&data.len()) {
+                if !(CHANGE_PIN_MIN_LEN..=CHANGE_PIN_MAX_LEN).contains(&data.len()) {
                     return Err(StatusWord::WRONG_LENGTH);
                 }
                 Ok(Request::ChangePin { old_then_new: data })

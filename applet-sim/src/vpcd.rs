@@ -69,6 +69,10 @@
 //! an `Le` to 65,533 before the card sees the command, so the card itself
 //! splits a longer answer with `61xx` / GET RESPONSE instead of the
 //! transport truncating it.
+//!
+//! A command must fit one message too: an extended APDU carries at most
+//! [`MAX_NC`] data bytes ([`MAX_NC_WITH_LE`] with an `Le`), fewer than the
+//! 65,535 the card takes. Longer data goes in several commands or chained.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -89,6 +93,15 @@ pub const MAX_PAYLOAD: usize = u16::MAX as usize;
 /// The most response data bytes a command may ask for through vpcd: a
 /// response is data plus the 2-byte status word in one message.
 pub const MAX_NE: usize = MAX_PAYLOAD - 2;
+
+/// The most command data bytes one extended APDU without `Le` (case 3E) can
+/// carry through vpcd: the header (4 bytes) and the extended `Lc` (3) share
+/// the message with the data. pcscd hands a longer APDU to vpcd, which
+/// cannot frame it, and pcscd then drops the card.
+pub const MAX_NC: usize = MAX_PAYLOAD - 4 - 3;
+
+/// The same with an extended `Le` (case 4E): 2 bytes fewer.
+pub const MAX_NC_WITH_LE: usize = MAX_NC - 2;
 
 /// How long a read waits before [`serve`] looks at the shutdown flag again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -658,6 +671,22 @@ mod tests {
             );
             assert_eq!(got, payload);
             assert_eq!(read_frame(&mut r, &mut got, &never).unwrap(), Frame::Closed);
+        }
+    }
+
+    #[test]
+    fn the_longest_extended_commands_fill_one_message() {
+        let data = vec![0x5A; MAX_NC + 1];
+        let encoded = |nc: usize, le: Option<usize>| {
+            Command::new(0x80, 0x2A, 0x01, 0x00, &data[..nc], le)
+                .to_vec()
+                .unwrap()
+        };
+        let mut out = Vec::new();
+        for (nc, le) in [(MAX_NC, None), (MAX_NC_WITH_LE, Some(256))] {
+            assert_eq!(encoded(nc, le).len(), MAX_PAYLOAD);
+            write_frame(&mut out, &encoded(nc, le)).unwrap();
+            assert!(write_frame(&mut out, &encoded(nc + 1, le)).is_err());
         }
     }
 
