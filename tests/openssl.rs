@@ -71,6 +71,28 @@ fn run_script(home: &Home, name: &str, msg: &Path, pm: &Path, pem: &Path) -> (Ru
     (out.into(), work)
 }
 
+/// `meter cert export 0 --pem`: the meter key from the card's slot 0.
+fn exported_meter_key(home: &Home) -> PathBuf {
+    let pem = home.path().join("card.pem");
+    home.meter(["cert", "export", "0", "--pem", "-o", pem.to_str().unwrap()])
+        .expect_code(0);
+    pem
+}
+
+/// `openssl dgst -sha256 -verify KEY -signature SIG BODY` succeeds.
+fn openssl_verifies(key: &Path, signature: &Path, body: &Path) -> bool {
+    Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(key)
+        .arg("-signature")
+        .arg(signature)
+        .arg(body)
+        .output()
+        .expect("openssl")
+        .status
+        .success()
+}
+
 fn flip_bit(src: &Path, dst: &Path, at: usize) {
     let mut bytes = std::fs::read(src).unwrap();
     bytes[at] ^= 0x01;
@@ -102,31 +124,18 @@ fn openssl_verifies_both_signatures_as_documented() {
 
     // The key the script took from the certificate in the postmark file is
     // the one the card exports from its certificate slot 0.
-    let card_pem = home.path().join("card.pem");
-    home.meter([
-        "cert",
-        "export",
-        "0",
-        "--pem",
-        "-o",
-        card_pem.to_str().unwrap(),
-    ])
-    .expect_code(0);
+    let card_pem = exported_meter_key(&home);
     assert_eq!(
         std::fs::read_to_string(&card_pem).unwrap(),
         std::fs::read_to_string(work.join("meter.pem")).unwrap()
     );
     // ... and that PEM is the certificate's own key: openssl checks the
     // postmark body with it directly.
-    let direct = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(&card_pem)
-        .arg("-signature")
-        .arg(work.join("postmark.sig.der"))
-        .arg(work.join("postmark.body"))
-        .output()
-        .unwrap();
-    assert!(direct.status.success(), "{direct:?}");
+    assert!(openssl_verifies(
+        &card_pem,
+        &work.join("postmark.sig.der"),
+        &work.join("postmark.body")
+    ));
 
     // Without --pem, the certificate itself: the 7F21 at the end of the
     // postmark file.
@@ -211,25 +220,11 @@ fn high_s_twins_are_refused_with_their_cause() {
     std::fs::write(&der, twin.to_der().as_bytes()).unwrap();
     let body = work.join("body");
     std::fs::write(&body, file.postmark.signed.signed_bytes).unwrap();
-    let card_pem = home.path().join("card.pem");
-    home.meter([
-        "cert",
-        "export",
-        "0",
-        "--pem",
-        "-o",
-        card_pem.to_str().unwrap(),
-    ])
-    .expect_code(0);
-    let openssl = Command::new("openssl")
-        .args(["dgst", "-sha256", "-verify"])
-        .arg(&card_pem)
-        .arg("-signature")
-        .arg(&der)
-        .arg(&body)
-        .output()
-        .unwrap();
-    assert!(openssl.status.success(), "openssl accepts high-S");
+    let card_pem = exported_meter_key(&home);
+    assert!(
+        openssl_verifies(&card_pem, &der, &body),
+        "openssl accepts high-S"
+    );
 
     let run = home
         .meter(["verify", msg.to_str().unwrap(), high_pm.to_str().unwrap()])
