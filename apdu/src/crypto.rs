@@ -151,15 +151,27 @@ mod tests {
         twin[at..].copy_from_slice(&high.to_bytes());
         let twin = Signed::parse(&twin, 0x7F60).unwrap();
         assert!(!verify_signed(&twin, key.verifying_key()));
-        assert_eq!(signature_defect(twin.signature), Some(SignatureDefect::HighS));
+        assert_eq!(
+            signature_defect(twin.signature),
+            Some(SignatureDefect::HighS)
+        );
         assert_eq!(signature_defect(signed.signature), None);
     }
 
     #[test]
     fn out_of_range_signatures_are_named() {
-        assert_eq!(signature_defect(&[0; 64]), Some(SignatureDefect::OutOfRange));
-        assert_eq!(signature_defect(&[0xFF; 64]), Some(SignatureDefect::OutOfRange));
-        assert_eq!(signature_defect(&[1; 63]), Some(SignatureDefect::OutOfRange));
+        assert_eq!(
+            signature_defect(&[0; 64]),
+            Some(SignatureDefect::OutOfRange)
+        );
+        assert_eq!(
+            signature_defect(&[0xFF; 64]),
+            Some(SignatureDefect::OutOfRange)
+        );
+        assert_eq!(
+            signature_defect(&[1; 63]),
+            Some(SignatureDefect::OutOfRange)
+        );
         let mut low = [0u8; 64];
         low[31] = 1;
         low[63] = 1;

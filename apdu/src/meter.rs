@@ -17,8 +17,7 @@ pub use crate::cmd::hash::{P1_INIT as HASH_P1_INIT, P1_UPDATE as HASH_P1_UPDATE}
 pub use crate::cmd::load_value::RegisterId;
 pub use crate::cmd::personalize::{SERIAL_MAX_LEN, serial_well_formed};
 pub use crate::cmd::pin::{
-    DEFAULT_PIN, PIN_MAX_LEN, PIN_MAX_TRIES, PIN_MIN_LEN, PIN_PAD, PIN_REFERENCE,
-    pin_well_formed,
+    DEFAULT_PIN, PIN_MAX_LEN, PIN_MAX_TRIES, PIN_MIN_LEN, PIN_PAD, PIN_REFERENCE, pin_well_formed,
 };
 pub use crate::cmd::read_certificate::METER_CERTIFICATE_SLOT;
 pub use crate::cmd::select::{AID, Fci};

@@ -6,8 +6,8 @@
 #![cfg(feature = "alloc")]
 
 use apdu::cert::Certificate;
-use apdu::cmd::get_data::{RateTable, StatusTemplate};
 use apdu::cmd::generate_key::PublicKeyTemplate;
+use apdu::cmd::get_data::{RateTable, StatusTemplate};
 use apdu::cmd::load_value::{LoadReceipt, ValueLoad};
 use apdu::cmd::personalize::Personalization;
 use apdu::cmd::postmark::{Postmark, PostmarkFile};
@@ -161,12 +161,12 @@ fn the_card_and_authority_bytes_in_the_vectors_re_encode_identically() {
             if sw.remaining().is_some() {
                 continue;
             }
-            if let Some((data, (cla, ins, p1, p2, le))) = pending.take() {
-                if sw.is_ok() {
-                    let cmd = Command::new(cla, ins, p1, p2, &data, le);
-                    let req = Request::parse(&cmd).unwrap();
-                    *seen.entry(check(req, &answer)).or_default() += 1;
-                }
+            if let Some((data, (cla, ins, p1, p2, le))) = pending.take()
+                && sw.is_ok()
+            {
+                let cmd = Command::new(cla, ins, p1, p2, &data, le);
+                let req = Request::parse(&cmd).unwrap();
+                *seen.entry(check(req, &answer)).or_default() += 1;
             }
         }
     }
@@ -182,6 +182,9 @@ fn the_card_and_authority_bytes_in_the_vectors_re_encode_identically() {
         "postmark file and verdict",
         "certificate",
     ] {
-        assert!(seen.get(kind).is_some_and(|n| *n > 0), "no {kind} in the vectors: {seen:?}");
+        assert!(
+            seen.get(kind).is_some_and(|n| *n > 0),
+            "no {kind} in the vectors: {seen:?}"
+        );
     }
 }

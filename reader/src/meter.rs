@@ -2,8 +2,8 @@
 //! Rust types. Built on [`crate::exchange()`] and any [`Transport`].
 
 use apdu::meter::{
-    AID, Budget, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN,
-    PublicKeyTemplate, RateTable, RegisterValues, Request, Service, StatusTemplate, Verdict,
+    AID, Budget, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN, PublicKeyTemplate,
+    RateTable, RegisterValues, Request, Service, StatusTemplate, Verdict,
 };
 use serde::Serialize;
 

@@ -400,11 +400,8 @@ mod tests {
     }
 
     fn budget() -> impl Strategy<Value = Budget> {
-        prop_oneof![
-            (0u32..256, 0u32..256),
-            (any::<u32>(), any::<u32>())
-        ]
-        .prop_map(|(used, capacity)| Budget { used, capacity })
+        prop_oneof![(0u32..256, 0u32..256), (any::<u32>(), any::<u32>())]
+            .prop_map(|(used, capacity)| Budget { used, capacity })
     }
 
     #[test]
@@ -413,7 +410,14 @@ mod tests {
         assert_eq!(Service::IssueCertificate.name(), "issue-certificate");
         assert_eq!(Service::from_byte(0), None);
         assert_eq!(Service::ALL.len(), 6);
-        assert_eq!(Lifecycle::ALL, [Lifecycle::Blank, Lifecycle::Personalized, Lifecycle::Terminated]);
+        assert_eq!(
+            Lifecycle::ALL,
+            [
+                Lifecycle::Blank,
+                Lifecycle::Personalized,
+                Lifecycle::Terminated
+            ]
+        );
         for l in Lifecycle::ALL {
             assert_eq!(Lifecycle::from_byte(l as u8), Some(l));
         }

@@ -63,7 +63,8 @@ pub fn command(message: &[u8]) -> Command<'_> {
 }
 
 fn register(signed: &Signed<'_>) -> Result<RegisterId, FormatError> {
-    RegisterId::from_byte(signed.uint::<1>(REGISTER)? as u8).ok_or(FormatError::MissingField(REGISTER))
+    RegisterId::from_byte(signed.uint::<1>(REGISTER)? as u8)
+        .ok_or(FormatError::MissingField(REGISTER))
 }
 
 /// The signed fields of a value load.

@@ -79,7 +79,9 @@ impl PersonalizationBody<'_> {
         w.put(CHIP_ID, self.chip_id)?;
         w.put(CHALLENGE, self.challenge)?;
         w.put(cert::HOLDER, self.serial)?;
-        w.nested(cert::PUBLIC_KEY, |w| w.put(cert::EC_POINT, self.authority_key))?;
+        w.nested(cert::PUBLIC_KEY, |w| {
+            w.put(cert::EC_POINT, self.authority_key)
+        })?;
         w.nested(RATE_TABLE, |w| w.raw(self.rates))?;
         w.put_u64(TIME, self.time)?;
         w.put_u64(DEADLINE, self.deadline)?;
