@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cert::{Certificate, usage};
 use crate::postmark::PostmarkFile;
-use crate::signed::{BODY, SIGNATURE, Signed};
+use crate::signed::{SIGNATURE_LEN, Signed};
 use crate::tlv::{Tag, TlvError, Writer};
 
 /// Writes `kind { 7F4E { fields } 5F37 signature }` into `w`, signing the
@@ -20,14 +20,14 @@ pub fn write_signed(
     key: &SigningKey,
     fields: impl FnOnce(&mut Writer<'_>) -> Result<(), TlvError>,
 ) -> Result<(), TlvError> {
-    w.nested(kind, |w| {
-        let start = w.len();
-        w.nested(BODY, fields)?;
-        let body = w.written().get(start..).ok_or(TlvError::Overflow)?;
-        // Low-S form: each signature has one encoding (see verify_signed).
-        let sig: Signature = key.sign(body);
-        w.put(SIGNATURE, &sig.normalize_s().to_bytes())
-    })
+    crate::signed::write(w, kind, fields, |body| sign(key, body))
+}
+
+/// Signs `body` with `key`: ECDSA P-256, SHA-256, RFC 6979 nonces, low-S
+/// form (each signature has one encoding, see [`verify_signed`]); `r || s`.
+pub fn sign(key: &SigningKey, body: &[u8]) -> [u8; SIGNATURE_LEN] {
+    let sig: Signature = key.sign(body);
+    sig.normalize_s().to_bytes().into()
 }
 
 /// SHA-256 of `data`.
@@ -89,57 +89,7 @@ pub fn verify_certificate(cert: &Certificate<'_>, issuer_key: &VerifyingKey) -> 
     verify_signed(&cert.signed, issuer_key)
 }
 
-/// Why a postmark is not valid (Figure 4's reject branches).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Invalid {
-    /// 412: the certificate is not signed by the authority.
-    CertificateSignature = 1,
-    /// 412: the postmark time lies outside the certificate's validity.
-    CertificateExpired = 2,
-    /// 412: the certificate does not authorize postmarks.
-    CertificateUsage = 3,
-    /// 412: certificate and postmark name different meters or certificates.
-    CertificateMismatch = 4,
-    /// The postmark is not signed by the certificate's key.
-    PostmarkSignature = 5,
-    /// 418: the message digest differs (the message was altered).
-    DigestMismatch = 6,
-}
-
-impl Invalid {
-    /// Decodes the verdict byte a card returns (0 is valid).
-    pub fn from_byte(b: u8) -> Option<Self> {
-        [
-            Self::CertificateSignature,
-            Self::CertificateExpired,
-            Self::CertificateUsage,
-            Self::CertificateMismatch,
-            Self::PostmarkSignature,
-            Self::DigestMismatch,
-        ]
-        .into_iter()
-        .find(|v| *v as u8 == b)
-    }
-
-    /// What failed, for people.
-    pub fn reason(self) -> &'static str {
-        match self {
-            Self::CertificateSignature => {
-                "the signer's certificate is not signed by this authority"
-            }
-            Self::CertificateExpired => "the postmark time is outside the certificate's validity",
-            Self::CertificateUsage => "the certificate does not authorize postmarks",
-            Self::CertificateMismatch => "the postmark and the certificate name different meters",
-            Self::PostmarkSignature => {
-                "the postmark signature does not match the certificate's key"
-            }
-            Self::DigestMismatch => {
-                "the message does not match the postmark's digest (altered message)"
-            }
-        }
-    }
-}
+pub use crate::cmd::verify_postmark::Invalid;
 
 /// Figure 4, steps 408 to 420: checks a postmark file against the
 /// authority's key and the digest of the message in hand.

@@ -9,8 +9,14 @@
 //! * [`signed`], [`cert`], [`postmark`], [`message`]: the signed objects
 //!   (Figure 1 certificates, Figure 3 postmarks, authority messages), and
 //!   with the `crypto` feature, [`crypto`]: their verification.
-//! * [`meter`]: the meter's command set (CLA, INS, P1/P2, tags), parsed into
-//!   a typed [`meter::Request`] that both the card and the host use.
+//! * [`cmd`]: the meter's command set, one module per flow (SELECT, PIN,
+//!   GET DATA, ... READ CERTIFICATE), each with its INS/P1/P2, its command
+//!   (an arm of [`meter::Request`]), its answers and signed messages, with
+//!   heap-free encoders beside the parsers: the card encodes and the host
+//!   decodes with the same code.
+//! * [`meter`]: the command set under one roof (CLA, INS, P1/P2, tags, the
+//!   typed [`meter::Request`]), re-exported from [`cmd`].
+//! * [`byte_enum!`]: the byte enums of the wire (life-cycle, services...).
 //!
 //! The crate is `no_std`; the `alloc` feature adds owned types for the host.
 #![cfg_attr(not(test), no_std)]
@@ -20,8 +26,11 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod macros;
+
 pub mod atr;
 pub mod cert;
+pub mod cmd;
 pub mod command;
 #[cfg(feature = "crypto")]
 pub mod crypto;

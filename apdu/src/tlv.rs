@@ -1,7 +1,6 @@
-//! Heap-free BER-TLV (ISO 7816-4 §5.2 / ISO 8825-1) for the card: tags of up
-//! to three bytes, definite lengths of up to 65535 bytes, minimal (DER)
-//! length encoding on output. The host side may use `iso7816-tlv` for the
-//! same bytes.
+//! Heap-free BER-TLV (ISO 7816-4 §5.2 / ISO 8825-1) for card and host: tags
+//! of up to three bytes, definite lengths of up to 65535 bytes, minimal
+//! (DER) lengths only, on input and output.
 
 use nom::{IResult, Parser, bytes::complete::take, number::complete::be_u8};
 

@@ -1,12 +1,15 @@
-//! Figure 1: building certificates in the format of [`apdu::cert`].
+//! Figure 1: issuing certificates in the format of [`apdu::cert`], with the
+//! heap-free builder [`apdu::cert::CertificateBody`] (the one the card will
+//! use to issue certificates as an agent).
 
-use apdu::cert::{
-    CERTIFICATE, EC_POINT, EFFECTIVE, EXPIRY, HOLDER, ISSUER, PROFILE, PROFILE_TAG, PUBLIC_KEY,
-    SERIAL, USAGE, USAGE_BITS,
-};
+use apdu::cert::{CERTIFICATE, CertificateBody};
+use apdu::tlv::Writer;
 use p256::ecdsa::SigningKey;
 
-use crate::{AuthorityError, keys};
+use crate::AuthorityError;
+
+/// Largest encoded object: a 65535-byte value with its tag and length.
+const MAX_CERTIFICATE_LEN: usize = 0xFFFF + 5;
 
 /// The contents of a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,21 @@ pub struct Fields<'a> {
     pub expiry: u64,
 }
 
+impl<'a> Fields<'a> {
+    /// The certificate body these fields make.
+    pub fn body(&self) -> CertificateBody<'a> {
+        CertificateBody {
+            issuer: self.issuer.as_bytes(),
+            holder: self.holder.as_bytes(),
+            serial: self.serial,
+            public_key: self.public_key,
+            usage: self.usage,
+            effective: self.effective,
+            expiry: self.expiry,
+        }
+    }
+}
+
 /// Encodes and signs a certificate (`7F21 { 7F4E body, 5F37 signature }`)
 /// with the issuer's `signing_key`. Refuses an expiry before the effective
 /// date and names too long to encode.
@@ -36,14 +54,14 @@ pub fn build(signing_key: &SigningKey, f: &Fields<'_>) -> Result<Vec<u8>, Author
             "the certificate expires before it takes effect".into(),
         ));
     }
-    keys::signed_object(CERTIFICATE, signing_key, |w| {
-        w.put(PROFILE_TAG, &[PROFILE])?;
-        w.put(ISSUER, f.issuer.as_bytes())?;
-        w.put(HOLDER, f.holder.as_bytes())?;
-        w.put_u64(SERIAL, f.serial)?;
-        w.nested(PUBLIC_KEY, |w| w.put(EC_POINT, f.public_key))?;
-        w.nested(USAGE, |w| w.put(USAGE_BITS, &[f.usage]))?;
-        w.put_u64(EFFECTIVE, f.effective)?;
-        w.put_u64(EXPIRY, f.expiry)
-    })
+    let mut buf = vec![0u8; MAX_CERTIFICATE_LEN];
+    let mut w = Writer::new(&mut buf);
+    f.body().write_signed(&mut w, signing_key).map_err(|_| {
+        AuthorityError::InvalidRequest(format!(
+            "object {CERTIFICATE:X} does not fit the 65535-byte limit"
+        ))
+    })?;
+    let len = w.len();
+    buf.truncate(len);
+    Ok(buf)
 }

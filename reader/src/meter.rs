@@ -2,9 +2,9 @@
 //! Rust types. Built on [`crate::exchange()`] and any [`Transport`].
 
 use apdu::meter::{
-    AID, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN, Request, Service, tag,
+    AID, Budget, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN, PublicKeyTemplate,
+    RateTable, RegisterValues, Request, Service, StatusTemplate, Verdict,
 };
-use iso7816_tlv::ber::{Tag, Tlv, Value};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -246,16 +246,10 @@ impl<T: Transport> Meter<T> {
     /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`].
     pub fn verify_postmark(&mut self, file: &[u8]) -> Result<CardVerdict, Error> {
         let data = self.call(Request::VerifyPostmark { file })?;
-        let what = "verdict";
-        let t = Tlv::from_bytes(&data).map_err(|_| malformed(what))?;
-        let c = children(&t, tag::VERDICT_TEMPLATE, what)?;
-        let result = match uint(c, tag::VERDICT, what)? as u8 {
-            0 => Ok(()),
-            b => Err(apdu::crypto::Invalid::from_byte(b).ok_or_else(|| malformed(what))?),
-        };
+        let v = Verdict::parse(&data).map_err(|_| malformed("verdict"))?;
         Ok(CardVerdict {
-            result,
-            fee: uint(c, tag::FEE, what)?,
+            result: v.result,
+            fee: v.fee,
         })
     }
 
@@ -267,20 +261,8 @@ impl<T: Transport> Meter<T> {
     /// The rate table: each priced service with its fee.
     pub fn rates(&mut self) -> Result<Vec<(Service, u64)>, Error> {
         let data = self.call(Request::GetData(DataObject::RateTable))?;
-        let what = "rate table";
-        let t = Tlv::from_bytes(&data).map_err(|_| malformed(what))?;
-        children(&t, tag::RATE_TABLE, what)?
-            .iter()
-            .map(|e| match e.value() {
-                Value::Primitive(v) => match v.split_first() {
-                    Some((s, fee)) => Service::from_byte(*s)
-                        .zip(apdu::tlv::as_u64(fee))
-                        .ok_or_else(|| malformed(what)),
-                    None => Err(malformed(what)),
-                },
-                Value::Constructed(_) => Err(malformed(what)),
-            })
-            .collect()
+        let table = RateTable::parse(&data).map_err(|_| malformed("rate table"))?;
+        Ok(table.iter().collect())
     }
 
     fn certificates(&mut self, slots: u32) -> Result<Vec<CertificateInfo>, Error> {
@@ -322,111 +304,59 @@ fn malformed(what: &str) -> Error {
     Error::Malformed(format!("the card's {what} is malformed"))
 }
 
-/// Whether an `iso7816-tlv` tag is the meter tag `want`.
-fn tag_is(t: &Tag, want: u32) -> bool {
-    t.to_bytes()
-        .iter()
-        .fold(0u32, |a, &b| (a << 8) | u32::from(b))
-        == want
-}
-
-/// The direct children of a constructed object with `tag`.
-fn children<'a>(t: &'a Tlv, tag: u32, what: &str) -> Result<&'a [Tlv], Error> {
-    match t.value() {
-        Value::Constructed(c) if tag_is(t.tag(), tag) => Ok(c),
-        _ => Err(malformed(what)),
+impl From<Budget> for Usage {
+    fn from(b: Budget) -> Self {
+        Usage {
+            used: b.used,
+            capacity: b.capacity,
+        }
     }
-}
-
-fn field(c: &[Tlv], tag: u32) -> Option<&[u8]> {
-    c.iter()
-        .find(|t| tag_is(t.tag(), tag))
-        .and_then(|t| match t.value() {
-            Value::Primitive(v) => Some(v.as_slice()),
-            Value::Constructed(_) => None,
-        })
-}
-
-fn nested<'a>(c: &'a [Tlv], tag: u32, what: &str) -> Result<&'a [Tlv], Error> {
-    let t = c
-        .iter()
-        .find(|t| tag_is(t.tag(), tag))
-        .ok_or_else(|| malformed(what))?;
-    children(t, tag, what)
-}
-
-fn uint(c: &[Tlv], tag: u32, what: &str) -> Result<u64, Error> {
-    field(c, tag)
-        .and_then(apdu::tlv::as_u64)
-        .ok_or_else(|| malformed(what))
 }
 
 fn parse_status(data: &[u8]) -> Result<Status, Error> {
     let what = "status";
-    let t = Tlv::from_bytes(data).map_err(|_| malformed(what))?;
-    let c = children(&t, tag::STATUS, what)?;
-    let register = |t| -> Result<RegisterState, Error> {
-        let r = nested(c, t, what)?;
-        let ascending = uint(r, tag::ASCENDING, what)?;
-        let descending = uint(r, tag::DESCENDING, what)?;
+    let t = StatusTemplate::parse(data).map_err(|_| malformed(what))?;
+    let register = |r: RegisterValues| -> Result<RegisterState, Error> {
         Ok(RegisterState {
-            ascending,
-            descending,
-            control_total: ascending
-                .checked_add(descending)
+            ascending: r.ascending,
+            descending: r.descending,
+            control_total: r
+                .ascending
+                .checked_add(r.descending)
                 .ok_or_else(|| malformed(what))?,
         })
     };
-    let lifecycle = Lifecycle::from_byte(uint(c, tag::LIFECYCLE, what)? as u8)
-        .ok_or_else(|| malformed(what))?;
-    let pair = |t| -> Result<Usage, Error> {
-        let v = field(c, t).ok_or_else(|| malformed(what))?;
-        match v {
-            [u, cap] => Ok(Usage {
-                used: u32::from(*u),
-                capacity: u32::from(*cap),
-            }),
-            [a, b, c, d, e, f, g, h] => Ok(Usage {
-                used: u32::from_be_bytes([*a, *b, *c, *d]),
-                capacity: u32::from_be_bytes([*e, *f, *g, *h]),
-            }),
-            _ => Err(malformed(what)),
-        }
-    };
     Ok(Status {
-        lifecycle: lifecycle.name().into(),
-        personalized: lifecycle == Lifecycle::Personalized,
-        chip_id: hex::encode_upper(field(c, tag::CHIP_ID).ok_or_else(|| malformed(what))?),
-        serial: field(c, tag::SERIAL).map(|s| String::from_utf8_lossy(s).into_owned()),
-        clock: uint(c, tag::CLOCK, what)?,
-        sequence: uint(c, tag::SEQUENCE, what)? as u32,
+        lifecycle: t.lifecycle.name().into(),
+        personalized: t.lifecycle == Lifecycle::Personalized,
+        chip_id: hex::encode_upper(t.chip_id),
+        serial: t.serial.map(|s| String::from_utf8_lossy(s).into_owned()),
+        clock: t.clock,
+        sequence: t.sequence,
         registers: Registers {
-            postage: register(tag::POSTAGE_REGISTER)?,
-            certificate: register(tag::CERTIFICATE_REGISTER)?,
+            postage: register(t.postage)?,
+            certificate: register(t.certificate)?,
         },
         piece_counts: PieceCounts {
-            postage: uint(c, tag::POSTAGE_PIECES, what)? as u32,
-            certificate: uint(c, tag::CERTIFICATE_PIECES, what)? as u32,
+            postage: t.postage_pieces,
+            certificate: t.certificate_pieces,
         },
-        pin_tries: uint(c, tag::PIN_TRIES, what)? as u8,
-        meter_key: uint(c, tag::METER_KEY, what)? == 1,
-        authority_keys: uint(c, tag::AUTHORITY_KEYS, what)? as u8,
-        certificate_slots: pair(tag::CERTIFICATE_SLOTS)?,
-        memory: pair(tag::MEMORY)?,
-        load_count: uint(c, tag::LOAD_COUNT, what)? as u32,
-        deadline: uint(c, tag::DEADLINE, what)?,
-        postmarks: uint(c, tag::POSTMARKS, what)? as u32,
+        pin_tries: t.pin_tries,
+        meter_key: t.meter_key,
+        authority_keys: t.authority_keys,
+        certificate_slots: t.certificate_slots.into(),
+        memory: t.memory.into(),
+        load_count: t.load_count,
+        deadline: t.deadline,
+        postmarks: t.postmarks,
         certificates: Vec::new(),
     })
 }
 
 fn parse_public_key(data: &[u8]) -> Result<Vec<u8>, Error> {
-    let what = "public key";
-    let t = Tlv::from_bytes(data).map_err(|_| malformed(what))?;
-    let c = children(&t, tag::PUBLIC_KEY, what)?;
-    field(c, tag::EC_POINT)
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| malformed(what))
+    PublicKeyTemplate::parse(data)
+        .map(|t| t.point.to_vec())
+        .map_err(|_| malformed("public key"))
 }
 
 #[cfg(test)]

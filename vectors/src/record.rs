@@ -1,7 +1,7 @@
 //! A transport wrapper that records every APDU with a description.
 
 use apdu::command::CLA_CHAINING;
-use apdu::meter::{CLA_ISO, DataObject, Request, ins};
+use apdu::meter::{CLA_ISO, Request, ins};
 use apdu::{Command, StatusWord};
 use reader::{Transport, TransportError};
 
@@ -83,10 +83,18 @@ impl<T: Transport> Recorder<T> {
             return format!("{label} (GET RESPONSE: the rest of the {name} answer)");
         }
         let header = [cmd.cla & !CLA_CHAINING, cmd.ins, cmd.p1, cmd.p2];
-        let name = command_name(&Command {
+        // The command's name (Request::name), or its header when it is not
+        // a command of the meter application.
+        let name = match Request::parse(&Command {
             cla: header[0],
             ..cmd
-        });
+        }) {
+            Ok(req) => req.name().to_string(),
+            Err(_) => format!(
+                "command {:02X} {:02X} {:02X} {:02X}",
+                header[0], header[1], header[2], header[3]
+            ),
+        };
         let label = self.label(cmd.ins).to_owned();
         let parts = match self.chain {
             Some((h, n)) if h == header => n,
@@ -105,35 +113,6 @@ impl<T: Transport> Recorder<T> {
         };
         self.last = Some((label.clone(), name));
         format!("{label} ({full})")
-    }
-}
-
-/// A short name for a command of the meter application.
-fn command_name(cmd: &Command<'_>) -> String {
-    let Ok(req) = Request::parse(cmd) else {
-        return format!(
-            "command {:02X} {:02X} {:02X} {:02X}",
-            cmd.cla, cmd.ins, cmd.p1, cmd.p2
-        );
-    };
-    match req {
-        Request::Select { .. } => "SELECT the meter application".into(),
-        Request::Verify { pin: Some(_) } => "VERIFY the owner PIN".into(),
-        Request::Verify { pin: None } => "VERIFY: owner PIN state".into(),
-        Request::ChangePin { .. } => "CHANGE REFERENCE DATA".into(),
-        Request::GetData(DataObject::Status) => "GET DATA status".into(),
-        Request::GetData(DataObject::RateTable) => "GET DATA rate table".into(),
-        Request::GetData(DataObject::PublicKey) => "GET DATA meter public key".into(),
-        Request::GetChallenge => "GET CHALLENGE".into(),
-        Request::GenerateKey { generate: true } => "GENERATE ASYMMETRIC KEY PAIR".into(),
-        Request::GenerateKey { generate: false } => "GENERATE KEY: read the public key".into(),
-        Request::Personalize { .. } => "PERSONALIZE".into(),
-        Request::LoadValue { .. } => "LOAD VALUE".into(),
-        Request::HashInit => "HASH init".into(),
-        Request::HashUpdate { data } => format!("HASH update, {} bytes", data.len()),
-        Request::Postmark => "POSTMARK".into(),
-        Request::VerifyPostmark { .. } => "VERIFY POSTMARK".into(),
-        Request::ReadCertificate { slot } => format!("READ CERTIFICATE slot {slot}"),
     }
 }
 

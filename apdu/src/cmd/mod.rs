@@ -1,0 +1,415 @@
+//! The meter's command set, one module per flow. Each module holds its
+//! instruction and parameter bytes, the parsing and encoding of its command
+//! (one arm of [`Request`]), its answer types with a heap-free encoder
+//! beside their parser, and the signed messages it carries.
+//!
+//! | module | command | answer |
+//! | --- | --- | --- |
+//! | [`select`] | SELECT `00 A4` | FCI |
+//! | [`pin`] | VERIFY `00 20`, CHANGE REFERENCE DATA `00 24` | - |
+//! | [`get_data`] | GET DATA `00 CA` | status template, rate table, public key |
+//! | [`challenge`] | GET CHALLENGE `00 84` | nonce |
+//! | [`generate_key`] | GENERATE ASYMMETRIC KEY PAIR `00 47` | public key template |
+//! | [`personalize`] | PERSONALIZE `80 E0` (personalization message) | - |
+//! | [`load_value`] | LOAD VALUE `80 52` (value load message) | load receipt |
+//! | [`hash`] | HASH `80 2A` | - |
+//! | [`postmark`] | POSTMARK `80 30` | postmark (Figure 3) |
+//! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
+//! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
+//!
+//! [`crate::meter`] re-exports all of it under its historical names.
+
+use crate::command::{CLA_CHAINING, Command};
+use crate::status::StatusWord;
+
+pub mod challenge;
+pub mod generate_key;
+pub mod get_data;
+pub mod hash;
+pub mod load_value;
+pub mod personalize;
+pub mod pin;
+pub mod postmark;
+pub mod read_certificate;
+pub mod select;
+pub mod verify_postmark;
+
+pub use crate::signed::FormatError;
+pub use get_data::DataObject;
+
+/// Interindustry class (ISO commands).
+pub const CLA_ISO: u8 = 0x00;
+/// Proprietary class (meter commands).
+pub const CLA_PROPRIETARY: u8 = 0x80;
+
+/// Whether the meter answers commands of class `cla`, the chaining bit
+/// aside: [`CLA_ISO`] and [`CLA_PROPRIETARY`]. Any other class, chained or
+/// not, answers 6E00.
+pub const fn class_supported(cla: u8) -> bool {
+    matches!(cla & !CLA_CHAINING, CLA_ISO | CLA_PROPRIETARY)
+}
+
+/// GET RESPONSE (ISO 7816-4), answered by the card OS, not the application.
+pub const INS_GET_RESPONSE: u8 = 0xC0;
+
+/// A command for the meter application, parsed and validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// SELECT by DF name: `00 A4 04 00|0C Lc AID [Le]`; the host sends `Le` `00`.
+    Select {
+        /// The AID asked for.
+        aid: &'a [u8],
+    },
+    /// VERIFY: `00 20 00 81 [Lc PIN]`; no data asks for the tries left.
+    Verify {
+        /// The PIN, or `None` to query the tries left.
+        pin: Option<&'a [u8]>,
+    },
+    /// CHANGE REFERENCE DATA: `00 24 00 81 Lc old||new`.
+    ChangePin {
+        /// The current PIN padded to [`pin::PIN_MAX_LEN`] bytes with
+        /// [`pin::PIN_PAD`] (so its length is not revealed by the split),
+        /// then the new PIN.
+        old_then_new: &'a [u8],
+    },
+    /// GET DATA: `00 CA P1P2=tag 00`.
+    GetData(DataObject),
+    /// GET CHALLENGE: `00 84 00 00 10`.
+    GetChallenge,
+    /// GENERATE ASYMMETRIC KEY PAIR: `00 47 80 00 00` (new) or `00 47 81 00 00` (read).
+    GenerateKey {
+        /// `true` to generate, `false` to read the existing public key.
+        generate: bool,
+    },
+    /// PERSONALIZE: `80 E0 00 00 00 Lc1 Lc2 7F70...` (the message is always
+    /// longer than 255 bytes: extended, or chained short APDUs).
+    Personalize {
+        /// The personalization message ([`personalize::Personalization`]).
+        message: &'a [u8],
+    },
+    /// LOAD VALUE: `80 52 00 00 Lc 7F71... 00` (the message fits a short
+    /// `Lc`: [`crate::message::VALUE_LOAD_MAX_LEN`]); answers a load receipt.
+    LoadValue {
+        /// The value load message ([`load_value::ValueLoad`]).
+        message: &'a [u8],
+    },
+    /// HASH init: `80 2A 00 00`.
+    HashInit,
+    /// HASH update: `80 2A 01 00 Lc data`, or `80 2A 01 00 00 Lc1 Lc2 data`
+    /// over 255 bytes.
+    HashUpdate {
+        /// The next part of the message.
+        data: &'a [u8],
+    },
+    /// POSTMARK: `80 30 00 00 00`; answers the postmark.
+    Postmark,
+    /// VERIFY POSTMARK: `80 32 00 00 00 Lc1 Lc2 postmark-file 01 00` (the
+    /// file is always longer than 255 bytes, so `Lc` and `Le` are extended);
+    /// answers a verdict.
+    VerifyPostmark {
+        /// A postmark file: postmark then signer certificate.
+        file: &'a [u8],
+    },
+    /// READ CERTIFICATE: `80 3C slot 00 00`.
+    ReadCertificate {
+        /// The slot.
+        slot: u8,
+    },
+}
+
+impl<'a> Request<'a> {
+    /// Parses and fully validates a command for the meter application.
+    /// Unknown classes answer 6E00, unknown instructions 6D00, bad P1/P2
+    /// 6A86 and bad lengths 6700.
+    pub fn parse(cmd: &Command<'a>) -> Result<Self, StatusWord> {
+        let cla = cmd.cla & !CLA_CHAINING;
+        match (cla, cmd.ins) {
+            (CLA_ISO, select::INS) => select::parse(cmd),
+            (CLA_ISO, pin::INS_VERIFY) => pin::parse_verify(cmd),
+            (CLA_ISO, pin::INS_CHANGE) => pin::parse_change(cmd),
+            (CLA_ISO, get_data::INS) => get_data::parse(cmd),
+            (CLA_ISO, challenge::INS) => challenge::parse(cmd),
+            (CLA_ISO, generate_key::INS) => generate_key::parse(cmd),
+            (CLA_PROPRIETARY, personalize::INS) => personalize::parse(cmd),
+            (CLA_PROPRIETARY, load_value::INS) => load_value::parse(cmd),
+            (CLA_PROPRIETARY, hash::INS) => hash::parse(cmd),
+            (CLA_PROPRIETARY, postmark::INS) => postmark::parse(cmd),
+            (CLA_PROPRIETARY, verify_postmark::INS) => verify_postmark::parse(cmd),
+            (CLA_PROPRIETARY, read_certificate::INS) => read_certificate::parse(cmd),
+            (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
+            _ => Err(StatusWord::CLA_NOT_SUPPORTED),
+        }
+    }
+
+    /// The command APDU for this request, in the shortest form. Requests
+    /// with response data ask for up to 256 bytes; longer answers come with
+    /// 61xx and GET RESPONSE.
+    pub fn to_command(&self) -> Command<'a> {
+        match *self {
+            Request::Select { aid } => select::command(aid),
+            Request::Verify { pin } => pin::verify_command(pin),
+            Request::ChangePin { old_then_new } => pin::change_command(old_then_new),
+            Request::GetData(obj) => get_data::command(obj),
+            Request::GetChallenge => challenge::command(),
+            Request::GenerateKey { generate } => generate_key::command(generate),
+            Request::Personalize { message } => personalize::command(message),
+            Request::LoadValue { message } => load_value::command(message),
+            Request::HashInit => hash::init_command(),
+            Request::HashUpdate { data } => hash::update_command(data),
+            Request::Postmark => postmark::command(),
+            Request::VerifyPostmark { file } => verify_postmark::command(file),
+            Request::ReadCertificate { slot } => read_certificate::command(slot),
+        }
+    }
+
+    /// The command's name for people, as test vectors and logs describe it
+    /// ("SELECT the meter application", "HASH update, 40 bytes",
+    /// "READ CERTIFICATE slot 0"...). Heap-free: format it with `{}`.
+    pub fn name(&self) -> Name<'a> {
+        Name(*self)
+    }
+}
+
+/// [`Request::name`]: a request's name for people, written by [`Display`](core::fmt::Display).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name<'a>(Request<'a>);
+
+impl core::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self.0 {
+            Request::Select { .. } => "SELECT the meter application",
+            Request::Verify { pin: Some(_) } => "VERIFY the owner PIN",
+            Request::Verify { pin: None } => "VERIFY: owner PIN state",
+            Request::ChangePin { .. } => "CHANGE REFERENCE DATA",
+            Request::GetData(DataObject::Status) => "GET DATA status",
+            Request::GetData(DataObject::RateTable) => "GET DATA rate table",
+            Request::GetData(DataObject::PublicKey) => "GET DATA meter public key",
+            Request::GetChallenge => "GET CHALLENGE",
+            Request::GenerateKey { generate: true } => "GENERATE ASYMMETRIC KEY PAIR",
+            Request::GenerateKey { generate: false } => "GENERATE KEY: read the public key",
+            Request::Personalize { .. } => "PERSONALIZE",
+            Request::LoadValue { .. } => "LOAD VALUE",
+            Request::HashInit => "HASH init",
+            Request::HashUpdate { data } => {
+                return write!(f, "HASH update, {} bytes", data.len());
+            }
+            Request::Postmark => "POSTMARK",
+            Request::VerifyPostmark { .. } => "VERIFY POSTMARK",
+            Request::ReadCertificate { slot } => {
+                return write!(f, "READ CERTIFICATE slot {slot}");
+            }
+        })
+    }
+}
+
+pub(crate) fn iso<'a>(ins: u8, p1: u8, p2: u8, data: &'a [u8], le: Option<usize>) -> Command<'a> {
+    Command::new(CLA_ISO, ins, p1, p2, data, le)
+}
+
+pub(crate) fn prop(ins: u8, p1: u8, data: &[u8], le: Option<usize>) -> Command<'_> {
+    Command::new(CLA_PROPRIETARY, ins, p1, 0, data, le)
+}
+
+pub(crate) fn p1p2_zero(cmd: &Command<'_>) -> Result<(), StatusWord> {
+    if (cmd.p1, cmd.p2) == (0, 0) {
+        Ok(())
+    } else {
+        Err(StatusWord::INCORRECT_P1P2)
+    }
+}
+
+pub(crate) fn some_data(data: &[u8]) -> Result<(), StatusWord> {
+    if data.is_empty() {
+        Err(StatusWord::WRONG_LENGTH)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn no_data(data: &[u8]) -> Result<(), StatusWord> {
+    if data.is_empty() {
+        Ok(())
+    } else {
+        Err(StatusWord::WRONG_LENGTH)
+    }
+}
+
+/// Reads the one object `tag` that is the whole of `input` and returns its
+/// value, checked to be well-formed BER-TLV objects.
+pub(crate) fn template(input: &[u8], tag: crate::tlv::Tag) -> Result<&[u8], FormatError> {
+    let (t, rest) = crate::tlv::read(input).map_err(|_| FormatError::Malformed)?;
+    if t.tag != tag {
+        return Err(FormatError::WrongType);
+    }
+    if !rest.is_empty() {
+        return Err(FormatError::Malformed);
+    }
+    crate::tlv::validate(t.value).map_err(|_| FormatError::Malformed)?;
+    Ok(t.value)
+}
+
+/// A mandatory primitive field among `fields`.
+pub(crate) fn field(fields: &[u8], tag: crate::tlv::Tag) -> Result<&[u8], FormatError> {
+    crate::tlv::find(fields, tag).ok_or(FormatError::MissingField(tag))
+}
+
+/// A mandatory unsigned field of one to eight bytes, at most `max`.
+pub(crate) fn uint(fields: &[u8], tag: crate::tlv::Tag, max: u64) -> Result<u64, FormatError> {
+    field(fields, tag)
+        .ok()
+        .and_then(crate::tlv::as_u64)
+        .filter(|v| *v <= max)
+        .ok_or(FormatError::MissingField(tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meter::{AID, ins};
+    use proptest::prelude::*;
+
+    /// `ins::ALL` lists exactly the instructions `Request::parse` knows
+    /// (GET RESPONSE is the card OS's, not the application's).
+    #[test]
+    fn all_lists_every_instruction() {
+        for ins in 0..=u8::MAX {
+            let known = [CLA_ISO, CLA_PROPRIETARY].into_iter().any(|cla| {
+                Request::parse(&Command::new(cla, ins, 0, 0, &[], None))
+                    != Err(StatusWord::INS_NOT_SUPPORTED)
+            });
+            let listed = ins::ALL.contains(&ins) && ins != ins::GET_RESPONSE;
+            assert_eq!(known, listed, "INS {ins:02X}");
+        }
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let pin = b"123456";
+        let both = b"123456\xFF\xFF87654321";
+        for r in [
+            Request::Select { aid: AID },
+            Request::Verify { pin: None },
+            Request::Verify { pin: Some(pin) },
+            Request::ChangePin { old_then_new: both },
+            Request::GetData(DataObject::Status),
+            Request::GetData(DataObject::RateTable),
+            Request::GetData(DataObject::PublicKey),
+            Request::GetChallenge,
+            Request::GenerateKey { generate: true },
+            Request::GenerateKey { generate: false },
+            Request::Personalize { message: both },
+            Request::LoadValue { message: both },
+            Request::HashInit,
+            Request::HashUpdate { data: both },
+            Request::Postmark,
+            Request::VerifyPostmark { file: both },
+            Request::ReadCertificate { slot: 2 },
+        ] {
+            assert_eq!(Request::parse(&r.to_command()), Ok(r));
+        }
+    }
+
+    #[test]
+    fn names() {
+        let name = |r: Request<'_>| r.name().to_string();
+        assert_eq!(
+            name(Request::Select { aid: AID }),
+            "SELECT the meter application"
+        );
+        assert_eq!(
+            name(Request::HashUpdate { data: &[0; 40] }),
+            "HASH update, 40 bytes"
+        );
+        assert_eq!(
+            name(Request::ReadCertificate { slot: 3 }),
+            "READ CERTIFICATE slot 3"
+        );
+        assert_eq!(
+            name(Request::GetData(DataObject::PublicKey)),
+            "GET DATA meter public key"
+        );
+    }
+
+    #[test]
+    fn precise_status_words() {
+        let c = |cla, ins, p1, p2, data: &'static [u8]| Command::new(cla, ins, p1, p2, data, None);
+        assert_eq!(
+            Request::parse(&c(0x00, 0x01, 0, 0, &[])),
+            Err(StatusWord::INS_NOT_SUPPORTED)
+        );
+        assert_eq!(
+            Request::parse(&c(0x80, 0x01, 0, 0, &[])),
+            Err(StatusWord::INS_NOT_SUPPORTED)
+        );
+        assert_eq!(
+            Request::parse(&c(0x40, 0xA4, 4, 0, AID)),
+            Err(StatusWord::CLA_NOT_SUPPORTED)
+        );
+        assert_eq!(
+            Request::parse(&c(0x00, 0xA4, 0, 0, AID)),
+            Err(StatusWord::INCORRECT_P1P2)
+        );
+        assert_eq!(
+            Request::parse(&c(0x00, 0x20, 0, 0x81, b"12")),
+            Err(StatusWord::WRONG_LENGTH)
+        );
+        assert_eq!(
+            Request::parse(&c(0x00, 0xCA, 0, 0x42, &[])),
+            Err(StatusWord::REFERENCED_DATA_NOT_FOUND)
+        );
+        assert_eq!(
+            Request::parse(&c(0x00, 0xCA, 0, 0xE0, &[1])),
+            Err(StatusWord::WRONG_LENGTH)
+        );
+    }
+
+    /// The request of kind `kind` (0..17) over `data` (16 bytes or more, no FF).
+    fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
+        let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
+        match kind {
+            0 => Request::Select { aid: len(1, 16) },
+            1 => Request::Verify { pin: None },
+            2 => Request::Verify {
+                pin: Some(len(4, 8)),
+            },
+            3 => Request::ChangePin {
+                old_then_new: len(12, 16),
+            },
+            4 => Request::GetData(DataObject::Status),
+            5 => Request::GetData(DataObject::RateTable),
+            6 => Request::GetData(DataObject::PublicKey),
+            7 => Request::GetChallenge,
+            8 => Request::GenerateKey {
+                generate: n.is_multiple_of(2),
+            },
+            9 => Request::Personalize { message: data },
+            10 => Request::LoadValue { message: data },
+            11 => Request::HashInit,
+            12 => Request::HashUpdate { data },
+            13 => Request::Postmark,
+            14 => Request::VerifyPostmark { file: data },
+            _ => Request::ReadCertificate { slot: n },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn request_round_trip(kind in 0u8..16,
+                              data in proptest::collection::vec(0u8..0x7F, 16..600),
+                              n in any::<u8>()) {
+            let r = request(kind, &data, n);
+            let cmd = r.to_command();
+            prop_assert_eq!(Request::parse(&cmd), Ok(r));
+            let bytes = cmd.to_vec().unwrap();
+            prop_assert_eq!(Request::parse(&Command::parse(&bytes).unwrap()), Ok(r));
+        }
+
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(r) = Command::parse(&bytes).map_err(drop).and_then(|c| Request::parse(&c).map_err(drop)) {
+                let _ = r.name().to_string();
+                prop_assert_eq!(Request::parse(&r.to_command()), Ok(r));
+            }
+        }
+    }
+}
