@@ -94,7 +94,11 @@ fn openssl_verifies_both_signatures_as_documented() {
         "certificate and postmark: {}",
         run.stdout
     );
-    assert!(run.stdout.ends_with("postmark verified\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("postmark verified\n"),
+        "{}",
+        run.stdout
+    );
 
     // The key the script took from the certificate in the postmark file is
     // the one the card exports from its certificate slot 0.
@@ -169,7 +173,11 @@ fn a_one_bit_change_makes_openssl_fail() {
     let (run, _) = run_script(&home, "message", &other, &pm, &pem);
     assert_ne!(run.code, 0);
     assert_eq!(run.stdout.matches("Verified OK").count(), 2);
-    assert!(run.stderr.contains("message digest differs"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("message digest differs"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The postmark's signature replaced by its high-S twin (r, n - s): valid
