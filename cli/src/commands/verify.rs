@@ -1,11 +1,12 @@
 //! `meter verify`: verify a postmark (Figure 4), on the PC with the
 //! authority's public key, or on the card for its fee.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use apdu::crypto::Invalid;
+use authority::Authority;
 use reader::meter::CardVerdict;
 use reader::money;
 use reader::postmark::{self, PostmarkInfo};
@@ -23,10 +24,25 @@ pub struct Args {
     /// Verify on the card, for its fee, instead of on the PC.
     #[arg(long)]
     on_card: bool,
-    /// The authority's public key (hex, as printed by `meter authority key`),
-    /// for verifying without the authority's directory.
-    #[arg(long, value_name = "HEX")]
+    /// The authority's public key: hex (as printed by `meter authority key`)
+    /// or a PEM file (as written by `meter authority key --pem`), for
+    /// verifying without the authority's directory.
+    #[arg(long, value_name = "HEX|FILE")]
     authority_key: Option<String>,
+}
+
+/// The key given with `--authority-key`: a PEM file when a file has that
+/// name, else hex.
+fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let key = reader::export::public_key_from_pem(&pem)
+            .with_context(|| format!("--authority-key {}", path.display()))?;
+        return Ok(key.to_vec());
+    }
+    hex::decode(arg.trim()).context("--authority-key is not hex, nor a PEM file")
 }
 
 pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
@@ -52,8 +68,9 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         verdict.result.is_ok()
     } else {
         let key = match authority_key {
-            Some(k) => hex::decode(k.trim()).context("--authority-key is not hex")?,
-            None => g.open_authority()?.public_key().to_vec(),
+            Some(k) => key_from_arg(k)?,
+            // Only the public key: the database is read, never written.
+            None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
         };
         match postmark::verify_offline(&mut message, &pm, &key) {
             Ok(info) => {
