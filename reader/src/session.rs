@@ -217,3 +217,268 @@ impl Transport for Held<'_> {
         f(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use apdu::meter::AID;
+
+    use super::*;
+    use crate::mock::ScriptedTransport;
+
+    const OK: &[u8] = &[0x90, 0x00];
+
+    fn cmd(r: Request<'_>) -> Vec<u8> {
+        r.to_command().to_vec().unwrap()
+    }
+
+    fn select() -> Vec<u8> {
+        cmd(Request::Select { aid: AID })
+    }
+
+    fn verify(pin: &[u8]) -> Vec<u8> {
+        cmd(Request::Verify { pin: Some(pin) })
+    }
+
+    /// Two commands of a flow that the card answers with data.
+    const FIRST: &[u8] = &[0x80, 0x50, 0x00, 0x00, 0x00];
+    const SECOND: &[u8] = &[0x80, 0x52, 0x00, 0x00, 0x00];
+
+    #[test]
+    fn passes_commands_through_and_remembers_select_and_verify() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .with_extended(true)
+                .with_atr(&[0x3B, 0x00])
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(FIRST, &[1, 2, 0x90, 0x00]),
+        );
+        assert!(s.supports_extended());
+        assert_eq!(s.atr(), &[0x3B, 0x00]);
+        assert!(!s.has_selection() && !s.has_pin());
+        assert_eq!(s.transmit(&select()).unwrap(), OK);
+        assert_eq!(s.transmit(&verify(b"123456")).unwrap(), OK);
+        assert!(s.has_selection() && s.has_pin());
+        assert_eq!(s.transmit(FIRST).unwrap(), [1, 2, 0x90, 0x00]);
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn replays_select_and_verify_after_a_reset_mid_flow() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(FIRST, &[1, 0x90, 0x00])
+                // Another program resets the card between two commands of
+                // the flow: the transport reconnects and says so.
+                .expect_error(SECOND, TransportError::Reset)
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(SECOND, &[2, 0x90, 0x00]),
+        );
+        s.transmit(&select()).unwrap();
+        s.transmit(&verify(b"123456")).unwrap();
+        let mut answers = Vec::new();
+        s.exclusive(&mut |t| {
+            answers.push(t.transmit(FIRST)?);
+            answers.push(t.transmit(SECOND)?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(answers, [vec![1, 0x90, 0x00], vec![2, 0x90, 0x00]]);
+        s.get_ref().assert_done();
+        assert!(s.has_pin(), "the replayed PIN is still in force");
+    }
+
+    #[test]
+    fn a_pin_refused_on_replay_is_forgotten() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect_error(FIRST, TransportError::Reset)
+                .expect(&select(), OK)
+                // The PIN was changed elsewhere meanwhile: refused once,
+                // never again.
+                .expect(&verify(b"123456"), &[0x63, 0xC2])
+                .expect(FIRST, &[0x69, 0x82])
+                .expect_error(SECOND, TransportError::Reset)
+                .expect(&select(), OK)
+                .expect(SECOND, OK),
+        );
+        s.transmit(&select()).unwrap();
+        s.transmit(&verify(b"123456")).unwrap();
+        assert_eq!(s.transmit(FIRST).unwrap(), [0x69, 0x82]);
+        assert!(!s.has_pin());
+        assert_eq!(s.transmit(SECOND).unwrap(), OK);
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn keeps_only_the_pin_in_force() {
+        let change = cmd(Request::ChangePin {
+            old_then_new: b"123456\xFF\xFF4321",
+        });
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(&change, OK)
+                .expect_error(FIRST, TransportError::Reset)
+                .expect(&select(), OK)
+                // The new PIN, not the one verified before the change.
+                .expect(&verify(b"4321"), OK)
+                .expect(FIRST, OK)
+                .expect(&verify(b"0000"), &[0x63, 0xC1])
+                .expect_error(SECOND, TransportError::Reset)
+                .expect(&select(), OK)
+                .expect(SECOND, OK)
+                .expect(&cmd(Request::Select { aid: b"\xA0\x00" }), &[0x6A, 0x82])
+                .expect_error(FIRST, TransportError::Reset)
+                .expect(FIRST, OK),
+        );
+        for c in [select(), verify(b"123456"), change] {
+            assert_eq!(s.transmit(&c).unwrap(), OK);
+        }
+        s.transmit(FIRST).unwrap();
+        // A failed VERIFY forgets the PIN: no try is spent on a replay.
+        assert_eq!(s.transmit(&verify(b"0000")).unwrap(), [0x63, 0xC1]);
+        assert!(!s.has_pin());
+        s.transmit(SECOND).unwrap();
+        // A failed SELECT forgets the selection: nothing is replayed.
+        s.transmit(&cmd(Request::Select { aid: b"\xA0\x00" }))
+            .unwrap();
+        assert!(!s.has_selection());
+        s.transmit(FIRST).unwrap();
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn a_reset_of_our_own_forgets_everything() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect_error(FIRST, TransportError::Reset)
+                .expect(FIRST, OK),
+        );
+        s.transmit(&select()).unwrap();
+        s.transmit(&verify(b"123456")).unwrap();
+        s.reset().unwrap();
+        assert_eq!(s.get_ref().resets(), 1);
+        assert!(!s.has_selection() && !s.has_pin());
+        s.transmit(FIRST).unwrap();
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn a_reset_during_the_replay_is_an_error() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect_error(FIRST, TransportError::Reset)
+                .expect_error(&select(), TransportError::Reset),
+        );
+        s.transmit(&select()).unwrap();
+        assert_eq!(s.transmit(FIRST), Err(TransportError::Reset));
+        s.get_ref().assert_done();
+    }
+
+    /// A transport whose first transaction cannot begin because the card
+    /// was reset (as [`crate::pcsc::PcscTransport`] reports it).
+    struct ResetBeforeTransaction {
+        inner: ScriptedTransport,
+        reset_pending: bool,
+        transactions: usize,
+    }
+
+    impl Transport for ResetBeforeTransaction {
+        fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+            self.inner.transmit(command)
+        }
+
+        fn supports_extended(&self) -> bool {
+            false
+        }
+
+        fn atr(&self) -> &[u8] {
+            &[]
+        }
+
+        fn reset(&mut self) -> Result<(), TransportError> {
+            self.inner.reset()
+        }
+
+        fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+            if std::mem::take(&mut self.reset_pending) {
+                return Err(TransportError::Reset.into());
+            }
+            self.transactions += 1;
+            f(self)
+        }
+    }
+
+    #[test]
+    fn a_reset_before_the_transaction_replays_then_runs_the_flow_once() {
+        let mut s = Session::new(ResetBeforeTransaction {
+            inner: ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(FIRST, OK)
+                .expect(SECOND, OK),
+            reset_pending: false,
+            transactions: 0,
+        });
+        s.transmit(&select()).unwrap();
+        s.transmit(&verify(b"123456")).unwrap();
+        s.get_mut().reset_pending = true;
+        let mut runs = 0;
+        s.exclusive(&mut |t| {
+            runs += 1;
+            t.transmit(FIRST)?;
+            t.transmit(SECOND)?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(runs, 1);
+        assert_eq!(s.get_ref().transactions, 1);
+        s.get_ref().inner.assert_done();
+    }
+
+    #[test]
+    fn a_reset_inside_a_flow_is_not_a_reason_to_run_it_again() {
+        // The flow already ran when the reset came back a second time: the
+        // error goes to the caller; the flow is not run again.
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect_error(FIRST, TransportError::Reset)
+                .expect_error(FIRST, TransportError::Reset),
+        );
+        let mut runs = 0;
+        let e = s
+            .exclusive(&mut |t| {
+                runs += 1;
+                t.transmit(FIRST)?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(e, Error::Transport(TransportError::Reset));
+        assert_eq!(runs, 1);
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn works_under_a_meter() {
+        let mut m = crate::Meter::new(Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK),
+        ));
+        m.select().unwrap();
+        m.verify_pin(b"123456").unwrap();
+        assert!(m.transport().has_pin());
+    }
+}

@@ -287,6 +287,7 @@ mod tests {
             TransportError::Io("reading from the reader: timed out".into()),
             TransportError::Unavailable("PC/SC support is not built yet".into()),
             TransportError::Busy("another program holds the card exclusively".into()),
+            TransportError::Reset,
         ] {
             let s = e.to_string();
             assert!(!s.is_empty() && !s.contains('\n'), "{s:?}");
