@@ -60,9 +60,10 @@ pub enum Error {
     /// Reading or writing a file on the PC failed.
     #[error("{0}")]
     Io(String),
-    /// The authority refused or failed.
+    /// The authority refused or failed. (Not a `source`: the message
+    /// already says it, and a source would print it twice.)
     #[error("authority: {0}")]
-    Authority(#[from] ServiceError),
+    Authority(ServiceError),
     /// Personalization was asked of a card that is already personalized.
     #[error("authority: this card is already personalized as meter {serial}")]
     AlreadyPersonalized {
@@ -87,6 +88,12 @@ pub enum Error {
         /// Why the load failed.
         source: Box<Error>,
     },
+}
+
+impl From<ServiceError> for Error {
+    fn from(e: ServiceError) -> Self {
+        Error::Authority(e)
+    }
 }
 
 impl From<EncodeError> for Error {
@@ -255,6 +262,27 @@ mod tests {
             "not a well-formed command APDU: command shorter than its 4-byte header"
         );
         assert_eq!(Error::Malformed(String::new()).status(), None);
+        let refused = Error::from(ServiceError::DuplicateSerial("PB-1".into()));
+        assert_eq!(
+            refused.to_string(),
+            "authority: meter serial PB-1 is already in use"
+        );
+        assert!(std::error::Error::source(&refused).is_none());
+        assert_eq!(
+            Error::AlreadyPersonalized {
+                serial: "PB-1".into()
+            }
+            .to_string(),
+            "authority: this card is already personalized as meter PB-1"
+        );
+        assert_eq!(
+            Error::NotPersonalized.to_string(),
+            "authority: the card is not personalized yet"
+        );
+        assert_eq!(
+            Error::LoadsExhausted.to_string(),
+            "authority: the card's load counter is exhausted"
+        );
     }
 
     #[test]
