@@ -87,3 +87,103 @@ fn personalize_held<A: AuthorityService + ?Sized>(
         funds,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use apdu::meter::Service;
+    use applet_sim::sim::{Card, SimConfig};
+    use authority_api::{LoadRecord, Personalization, ServiceError};
+
+    use super::*;
+    use crate::sim::MemoryTransport;
+
+    /// An authority that refuses every request, and counts them: the flows
+    /// take any [`AuthorityService`].
+    #[derive(Default)]
+    struct Refusing {
+        asked: usize,
+    }
+
+    impl Refusing {
+        fn refuse<T>(&mut self) -> Result<T, ServiceError> {
+            self.asked += 1;
+            Err(ServiceError::DuplicateSerial("PB-1".into()))
+        }
+    }
+
+    impl AuthorityService for Refusing {
+        fn name(&self) -> Result<String, ServiceError> {
+            Ok("REFUSING".into())
+        }
+
+        fn public_key(&self) -> Result<[u8; 65], ServiceError> {
+            Err(ServiceError::Unavailable("no key".into()))
+        }
+
+        fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
+            Ok(Vec::new())
+        }
+
+        fn check_personalization(
+            &mut self,
+            _: &[u8; 8],
+            _: &str,
+            _: u64,
+        ) -> Result<(), ServiceError> {
+            self.refuse()
+        }
+
+        fn personalize(
+            &mut self,
+            _: &PersonalizationRequest,
+        ) -> Result<Personalization, ServiceError> {
+            self.refuse()
+        }
+
+        fn value_load(
+            &mut self,
+            _: &str,
+            _: RegisterId,
+            _: u64,
+            _: u32,
+        ) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn confirm_load(&mut self, _: &[u8]) -> Result<LoadRecord, ServiceError> {
+            self.refuse()
+        }
+    }
+
+    fn blank() -> Meter<MemoryTransport> {
+        let card = Card::manufacture(SimConfig::deterministic(1, 1_800_000_000)).unwrap();
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        m.verify_pin(apdu::meter::DEFAULT_PIN).unwrap();
+        m
+    }
+
+    #[test]
+    fn a_refusal_is_typed_and_leaves_the_card_blank() {
+        let mut m = blank();
+        let mut authority = Refusing::default();
+        let e = personalize(&mut m, &mut authority, "PB-1", 100).unwrap_err();
+        assert_eq!(
+            e,
+            Error::Authority(ServiceError::DuplicateSerial("PB-1".into()))
+        );
+        assert_eq!(authority.asked, 1);
+        let s = m.status().unwrap();
+        assert!(!s.personalized && !s.meter_key, "the card was touched");
+    }
+
+    #[test]
+    fn a_blank_card_takes_no_load() {
+        let mut m = blank();
+        let mut authority = Refusing::default();
+        let dynamic: &mut dyn AuthorityService = &mut authority;
+        let e = value::load(&mut m, dynamic, RegisterId::Postage, 100).unwrap_err();
+        assert_eq!(e, Error::NotPersonalized);
+        assert_eq!(authority.asked, 0, "the authority was asked");
+    }
+}
