@@ -417,3 +417,96 @@ fn refused_personalizations_leave_the_card_blank() {
         i64::MAX as u64
     );
 }
+
+/// Every file under `dir` (recursively): its size, modification time and
+/// contents.
+fn snapshot(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<std::path::PathBuf, (u64, std::time::SystemTime, Vec<u8>)> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                todo.push(path.clone());
+            }
+            let contents = if meta.is_file() {
+                std::fs::read(&path).unwrap()
+            } else {
+                Vec::new()
+            };
+            files.insert(path, (meta.len(), meta.modified().unwrap(), contents));
+        }
+    }
+    files
+}
+
+#[test]
+fn off_card_verify_needs_only_the_public_key_and_touches_no_file() {
+    let home = setup("1.00");
+    let msg = home.path().join("m");
+    std::fs::write(&msg, "hello").unwrap();
+    let bad = home.path().join("bad");
+    std::fs::write(&bad, "hellO").unwrap();
+    let (m, b) = (msg.to_str().unwrap(), bad.to_str().unwrap());
+    home.meter(["--pin", PIN, "postmark", m]).expect_code(0);
+    let pm = format!("{m}.postmark");
+    let hex_key = home
+        .meter(["--json", "authority", "key"])
+        .expect_code(0)
+        .json()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pem = home.path().join("authority.pem");
+    let pem = pem.to_str().unwrap();
+    home.meter(["authority", "key", "--pem", "-o", pem])
+        .expect_code(0);
+
+    // A verifier with no authority directory at all: the hex key, or the
+    // PEM file, is all it needs.
+    let verifier = Home::new();
+    for key in [hex_key.as_str(), pem] {
+        let run = verifier
+            .meter(["verify", m, &pm, "--authority-key", key])
+            .expect_code(0);
+        assert!(
+            run.stdout.starts_with("valid: postmark 1"),
+            "{}",
+            run.stdout
+        );
+        let run = verifier
+            .meter(["verify", b, &pm, "--authority-key", key])
+            .expect_code(1);
+        assert!(run.stdout.starts_with("invalid: "), "{}", run.stdout);
+    }
+    assert_eq!(
+        std::fs::read_dir(verifier.path()).unwrap().count(),
+        0,
+        "verify wrote into the verifier's data directory"
+    );
+    // Neither a key nor an authority: an error, not a verdict.
+    verifier.meter(["verify", m, &pm]).expect_code(2);
+    let run = verifier
+        .meter(["verify", m, &pm, "--authority-key", "not-a-key"])
+        .expect_code(2);
+    assert!(run.stderr.contains("--authority-key"), "{}", run.stderr);
+
+    // With the authority directory: the key is read from it, and nothing
+    // in it is created, removed or changed.
+    let dir = home.path().join("authority");
+    let before = snapshot(&dir);
+    assert!(before.len() >= 2, "{before:?}");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    home.meter(["verify", m, &pm]).expect_code(0);
+    home.meter(["verify", b, &pm]).expect_code(1);
+    home.meter(["verify", m, &pm, "--authority-key", pem])
+        .expect_code(0);
+    assert_eq!(
+        snapshot(&dir),
+        before,
+        "verify touched the authority directory"
+    );
+}

@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 pub fn meter_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let mut build = escargot::CargoBuild::new().package("reader").bin("meter");
+        let mut build = escargot::CargoBuild::new()
+            .package("certmeter-cli")
+            .bin("meter");
         if !cfg!(debug_assertions) {
             build = build.release();
         }

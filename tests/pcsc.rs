@@ -235,8 +235,9 @@ fn recovers_from_a_reset_by_another_process_and_a_pcscd_restart() {
     let state = home.path().join("card.sim");
     let pcscd = Pcscd::start();
     let card = VirtualCard::start(&state, &[]);
-    let mut m =
-        reader::Meter::new(PcscTransport::connect(Some(READER), Duration::from_secs(1)).unwrap());
+    let mut m = reader::Meter::new(reader::Session::new(
+        PcscTransport::connect(Some(READER), Duration::from_secs(1)).unwrap(),
+    ));
     m.select().unwrap();
     m.verify_pin(DEFAULT_PIN).unwrap();
 

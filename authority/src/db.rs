@@ -85,6 +85,16 @@ pub fn open_file(path: &Path) -> Result<Connection, AuthorityError> {
     Ok(conn)
 }
 
+/// Opens an existing database file for reading only: nothing in its
+/// directory is created or changed (no journal, no migration).
+pub fn open_read_only(path: &Path) -> Result<Connection, AuthorityError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
 /// Per-connection settings: foreign keys on, and wait for other writers.
 pub fn configure(conn: &Connection) -> Result<(), AuthorityError> {
     conn.pragma_update(None, "foreign_keys", true)?;

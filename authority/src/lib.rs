@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod db;
 pub mod keys;
 pub mod personalization;
+pub mod service;
 pub mod value;
 
 use std::fmt;
@@ -32,6 +33,7 @@ use apdu::meter::Service;
 use p256::ecdsa::SigningKey;
 use rusqlite::Connection;
 
+pub use authority_api::{AuthorityService, Personalization, ServiceError};
 pub use personalization::{MeterRecord, PersonalizationRequest};
 pub use value::LoadRecord;
 
@@ -176,6 +178,26 @@ impl Authority {
             ));
         }
         Self::load(conn, key)
+    }
+
+    /// The public key of the authority in `dir`, read without opening it
+    /// for writing: the database is opened read-only (no migration, no
+    /// journal, nothing created or changed in `dir`) and the private key
+    /// file is not read. What an off-card verifier needs.
+    pub fn read_public_key(dir: &Path) -> Result<[u8; 65], AuthorityError> {
+        let db_path = dir.join(DB_FILE);
+        if !db_path.is_file() {
+            return Err(AuthorityError::NotFound(dir.to_path_buf()));
+        }
+        let conn = db::open_read_only(&db_path)?;
+        if db::version(&conn)? == 0 {
+            return Err(AuthorityError::NotFound(dir.to_path_buf()));
+        }
+        let stored: Option<String> = db::setting(&conn, db::PUBLIC_KEY)?;
+        stored
+            .and_then(|k| hex::decode(k).ok())
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+            .ok_or_else(|| AuthorityError::Database("the authority public key is missing".into()))
     }
 
     /// An authority in memory with a key derived from `seed` and a clock

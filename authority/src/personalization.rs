@@ -12,18 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use crate::certificate::{self, Fields};
 use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, SERVICE_INTERVAL, db, keys};
 
-/// What a blank card tells the authority, and the serial to give it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PersonalizationRequest {
-    /// The card's chip id (status tag 81).
-    pub chip_id: [u8; 8],
-    /// A fresh GET CHALLENGE answer from the card.
-    pub challenge: [u8; 16],
-    /// The meter public key the card generated, uncompressed SEC1.
-    pub meter_public_key: [u8; 65],
-    /// The serial to assign: 1 to 16 printable ASCII characters, no spaces.
-    pub serial: String,
-}
+pub use authority_api::PersonalizationRequest;
 
 /// A personalized meter, as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]

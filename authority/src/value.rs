@@ -10,28 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Authority, AuthorityError, SERVICE_INTERVAL, db, keys};
 
-/// A value load, as recorded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LoadRecord {
-    /// Meter serial.
-    pub serial: String,
-    /// Load number on that meter (the first is 1).
-    pub number: u32,
-    /// Register credited.
-    pub register: RegisterId,
-    /// Amount, minor units.
-    pub amount: u64,
-    /// When the load message was (last) issued, Unix seconds.
-    pub issued_at: u64,
-    /// When the receipt was accepted; `None` while pending.
-    pub confirmed_at: Option<u64>,
-    /// From the receipt: the register's ascending value after the load.
-    pub ascending: Option<u64>,
-    /// From the receipt: the register's descending value (funds) after the load.
-    pub descending: Option<u64>,
-    /// From the receipt: the card's time.
-    pub card_time: Option<u64>,
-}
+pub use authority_api::LoadRecord;
 
 const LOAD_COLUMNS: &str = "meter, number, register, amount, issued_at, confirmed_at, \
                             ascending, descending, card_time";

@@ -475,3 +475,39 @@ fn an_unfinished_personalization_can_be_redone() {
     other.chip_id = [8; 8];
     assert!(a.personalize(&other).is_err());
 }
+
+#[test]
+fn the_public_key_is_read_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ca");
+    assert!(matches!(
+        Authority::read_public_key(&path),
+        Err(AuthorityError::NotFound(_))
+    ));
+    let key = Authority::init(&path, "CA").unwrap().public_key();
+    let listing = || {
+        let mut l: Vec<_> = std::fs::read_dir(&path)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let m = e.metadata().unwrap();
+                (e.file_name(), m.len(), m.modified().unwrap())
+            })
+            .collect();
+        l.sort();
+        l
+    };
+    let before = listing();
+    assert_eq!(Authority::read_public_key(&path).unwrap(), key);
+    // The private key is not needed.
+    std::fs::remove_file(path.join(authority::KEY_FILE)).unwrap();
+    assert_eq!(Authority::read_public_key(&path).unwrap(), key);
+    let after = listing();
+    assert_eq!(
+        after,
+        before
+            .into_iter()
+            .filter(|(n, ..)| n != authority::KEY_FILE)
+            .collect::<Vec<_>>()
+    );
+}

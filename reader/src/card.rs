@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::TransportError;
+use crate::pcsc::{CARD_WAIT, PcscTransport};
+use crate::session::Session;
 use crate::sim::SimTransport;
-use crate::transport::{Transport, TransportError};
+use crate::transport::Transport;
 
 /// The environment variable that moves the data directory.
 pub const HOME_ENV: &str = "METER_HOME";
@@ -45,14 +48,15 @@ impl CardSpec {
         CardSpec::Sim(home.join("card.sim"))
     }
 
-    /// Connects to the card.
+    /// Connects to the card, in a [`Session`] that replays the selection
+    /// and the PIN after a reset.
     pub fn open(&self) -> Result<Box<dyn Transport>, TransportError> {
         match self {
-            CardSpec::Sim(path) => Ok(Box::new(SimTransport::open(path)?)),
-            CardSpec::Pcsc(reader) => Ok(Box::new(crate::pcsc::PcscTransport::connect(
+            CardSpec::Sim(path) => Ok(Box::new(Session::new(SimTransport::open(path)?))),
+            CardSpec::Pcsc(reader) => Ok(Box::new(Session::new(PcscTransport::connect(
                 reader.as_deref(),
-                crate::pcsc::CARD_WAIT,
-            )?)),
+                CARD_WAIT,
+            )?))),
         }
     }
 }

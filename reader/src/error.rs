@@ -2,8 +2,38 @@
 
 use apdu::StatusWord;
 use apdu::command::{EncodeError, ParseError};
+use authority_api::ServiceError;
 
-use crate::transport::TransportError;
+/// Why a transport could not move an APDU.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The card did not answer (it is mute, e.g. it lost power mid-command).
+    #[error(
+        "the card did not answer; it may have lost power mid-command: reinsert it and check its state before retrying"
+    )]
+    NoResponse,
+    /// The card was taken out of the reader.
+    #[error("the card was removed from the reader: insert it and retry")]
+    CardRemoved,
+    /// Talking to the reader failed; the text says what was being done.
+    #[error("reader I/O error: {0}")]
+    Io(String),
+    /// This kind of transport cannot be used here; the text says why.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The card or reader is in use elsewhere; the text says by what.
+    #[error("{0}")]
+    Busy(String),
+    /// The card was reset under us (by another program, or pcscd restarted)
+    /// and the transport has reconnected: the command was not sent, and the
+    /// card's volatile state (the selected application, the verified PIN)
+    /// is gone. A [`Session`](crate::session::Session) replays the last
+    /// SELECT and VERIFY and sends the command again.
+    #[error(
+        "the card was reset by another program: select the application and verify the PIN again, then retry"
+    )]
+    Reset,
+}
 
 /// Why an exchange with the card failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -30,9 +60,23 @@ pub enum Error {
     /// Reading or writing a file on the PC failed.
     #[error("{0}")]
     Io(String),
-    /// The authority refused or failed.
+    /// The authority refused or failed. (Not a `source`: the message
+    /// already says it, and a source would print it twice.)
     #[error("authority: {0}")]
-    Authority(String),
+    Authority(ServiceError),
+    /// Personalization was asked of a card that is already personalized.
+    #[error("authority: this card is already personalized as meter {serial}")]
+    AlreadyPersonalized {
+        /// The meter serial the card holds.
+        serial: String,
+    },
+    /// A value load was asked of a card that is not personalized.
+    #[error("authority: the card is not personalized yet")]
+    NotPersonalized,
+    /// The card has taken its last value load (its load counter is at its
+    /// maximum).
+    #[error("authority: the card's load counter is exhausted")]
+    LoadsExhausted,
     /// The caller's input cannot be sent (checked before touching the card).
     #[error("{0}")]
     Input(String),
@@ -44,6 +88,12 @@ pub enum Error {
         /// Why the load failed.
         source: Box<Error>,
     },
+}
+
+impl From<ServiceError> for Error {
+    fn from(e: ServiceError) -> Self {
+        Error::Authority(e)
+    }
 }
 
 impl From<EncodeError> for Error {
@@ -100,6 +150,9 @@ impl Error {
             Error::Transport(TransportError::Busy(_)) => {
                 Some("close the other program using the card, then retry")
             }
+            Error::Transport(TransportError::Reset) => {
+                Some("another program reset the card: run the command again")
+            }
             Error::Malformed(_) => Some(
                 "the card or reader misbehaved: reset the card (reinsert it) and retry; if it persists, the card may be faulty",
             ),
@@ -108,6 +161,9 @@ impl Error {
             | Error::BadCommand(_)
             | Error::Io(_)
             | Error::Authority(_)
+            | Error::AlreadyPersonalized { .. }
+            | Error::NotPersonalized
+            | Error::LoadsExhausted
             | Error::Input(_) => None,
             Error::FundsNotLoaded { .. } => {
                 Some("load the funds with `meter load AMOUNT` once the cause is fixed")
@@ -206,6 +262,27 @@ mod tests {
             "not a well-formed command APDU: command shorter than its 4-byte header"
         );
         assert_eq!(Error::Malformed(String::new()).status(), None);
+        let refused = Error::from(ServiceError::DuplicateSerial("PB-1".into()));
+        assert_eq!(
+            refused.to_string(),
+            "authority: meter serial PB-1 is already in use"
+        );
+        assert!(std::error::Error::source(&refused).is_none());
+        assert_eq!(
+            Error::AlreadyPersonalized {
+                serial: "PB-1".into()
+            }
+            .to_string(),
+            "authority: this card is already personalized as meter PB-1"
+        );
+        assert_eq!(
+            Error::NotPersonalized.to_string(),
+            "authority: the card is not personalized yet"
+        );
+        assert_eq!(
+            Error::LoadsExhausted.to_string(),
+            "authority: the card's load counter is exhausted"
+        );
     }
 
     #[test]

@@ -157,8 +157,9 @@ fn transmit(t: &mut (impl Transport + ?Sized), cmd: &Command<'_>) -> Result<Resp
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TransportError;
     use crate::mock::ScriptedTransport;
-    use crate::transport::{Transport, TransportError};
+    use crate::transport::Transport;
     use apdu::StatusWord;
     use proptest::prelude::*;
 
@@ -536,7 +537,7 @@ mod tests {
             Ok(())
         }
 
-        fn exclusive(&mut self, f: &mut crate::Exclusive<'_>) -> Result<(), Error> {
+        fn exclusive(&mut self, f: &mut crate::transport::Exclusive<'_>) -> Result<(), Error> {
             f(self)
         }
     }

@@ -4,7 +4,8 @@
 //! `openssl dgst -sha256 -verify KEY.pem` takes. docs/formats.md gives the
 //! steps that verify a postmark's two signatures with openssl alone.
 
-use p256::pkcs8::{EncodePublicKey, LineEnding};
+use p256::elliptic_curve::sec1::ToSec1Point;
+use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 
 use crate::error::Error;
 
@@ -17,6 +18,20 @@ pub fn public_key_pem(point: &[u8]) -> Result<String, Error> {
         .map_err(|e| Error::Input(format!("cannot encode the public key: {e}")))
 }
 
+/// The uncompressed SEC1 point (`04 || X || Y`) of a P-256 public key
+/// given as a PEM SubjectPublicKeyInfo, as [`public_key_pem`] writes it
+/// (`meter authority key --pem`).
+pub fn public_key_from_pem(pem: &str) -> Result<[u8; 65], Error> {
+    let key = p256::PublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
+        Error::Input(format!(
+            "not a P-256 public key in PEM (SubjectPublicKeyInfo): {e}"
+        ))
+    })?;
+    let point = key.to_sec1_point(false);
+    <[u8; 65]>::try_from(point.as_bytes())
+        .map_err(|_| Error::Input("not an uncompressed P-256 point".into()))
+}
+
 /// The PEM SubjectPublicKeyInfo of the holder key in a certificate (`7F21`).
 pub fn certificate_key_pem(certificate: &[u8]) -> Result<String, Error> {
     let cert = apdu::cert::Certificate::parse(certificate)
@@ -27,7 +42,6 @@ pub fn certificate_key_pem(certificate: &[u8]) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::elliptic_curve::sec1::ToSec1Point;
 
     /// The DER prefix of every P-256 SubjectPublicKeyInfo (RFC 5480): the
     /// algorithm id-ecPublicKey with prime256v1, then the BIT STRING header.
@@ -44,6 +58,7 @@ mod tests {
         let der = base64_decode(&b64);
         assert_eq!(hex::encode(&der[..26]), SPKI_PREFIX);
         assert_eq!(&der[26..], point.as_bytes());
+        assert_eq!(public_key_from_pem(&pem).unwrap(), point.as_bytes());
     }
 
     #[test]
@@ -51,6 +66,11 @@ mod tests {
         assert!(public_key_pem(&[4; 65]).is_err());
         assert!(public_key_pem(&[]).is_err());
         assert!(certificate_key_pem(b"\x7F\x21\x00").is_err());
+        assert!(public_key_from_pem("").is_err());
+        assert!(
+            public_key_from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
     }
 
     fn base64_decode(s: &str) -> Vec<u8> {

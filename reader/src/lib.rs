@@ -1,16 +1,24 @@
-//! PC side (Figure 2, PC 204): transport -> APDU exchange -> typed Meter API -> CLI.
+//! PC side (Figure 2, PC 204): transport -> session -> APDU exchange ->
+//! typed Meter API -> host flows. The `meter` CLI is crate `certmeter-cli`
+//! (`cli/`).
 //!
 //! Layers, bottom up:
 //!
-//! * [`transport`]: the [`Transport`] trait, one way to reach a card (the
-//!   in-process simulator, PC/SC, ...), and its [`TransportError`].
+//! * [`error`]: [`Error`] and [`TransportError`], with hints; they depend on
+//!   nothing else here.
+//! * [`transport`]: the [`Transport`] trait, one way to reach a card: the
+//!   in-process simulator ([`sim`]), PC/SC ([`pcsc`]), ...
+//! * [`session`]: a [`Session`] over any transport keeps the last SELECT
+//!   and VERIFY and replays them when the transport reports a reset.
 //! * [`exchange()`]: the host side of the ISO 7816-4 transmission rules on top
 //!   of a transport: command chaining, GET RESPONSE after `61xx`, resend
 //!   after `6Cxx`.
 //! * [`meter`]: the typed [`Meter`] API, one method per card command.
-//! * [`card`]: `--card` selectors and the data directory; [`sim`]: the
-//!   in-process simulator transport.
-//! * `src/bin/meter`: the `meter` CLI.
+//! * The flows: [`postmark`], [`value`] (loads) and [`personalize`], the
+//!   last two with any authority behind
+//!   [`AuthorityService`](authority_api::AuthorityService).
+//! * [`card`]: `--card` selectors (opened as sessions) and the data
+//!   directory; [`export`], [`money`]: formats.
 //!
 //! [`mock::ScriptedTransport`] is a scripted card for tests.
 #![deny(unsafe_code)]
@@ -25,12 +33,14 @@ pub mod money;
 pub mod pcsc;
 pub mod personalize;
 pub mod postmark;
+pub mod session;
 pub mod sim;
 pub mod transport;
 pub mod value;
 
 pub use card::CardSpec;
-pub use error::Error;
+pub use error::{Error, TransportError};
 pub use exchange::{check, exchange, exchange_raw};
 pub use meter::Meter;
-pub use transport::{Exclusive, Transport, TransportError, mock};
+pub use session::Session;
+pub use transport::{Exclusive, Transport, mock};

@@ -12,9 +12,12 @@
 //!   sends it whole). Receive buffers are [`pcsc::MAX_BUFFER_SIZE_EXTENDED`].
 //! * Extended APDUs are used when the ATR announces them (card
 //!   capabilities, ISO 7816-4 §8.1.1.2.7); else the exchange layer chains.
-//! * After a reset by another process the card is reconnected, and the last
-//!   SELECT and successful VERIFY are replayed before the command is sent
-//!   again; after pcscd restarts the context is established anew.
+//! * After a reset by another process the card is reconnected; after pcscd
+//!   restarts the context is established anew and the card reconnected.
+//!   Either way the command is not sent and the transport answers
+//!   [`TransportError::Reset`]: the [`Session`](crate::session::Session)
+//!   on top replays the last SELECT and successful VERIFY and sends the
+//!   command again.
 
 use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
@@ -22,7 +25,8 @@ use std::time::{Duration, Instant};
 use apdu::meter::{AID, Request};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
-use crate::transport::{Exclusive, Transport, TransportError};
+use crate::error::{Error, TransportError};
+use crate::transport::{Exclusive, Transport};
 
 /// How long `--card pcsc` waits for a card to be inserted.
 pub const CARD_WAIT: Duration = Duration::from_secs(3);
@@ -134,9 +138,6 @@ pub struct PcscTransport {
     atr: Vec<u8>,
     extended: bool,
     buf: Vec<u8>,
-    /// The last SELECT and successful VERIFY, replayed after a reset.
-    select: Option<Vec<u8>>,
-    verify: Option<Vec<u8>>,
 }
 
 impl PcscTransport {
@@ -219,8 +220,6 @@ impl PcscTransport {
             atr,
             reader,
             buf: vec![0; pcsc::MAX_BUFFER_SIZE_EXTENDED],
-            select: None,
-            verify: None,
         })
     }
 
@@ -251,34 +250,31 @@ impl PcscTransport {
         checked(&self.card, answer)
     }
 
-    /// Runs `op`, recovering once from a reset by another program or a
-    /// pcscd restart.
-    fn recovering<R>(
-        &mut self,
-        mut op: impl FnMut(&mut Self) -> Result<R, pcsc::Error>,
-    ) -> Result<R, TransportError> {
+    /// Maps a failure of `op` that a reconnection cures (a reset by
+    /// another program, a pcscd restart) to [`TransportError::Reset`] once
+    /// reconnected: `op` did not reach the card, and the card's volatile
+    /// state is gone. Replaying it is the [`Session`](crate::session::Session)'s job.
+    fn recovering(&mut self, e: pcsc::Error) -> TransportError {
         let label = self.label();
-        match op(self) {
-            Ok(r) => Ok(r),
-            Err(pcsc::Error::ResetCard) => {
-                self.recover_reset().map_err(|e| error(e, Some(&label)))?;
-                op(self).map_err(|e| error(e, Some(&label)))
+        match e {
+            pcsc::Error::ResetCard => match self.recover_reset() {
+                Ok(()) => TransportError::Reset,
+                Err(e) => error(e, Some(&label)),
+            },
+            pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle => {
+                match self.recover_service() {
+                    Ok(()) => TransportError::Reset,
+                    Err(e) => e,
+                }
             }
-            Err(
-                pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle,
-            ) => {
-                self.recover_service()?;
-                op(self).map_err(|e| error(e, Some(&label)))
-            }
-            Err(e) => Err(error(e, Some(&label))),
+            e => error(e, Some(&label)),
         }
     }
 
-    /// Reconnects after a reset and replays SELECT and VERIFY.
+    /// Reconnects after a reset.
     fn recover_reset(&mut self) -> Result<(), pcsc::Error> {
         self.card
-            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)?;
-        self.replay()
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
     }
 
     /// Establishes a new context (pcscd restarted) and reconnects.
@@ -290,19 +286,6 @@ impl PcscTransport {
             .map_err(|e| error(e, Some(&self.label())))?;
         self.ctx = ctx;
         self.card = card;
-        self.replay().map_err(|e| error(e, Some(&self.label())))
-    }
-
-    fn replay(&mut self) -> Result<(), pcsc::Error> {
-        if let Some(select) = self.select.clone() {
-            self.raw(&select)?;
-        }
-        if let Some(verify) = self.verify.clone() {
-            // Replayed once: if the card refuses it, it is forgotten.
-            if !self.raw(&verify)?.ends_with(&[0x90, 0x00]) {
-                self.verify = None;
-            }
-        }
         Ok(())
     }
 }
@@ -339,38 +322,6 @@ fn checked(
     }
 }
 
-/// Keeps the last SELECT and the PIN verification in force, to replay after
-/// a reset: a failed VERIFY forgets it, a PIN change replaces it with the
-/// new PIN, so a replay never spends a try on a stale PIN.
-fn remember(
-    select: &mut Option<Vec<u8>>,
-    verify: &mut Option<Vec<u8>>,
-    command: &[u8],
-    answer: &[u8],
-) {
-    let ok = answer.ends_with(&[0x90, 0x00]);
-    let Ok(cmd) = apdu::Command::parse(command) else {
-        return;
-    };
-    match Request::parse(&cmd) {
-        Ok(Request::Select { .. }) => {
-            *select = ok.then(|| command.to_vec());
-            *verify = None;
-        }
-        Ok(Request::Verify { pin: Some(_) }) => *verify = ok.then(|| command.to_vec()),
-        Ok(Request::ChangePin { old_then_new }) if ok => {
-            let new = old_then_new
-                .get(apdu::meter::PIN_MAX_LEN..)
-                .unwrap_or_default();
-            *verify = Request::Verify { pin: Some(new) }
-                .to_command()
-                .to_vec()
-                .ok();
-        }
-        _ => {}
-    }
-}
-
 fn wait_for_card(ctx: &Context, reader: &CStr, wait: Duration) -> Result<(), TransportError> {
     let label = reader.to_string_lossy().into_owned();
     let mut state = vec![ReaderState::new(reader.to_owned(), State::UNAWARE)];
@@ -399,9 +350,7 @@ fn wait_for_card(ctx: &Context, reader: &CStr, wait: Duration) -> Result<(), Tra
 
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let answer = self.recovering(|t| t.raw(command))?;
-        remember(&mut self.select, &mut self.verify, command, &answer);
-        Ok(answer)
+        self.raw(command).map_err(|e| self.recovering(e))
     }
 
     fn supports_extended(&self) -> bool {
@@ -416,30 +365,16 @@ impl Transport for PcscTransport {
         let label = self.label();
         self.card
             .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
-            .map_err(|e| error(e, Some(&label)))?;
-        self.select = None;
-        self.verify = None;
-        Ok(())
+            .map_err(|e| error(e, Some(&label)))
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
-        let label = self.label();
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         match self.with_transaction(f) {
             Ok(result) => result,
-            // The transaction could not begin: recover once and try again.
-            Err(pcsc::Error::ResetCard) => {
-                self.recover_reset().map_err(|e| error(e, Some(&label)))?;
-                self.with_transaction(f)
-                    .map_err(|e| error(e, Some(&label)))?
-            }
-            Err(
-                pcsc::Error::NoService | pcsc::Error::ServiceStopped | pcsc::Error::InvalidHandle,
-            ) => {
-                self.recover_service()?;
-                self.with_transaction(f)
-                    .map_err(|e| error(e, Some(&label)))?
-            }
-            Err(e) => Err(error(e, Some(&label)).into()),
+            // The transaction could not begin, and `f` has not run: a reset
+            // or a pcscd restart is reported as [`TransportError::Reset`]
+            // once reconnected, for the session to replay and try again.
+            Err(e) => Err(self.recovering(e).into()),
         }
     }
 }
@@ -450,15 +385,13 @@ impl PcscTransport {
     fn with_transaction(
         &mut self,
         f: &mut Exclusive<'_>,
-    ) -> Result<Result<(), crate::Error>, pcsc::Error> {
+    ) -> Result<Result<(), Error>, pcsc::Error> {
         let label = self.label();
         let PcscTransport {
             card,
             buf,
             atr,
             extended,
-            select,
-            verify,
             ..
         } = self;
         let tx = card.transaction()?;
@@ -468,8 +401,6 @@ impl PcscTransport {
             atr,
             extended: *extended,
             label,
-            select,
-            verify,
         };
         let result = f(&mut held);
         // Ending fails only if the card went away, which `f` has seen.
@@ -485,16 +416,12 @@ struct Held<'a> {
     atr: &'a [u8],
     extended: bool,
     label: String,
-    select: &'a mut Option<Vec<u8>>,
-    verify: &'a mut Option<Vec<u8>>,
 }
 
 impl Transport for Held<'_> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         let answer = self.card.transmit(command, self.buf).map(<[u8]>::to_vec);
-        let answer = checked(self.card, answer).map_err(|e| error(e, Some(&self.label)))?;
-        remember(self.select, self.verify, command, &answer);
-        Ok(answer)
+        checked(self.card, answer).map_err(|e| error(e, Some(&self.label)))
     }
 
     fn supports_extended(&self) -> bool {
@@ -511,7 +438,7 @@ impl Transport for Held<'_> {
         ))
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         f(self)
     }
 }
@@ -519,40 +446,6 @@ impl Transport for Held<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn remembers_the_pin_in_force() {
-        let (mut select, mut verify) = (None, None);
-        let cmd = |r: Request<'_>| r.to_command().to_vec().unwrap();
-        let ok = [0x90, 0x00];
-        remember(
-            &mut select,
-            &mut verify,
-            &cmd(Request::Select { aid: AID }),
-            &ok,
-        );
-        assert!(select.is_some());
-        let old = cmd(Request::Verify {
-            pin: Some(b"123456"),
-        });
-        remember(&mut select, &mut verify, &old, &ok);
-        assert_eq!(verify.as_deref(), Some(&old[..]));
-        let change = cmd(Request::ChangePin {
-            old_then_new: b"123456\xFF\xFF4321",
-        });
-        remember(&mut select, &mut verify, &change, &ok);
-        assert_eq!(verify, Some(cmd(Request::Verify { pin: Some(b"4321") })));
-        let wrong = cmd(Request::Verify { pin: Some(b"0000") });
-        remember(&mut select, &mut verify, &wrong, &[0x63, 0xC2]);
-        assert_eq!(verify, None, "a failed VERIFY is not replayed");
-        remember(
-            &mut select,
-            &mut verify,
-            &cmd(Request::Select { aid: b"\xA0\x00" }),
-            &[0x6A, 0x82],
-        );
-        assert_eq!(select, None);
-    }
 
     #[test]
     fn extended_length_from_the_atr() {

@@ -5,7 +5,7 @@
 //! signed personalization message; then the initial funds are loaded.
 
 use apdu::meter::RegisterId;
-use authority::{Authority, PersonalizationRequest};
+use authority_api::{AuthorityService, PersonalizationRequest};
 
 use crate::error::Error;
 use crate::meter::Meter;
@@ -23,34 +23,30 @@ pub struct Personalized {
     pub funds: u64,
 }
 
-pub(crate) fn authority_error(e: authority::AuthorityError) -> Error {
-    Error::Authority(e.to_string())
-}
-
 /// Personalizes a blank card as meter `serial` and loads `funds` (minor
 /// units, may be 0) into its certificate register. The owner PIN must have
-/// been verified.
-pub fn personalize<T: Transport>(
+/// been verified. `authority` is any [`AuthorityService`]: the local SQLite
+/// authority, or a client of a remote one.
+pub fn personalize<T: Transport, A: AuthorityService + ?Sized>(
     meter: &mut Meter<T>,
-    authority: &mut Authority,
+    authority: &mut A,
     serial: &str,
     funds: u64,
 ) -> Result<Personalized, Error> {
     meter.exclusive(|m| personalize_held(m, authority, serial, funds))
 }
 
-fn personalize_held(
+fn personalize_held<A: AuthorityService + ?Sized>(
     meter: &mut Meter<&mut dyn Transport>,
-    authority: &mut Authority,
+    authority: &mut A,
     serial: &str,
     funds: u64,
 ) -> Result<Personalized, Error> {
     let status = meter.status()?;
     if status.personalized {
-        return Err(Error::Authority(format!(
-            "this card is already personalized as meter {}",
-            status.serial.unwrap_or_default()
-        )));
+        return Err(Error::AlreadyPersonalized {
+            serial: status.serial.unwrap_or_default(),
+        });
     }
     let chip_id = hex::decode(&status.chip_id)
         .ok()
@@ -58,9 +54,7 @@ fn personalize_held(
         .ok_or_else(|| Error::Malformed("chip id".into()))?;
     // Everything the authority can refuse without the card's key is checked
     // before the card is touched.
-    authority
-        .check_personalization(&chip_id, serial, funds)
-        .map_err(authority_error)?;
+    authority.check_personalization(&chip_id, serial, funds)?;
     // A card whose earlier personalization did not complete keeps its key:
     // the authority re-issues only for the key it already certified.
     let key = if status.meter_key {
@@ -72,20 +66,13 @@ fn personalize_held(
         .try_into()
         .map_err(|_| Error::Malformed("meter public key".into()))?;
     let challenge = meter.challenge()?;
-    let message = authority
-        .personalize(&PersonalizationRequest {
-            chip_id,
-            challenge,
-            meter_public_key,
-            serial: serial.to_owned(),
-        })
-        .map_err(authority_error)?;
-    meter.personalize(&message)?;
-    let certificate_serial = authority
-        .meter(serial)
-        .map_err(authority_error)?
-        .map(|m| m.certificate_serial)
-        .unwrap_or_default();
+    let answer = authority.personalize(&PersonalizationRequest {
+        chip_id,
+        challenge,
+        meter_public_key,
+        serial: serial.to_owned(),
+    })?;
+    meter.personalize(&answer.message)?;
     if funds > 0 {
         value::load(meter, authority, RegisterId::Certificate, funds).map_err(|e| {
             Error::FundsNotLoaded {
@@ -96,7 +83,107 @@ fn personalize_held(
     }
     Ok(Personalized {
         serial: serial.to_owned(),
-        certificate_serial,
+        certificate_serial: answer.certificate_serial,
         funds,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use apdu::meter::Service;
+    use applet_sim::sim::{Card, SimConfig};
+    use authority_api::{LoadRecord, Personalization, ServiceError};
+
+    use super::*;
+    use crate::sim::MemoryTransport;
+
+    /// An authority that refuses every request, and counts them: the flows
+    /// take any [`AuthorityService`].
+    #[derive(Default)]
+    struct Refusing {
+        asked: usize,
+    }
+
+    impl Refusing {
+        fn refuse<T>(&mut self) -> Result<T, ServiceError> {
+            self.asked += 1;
+            Err(ServiceError::DuplicateSerial("PB-1".into()))
+        }
+    }
+
+    impl AuthorityService for Refusing {
+        fn name(&self) -> Result<String, ServiceError> {
+            Ok("REFUSING".into())
+        }
+
+        fn public_key(&self) -> Result<[u8; 65], ServiceError> {
+            Err(ServiceError::Unavailable("no key".into()))
+        }
+
+        fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
+            Ok(Vec::new())
+        }
+
+        fn check_personalization(
+            &mut self,
+            _: &[u8; 8],
+            _: &str,
+            _: u64,
+        ) -> Result<(), ServiceError> {
+            self.refuse()
+        }
+
+        fn personalize(
+            &mut self,
+            _: &PersonalizationRequest,
+        ) -> Result<Personalization, ServiceError> {
+            self.refuse()
+        }
+
+        fn value_load(
+            &mut self,
+            _: &str,
+            _: RegisterId,
+            _: u64,
+            _: u32,
+        ) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn confirm_load(&mut self, _: &[u8]) -> Result<LoadRecord, ServiceError> {
+            self.refuse()
+        }
+    }
+
+    fn blank() -> Meter<MemoryTransport> {
+        let card = Card::manufacture(SimConfig::deterministic(1, 1_800_000_000)).unwrap();
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        m.verify_pin(apdu::meter::DEFAULT_PIN).unwrap();
+        m
+    }
+
+    #[test]
+    fn a_refusal_is_typed_and_leaves_the_card_blank() {
+        let mut m = blank();
+        let mut authority = Refusing::default();
+        let e = personalize(&mut m, &mut authority, "PB-1", 100).unwrap_err();
+        assert_eq!(
+            e,
+            Error::Authority(ServiceError::DuplicateSerial("PB-1".into()))
+        );
+        assert_eq!(authority.asked, 1);
+        let s = m.status().unwrap();
+        assert!(!s.personalized && !s.meter_key, "the card was touched");
+    }
+
+    #[test]
+    fn a_blank_card_takes_no_load() {
+        let mut m = blank();
+        let mut authority = Refusing::default();
+        let dynamic: &mut dyn AuthorityService = &mut authority;
+        let e = value::load(&mut m, dynamic, RegisterId::Postage, 100).unwrap_err();
+        assert_eq!(e, Error::NotPersonalized);
+        assert_eq!(authority.asked, 0, "the authority was asked");
+    }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use applet_sim::sim::{ATR, SimConfig, SimError, StateFile};
 
-use crate::transport::{Exclusive, Transport, TransportError};
+use crate::error::TransportError;
+use crate::transport::{Exclusive, Transport};
 
 /// A simulated card in a state file, held (and locked) while this lives.
 pub struct SimTransport {
@@ -57,7 +58,7 @@ impl Transport for SimTransport {
         self.file.save_if_dirty().map_err(map)
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::error::Error> {
         // The state file's lock already keeps every other process away.
         f(self)
     }
@@ -111,7 +112,7 @@ impl Transport for MemoryTransport {
         Ok(())
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::error::Error> {
         f(self)
     }
 }

@@ -1,26 +1,10 @@
 //! The lowest layer: moving raw APDU bytes to a card and back.
+//!
+//! [`TransportError`] lives in [`crate::error`] (re-exported here), so the
+//! errors depend on nothing above them.
 
-/// Why a transport could not move an APDU.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TransportError {
-    /// The card did not answer (it is mute, e.g. it lost power mid-command).
-    #[error(
-        "the card did not answer; it may have lost power mid-command: reinsert it and check its state before retrying"
-    )]
-    NoResponse,
-    /// The card was taken out of the reader.
-    #[error("the card was removed from the reader: insert it and retry")]
-    CardRemoved,
-    /// Talking to the reader failed; the text says what was being done.
-    #[error("reader I/O error: {0}")]
-    Io(String),
-    /// This kind of transport cannot be used here; the text says why.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The card or reader is in use elsewhere; the text says by what.
-    #[error("{0}")]
-    Busy(String),
-}
+use crate::error::Error;
+pub use crate::error::TransportError;
 
 /// A way to reach a card: the in-process simulator, PC/SC, ...
 pub trait Transport {
@@ -41,11 +25,11 @@ pub trait Transport {
     /// Runs `f` with the card held exclusively (a PC/SC transaction): no
     /// other program's command comes between the APDUs `f` sends. A
     /// transport with nothing to lock just runs `f` on itself.
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error>;
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error>;
 }
 
 /// The work [`Transport::exclusive`] runs.
-pub type Exclusive<'a> = dyn FnMut(&mut dyn Transport) -> Result<(), crate::Error> + 'a;
+pub type Exclusive<'a> = dyn FnMut(&mut dyn Transport) -> Result<(), Error> + 'a;
 
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
@@ -64,7 +48,7 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         (**self).reset()
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         (**self).exclusive(f)
     }
 }
@@ -86,7 +70,7 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         (**self).reset()
     }
 
-    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), crate::Error> {
+    fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         (**self).exclusive(f)
     }
 }
@@ -211,7 +195,7 @@ pub mod mock {
             Ok(())
         }
 
-        fn exclusive(&mut self, f: &mut super::Exclusive<'_>) -> Result<(), crate::Error> {
+        fn exclusive(&mut self, f: &mut super::Exclusive<'_>) -> Result<(), crate::error::Error> {
             f(self)
         }
     }
@@ -303,6 +287,7 @@ mod tests {
             TransportError::Io("reading from the reader: timed out".into()),
             TransportError::Unavailable("PC/SC support is not built yet".into()),
             TransportError::Busy("another program holds the card exclusively".into()),
+            TransportError::Reset,
         ] {
             let s = e.to_string();
             assert!(!s.is_empty() && !s.contains('\n'), "{s:?}");

@@ -1,0 +1,228 @@
+//! What the host flows (personalization, value loads) ask of the authority,
+//! the trusted third party of Figure 2 (remote facility 222), as the
+//! [`AuthorityService`] trait, with the messages it exchanges and its typed
+//! errors ([`ServiceError`]).
+//!
+//! The SQLite authority (crate `authority`) implements it; a client of an
+//! authority reached over the network can too. This crate holds no
+//! storage and no keys.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+use apdu::meter::{RegisterId, Service};
+
+/// The length of an uncompressed SEC1 P-256 public key (`04 || X || Y`).
+pub const PUBLIC_KEY_LEN: usize = 65;
+
+/// What a blank card tells the authority, and the serial to give it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalizationRequest {
+    /// The card's chip id (status tag 81).
+    pub chip_id: [u8; 8],
+    /// A fresh GET CHALLENGE answer from the card.
+    pub challenge: [u8; 16],
+    /// The meter public key the card generated, uncompressed SEC1.
+    pub meter_public_key: [u8; PUBLIC_KEY_LEN],
+    /// The serial to assign: 1 to 16 printable ASCII characters, no spaces.
+    pub serial: String,
+}
+
+/// The authority's answer to a [`PersonalizationRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Personalization {
+    /// The signed personalization message for the card (7F70), carrying
+    /// the meter certificate.
+    pub message: Vec<u8>,
+    /// The serial of the meter certificate it carries.
+    pub certificate_serial: u64,
+}
+
+/// A value load, as the authority records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadRecord {
+    /// Meter serial.
+    pub serial: String,
+    /// Load number on that meter (the first is 1).
+    pub number: u32,
+    /// Register credited.
+    pub register: RegisterId,
+    /// Amount, minor units.
+    pub amount: u64,
+    /// When the load message was (last) issued, Unix seconds.
+    pub issued_at: u64,
+    /// When the receipt was accepted; `None` while pending.
+    pub confirmed_at: Option<u64>,
+    /// From the receipt: the register's ascending value after the load.
+    pub ascending: Option<u64>,
+    /// From the receipt: the register's descending value (funds) after the load.
+    pub descending: Option<u64>,
+    /// From the receipt: the card's time.
+    pub card_time: Option<u64>,
+}
+
+/// Why the authority refused or could not serve a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// No meter with this serial.
+    #[error("unknown meter {0}")]
+    UnknownMeter(String),
+    /// A meter with this serial is already personalized.
+    #[error("meter serial {0} is already in use")]
+    DuplicateSerial(String),
+    /// A card with this chip id (hex) is already personalized.
+    #[error("chip {0} is already personalized")]
+    DuplicateChip(String),
+    /// This card was certified but has not finished personalization.
+    #[error(
+        "this card (chip {chip}) was certified as meter {serial} but has not finished personalization: run personalize again with --serial {serial}"
+    )]
+    PendingPersonalization {
+        /// The chip id, hex.
+        chip: String,
+        /// The serial it was certified as.
+        serial: String,
+    },
+    /// A load receipt is not acceptable (the reason says why).
+    #[error("load receipt refused: {0}")]
+    BadReceipt(String),
+    /// The request is not acceptable (the reason says why).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The authority could not serve the request: its records, its key,
+    /// its files or the way to it failed (the text says what).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The authority as the host flows use it.
+///
+/// Personalization: [`check_personalization`](Self::check_personalization)
+/// before the card is touched, then [`personalize`](Self::personalize) with
+/// the card's key and challenge. A value load:
+/// [`value_load`](Self::value_load) for the card's next load number, then
+/// [`confirm_load`](Self::confirm_load) with the card's receipt.
+pub trait AuthorityService {
+    /// The authority's name (the issuer of its certificates).
+    fn name(&self) -> Result<String, ServiceError>;
+
+    /// The authority's public key, uncompressed SEC1: what verifiers of
+    /// postmarks need.
+    fn public_key(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError>;
+
+    /// The rate table the authority installs into meters, in
+    /// [`Service::ALL`] order, minor units.
+    fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError>;
+
+    /// Checks everything about personalizing chip `chip_id` as meter
+    /// `serial` with initial `funds` that needs no card key. Changes nothing.
+    fn check_personalization(
+        &mut self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), ServiceError>;
+
+    /// Certifies the card's meter key and builds the signed
+    /// personalization message answering its challenge.
+    fn personalize(
+        &mut self,
+        request: &PersonalizationRequest,
+    ) -> Result<Personalization, ServiceError>;
+
+    /// Issues load `number` of `amount` minor units into `register` of
+    /// meter `serial`: the signed value-load message (7F71) for the card.
+    fn value_load(
+        &mut self,
+        serial: &str,
+        register: RegisterId,
+        amount: u64,
+        number: u32,
+    ) -> Result<Vec<u8>, ServiceError>;
+
+    /// Confirms a load with the card's signed receipt; returns the load.
+    fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError>;
+}
+
+macro_rules! forward {
+    ($($ty:ty),*) => {$(
+        impl<A: AuthorityService + ?Sized> AuthorityService for $ty {
+            fn name(&self) -> Result<String, ServiceError> {
+                (**self).name()
+            }
+
+            fn public_key(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+                (**self).public_key()
+            }
+
+            fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
+                (**self).rates()
+            }
+
+            fn check_personalization(
+                &mut self,
+                chip_id: &[u8; 8],
+                serial: &str,
+                funds: u64,
+            ) -> Result<(), ServiceError> {
+                (**self).check_personalization(chip_id, serial, funds)
+            }
+
+            fn personalize(
+                &mut self,
+                request: &PersonalizationRequest,
+            ) -> Result<Personalization, ServiceError> {
+                (**self).personalize(request)
+            }
+
+            fn value_load(
+                &mut self,
+                serial: &str,
+                register: RegisterId,
+                amount: u64,
+                number: u32,
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).value_load(serial, register, amount, number)
+            }
+
+            fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
+                (**self).confirm_load(receipt)
+            }
+        }
+    )*};
+}
+
+forward!(&mut A, Box<A>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line() {
+        for e in [
+            ServiceError::UnknownMeter("PB-1".into()),
+            ServiceError::DuplicateSerial("PB-1".into()),
+            ServiceError::DuplicateChip("0011".into()),
+            ServiceError::PendingPersonalization {
+                chip: "0011".into(),
+                serial: "PB-1".into(),
+            },
+            ServiceError::BadReceipt("bad signature".into()),
+            ServiceError::InvalidRequest("amount 0".into()),
+            ServiceError::Unavailable("authority database: locked".into()),
+        ] {
+            let s = e.to_string();
+            assert!(!s.is_empty() && !s.contains('\n'), "{s:?}");
+        }
+        assert_eq!(
+            ServiceError::BadReceipt("bad signature".into()).to_string(),
+            "load receipt refused: bad signature"
+        );
+    }
+
+    #[test]
+    fn is_object_safe() {
+        fn _takes(_: &mut dyn AuthorityService) {}
+    }
+}

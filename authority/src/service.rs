@@ -1,0 +1,126 @@
+//! The SQLite authority behind [`AuthorityService`], the interface the host
+//! flows use, and its errors as [`ServiceError`]s.
+
+use apdu::meter::{RegisterId, Service};
+use authority_api::{
+    AuthorityService, LoadRecord, PUBLIC_KEY_LEN, Personalization, PersonalizationRequest,
+    ServiceError,
+};
+
+use crate::{Authority, AuthorityError};
+
+impl From<AuthorityError> for ServiceError {
+    fn from(e: AuthorityError) -> Self {
+        match e {
+            AuthorityError::UnknownMeter(s) => ServiceError::UnknownMeter(s),
+            AuthorityError::DuplicateSerial(s) => ServiceError::DuplicateSerial(s),
+            AuthorityError::DuplicateChip(c) => ServiceError::DuplicateChip(c),
+            AuthorityError::PendingPersonalization { chip, serial } => {
+                ServiceError::PendingPersonalization { chip, serial }
+            }
+            AuthorityError::BadReceipt(why) => ServiceError::BadReceipt(why.to_owned()),
+            AuthorityError::InvalidRequest(why) => ServiceError::InvalidRequest(why),
+            e @ (AuthorityError::AlreadyExists(_)
+            | AuthorityError::NotFound(_)
+            | AuthorityError::Database(_)
+            | AuthorityError::BadKeyFile(..)
+            | AuthorityError::Entropy(_)
+            | AuthorityError::Io(..)) => ServiceError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl AuthorityService for Authority {
+    fn name(&self) -> Result<String, ServiceError> {
+        Ok(Authority::name(self).to_owned())
+    }
+
+    fn public_key(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+        Ok(Authority::public_key(self))
+    }
+
+    fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
+        Ok(Authority::rates(self))
+    }
+
+    fn check_personalization(
+        &mut self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), ServiceError> {
+        Ok(Authority::check_personalization(
+            self, chip_id, serial, funds,
+        )?)
+    }
+
+    fn personalize(
+        &mut self,
+        request: &PersonalizationRequest,
+    ) -> Result<Personalization, ServiceError> {
+        let message = Authority::personalize(self, request)?;
+        let certificate_serial = self
+            .meter(&request.serial)?
+            .map(|m| m.certificate_serial)
+            .unwrap_or_default();
+        Ok(Personalization {
+            message,
+            certificate_serial,
+        })
+    }
+
+    fn value_load(
+        &mut self,
+        serial: &str,
+        register: RegisterId,
+        amount: u64,
+        number: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::value_load(
+            self, serial, register, amount, number,
+        )?)
+    }
+
+    fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
+        Ok(Authority::confirm_load(self, receipt)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The interface gives the same messages as the authority's errors.
+    #[test]
+    fn errors_read_the_same() {
+        for e in [
+            AuthorityError::UnknownMeter("PB-1".into()),
+            AuthorityError::DuplicateSerial("PB-1".into()),
+            AuthorityError::DuplicateChip("00".into()),
+            AuthorityError::PendingPersonalization {
+                chip: "00".into(),
+                serial: "PB-1".into(),
+            },
+            AuthorityError::BadReceipt("no such load was issued"),
+            AuthorityError::InvalidRequest("amount 0".into()),
+            AuthorityError::Database("locked".into()),
+            AuthorityError::NotFound("/x".into()),
+        ] {
+            let text = e.to_string();
+            assert_eq!(ServiceError::from(e).to_string(), text);
+        }
+    }
+
+    #[test]
+    fn serves_through_the_trait() {
+        let mut a = Authority::deterministic("CA", 1, 1_700_000_000).unwrap();
+        let service: &mut dyn AuthorityService = &mut a;
+        assert_eq!(service.name().unwrap(), "CA");
+        assert_eq!(service.rates().unwrap(), crate::DEFAULT_RATES.to_vec());
+        assert_eq!(service.public_key().unwrap()[0], 0x04);
+        assert!(matches!(
+            service.value_load("NOPE", RegisterId::Postage, 100, 1),
+            Err(ServiceError::UnknownMeter(s)) if s == "NOPE"
+        ));
+    }
+}

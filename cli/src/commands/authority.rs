@@ -1,0 +1,59 @@
+//! `meter authority`: create the local authority, print its public key.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use authority::Authority;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::global::Global;
+use crate::output::write_output;
+
+#[derive(Subcommand)]
+pub enum AuthorityCommand {
+    /// Create the authority: its key pair and its database.
+    Init {
+        /// The authority's name, written as issuer in its certificates.
+        #[arg(long, default_value = "CERTMETER-CA")]
+        name: String,
+    },
+    /// Print the authority's public key (hex), for verifiers.
+    Key {
+        /// Write the key as a PEM SubjectPublicKeyInfo, as openssl reads it.
+        #[arg(long)]
+        pem: bool,
+        /// Where to write the PEM (default: standard output).
+        #[arg(short, long, requires = "pem")]
+        output: Option<PathBuf>,
+    },
+}
+
+pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
+    let dir = g.authority_dir()?;
+    let a = match command {
+        AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
+        AuthorityCommand::Key { pem: true, output } => {
+            let pem = reader::export::public_key_pem(&Authority::open(&dir)?.public_key())?;
+            let out = output.clone().unwrap_or_else(|| "-".into());
+            write_output(&out, pem.as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,
+    };
+    authority(g.json, &dir, a.name(), &a.public_key());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn authority(json: bool, dir: &Path, name: &str, key: &[u8]) {
+    if json {
+        println!(
+            "{}",
+            json!({ "authority": dir, "name": name, "public_key": hex::encode_upper(key) })
+        );
+    } else {
+        println!("authority {name} at {}", dir.display());
+        println!("public key {}", hex::encode_upper(key));
+    }
+}

@@ -1,0 +1,43 @@
+//! `meter cert`: certificates on the card.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+
+use crate::global::Global;
+use crate::sink::Sink;
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// Export the certificate in a slot (slot 0: the meter certificate).
+    Export {
+        /// The certificate slot, 0 to 3.
+        slot: u8,
+        /// Write the certificate's public key as a PEM SubjectPublicKeyInfo
+        /// (for openssl) instead of the certificate itself (7F21 bytes).
+        #[arg(long)]
+        pem: bool,
+        /// Where to write it (default: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
+}
+
+pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
+    let CertCommand::Export { slot, pem, output } = command;
+    let sink = Sink::open(output).with_context(|| format!("cannot write {}", output.display()))?;
+    let certificate = g
+        .open_meter()?
+        .read_certificate(*slot)
+        .with_context(|| format!("reading the certificate in slot {slot}"))?;
+    let bytes = if *pem {
+        reader::export::certificate_key_pem(&certificate)?.into_bytes()
+    } else {
+        certificate
+    };
+    sink.finish(&bytes)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

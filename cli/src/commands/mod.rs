@@ -1,0 +1,91 @@
+//! The command line: global options, one subcommand per module. Each
+//! module holds its command's arguments, runs it and prints its output.
+
+pub mod apdu;
+pub mod authority;
+pub mod card;
+pub mod cert;
+pub mod demo;
+pub mod load;
+pub mod personalize;
+pub mod postmark;
+pub mod readers;
+pub mod status;
+pub mod verify;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::global::Global;
+
+/// The `meter` command line.
+#[derive(Parser)]
+#[command(
+    name = "meter",
+    version,
+    about = "certmeter: a postage and certificate meter on a smart card",
+    after_help = "The default card is the simulated card in the data directory \
+                  ($METER_HOME, else the per-user data directory); the default \
+                  authority is its `authority` folder."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every flow on a fresh simulated card and local authority, narrated.
+    Demo,
+    /// Manage simulated cards.
+    Card {
+        #[command(subcommand)]
+        command: card::CardCommand,
+    },
+    /// Manage the local authority (the trusted third party).
+    Authority {
+        #[command(subcommand)]
+        command: authority::AuthorityCommand,
+    },
+    /// Personalize a blank card with the authority and load its first funds.
+    Personalize(personalize::Args),
+    /// Load funds from the authority into a register.
+    Load(load::Args),
+    /// Show what the card holds: life cycle, registers, counters, clock, certificates.
+    Status,
+    /// Postmark a file (Figure 3): the card hashes it, charges the fee and signs.
+    Postmark(postmark::Args),
+    /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
+    Verify(verify::Args),
+    /// Certificates on the card.
+    Cert {
+        #[command(subcommand)]
+        command: cert::CertCommand,
+    },
+    /// List the PC/SC readers: whether a card is present and whether it is a meter.
+    Readers,
+    /// Send raw command APDUs (hex) in one session and print each response.
+    Apdu(apdu::Args),
+}
+
+/// Runs the command; the exit code is 0, or 1 for an invalid postmark.
+pub fn run(cli: &Cli) -> Result<ExitCode> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Demo => demo::run(g.json),
+        Command::Card { command } => card::run(g, command),
+        Command::Authority { command } => authority::run(g, command),
+        Command::Personalize(args) => personalize::run(g, args),
+        Command::Load(args) => load::run(g, args),
+        Command::Status => status::run(g),
+        Command::Postmark(args) => postmark::run(g, args),
+        Command::Verify(args) => verify::run(g, args),
+        Command::Cert { command } => cert::run(g, command),
+        Command::Readers => readers::run(g),
+        Command::Apdu(args) => apdu::run(g, args),
+    }
+}

@@ -1,0 +1,155 @@
+//! `meter verify`: verify a postmark (Figure 4), on the PC with the
+//! authority's public key, or on the card for its fee.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use apdu::crypto::Invalid;
+use authority::Authority;
+use reader::meter::CardVerdict;
+use reader::money;
+use reader::postmark::{self, PostmarkInfo};
+use serde_json::json;
+
+use crate::global::Global;
+use crate::output::{open_file, time};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The message.
+    file: PathBuf,
+    /// The postmark file.
+    postmark: PathBuf,
+    /// Verify on the card, for its fee, instead of on the PC.
+    #[arg(long)]
+    on_card: bool,
+    /// The authority's public key: hex (as printed by `meter authority key`)
+    /// or a PEM file (as written by `meter authority key --pem`), for
+    /// verifying without the authority's directory.
+    #[arg(long, value_name = "HEX|FILE")]
+    authority_key: Option<String>,
+}
+
+/// The key given with `--authority-key`: a PEM file when a file has that
+/// name, else hex.
+fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let key = reader::export::public_key_from_pem(&pem)
+            .with_context(|| format!("--authority-key {}", path.display()))?;
+        return Ok(key.to_vec());
+    }
+    hex::decode(arg.trim()).context("--authority-key is not hex, nor a PEM file")
+}
+
+pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
+    let Args {
+        file,
+        postmark: pm_path,
+        on_card,
+        authority_key,
+    } = args;
+    let json = g.json;
+    let pm =
+        std::fs::read(pm_path).with_context(|| format!("cannot read {}", pm_path.display()))?;
+    let mut message = open_file(file)?;
+    if let Err(e) = apdu::postmark::PostmarkFile::parse(&pm) {
+        malformed(json, &e.to_string())?;
+        return Ok(ExitCode::from(1));
+    }
+    let result = if *on_card {
+        let mut meter = g.open_meter()?;
+        g.verify_pin(&mut meter)?;
+        let (verdict, info) = postmark::verify_on_card(&mut meter, &mut message, &pm)?;
+        card_verdict(json, &verdict, info.as_ref(), &pm)?;
+        verdict.result.is_ok()
+    } else {
+        let key = match authority_key {
+            Some(k) => key_from_arg(k)?,
+            // Only the public key: the database is read, never written.
+            None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
+        };
+        match postmark::verify_offline(&mut message, &pm, &key) {
+            Ok(info) => {
+                valid(json, &info)?;
+                true
+            }
+            Err(postmark::VerifyError::Invalid(why)) => {
+                invalid(json, why, &pm)?;
+                false
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    Ok(if result {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn valid(json: bool, info: &PostmarkInfo) -> Result<()> {
+    if json {
+        let mut v = serde_json::to_value(info)?;
+        v["valid"] = json!(true);
+        println!("{v}");
+    } else {
+        println!(
+            "valid: postmark {} of meter {} at {}",
+            info.sequence,
+            info.meter,
+            time(info.time)
+        );
+    }
+    Ok(())
+}
+
+/// An invalid postmark: `why` is the failed check, `file` the postmark file
+/// (to name a signature's defect when its bytes show one).
+fn invalid(json: bool, why: Invalid, file: &[u8]) -> Result<()> {
+    let reason = reader::postmark::explain(file, why);
+    if json {
+        println!(
+            "{}",
+            json!({ "valid": false, "check": why as u8, "reason": reason })
+        );
+    } else {
+        println!("invalid: {reason}");
+    }
+    Ok(())
+}
+
+fn malformed(json: bool, why: &str) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            json!({ "valid": false, "reason": format!("not a postmark file: {why}") })
+        );
+    } else {
+        println!("invalid: not a postmark file ({why})");
+    }
+    Ok(())
+}
+
+fn card_verdict(
+    json: bool,
+    v: &CardVerdict,
+    info: Option<&PostmarkInfo>,
+    file: &[u8],
+) -> Result<()> {
+    match (v.result, info) {
+        (Err(why), _) => invalid(json, why, file)?,
+        (Ok(()), info) => {
+            if let Some(info) = info {
+                valid(json, info)?;
+            }
+            if !json {
+                println!("verified on the card for {}", money::format(v.fee));
+            }
+        }
+    }
+    Ok(())
+}

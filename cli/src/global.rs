@@ -1,0 +1,76 @@
+//! The options every command takes, and opening the card and the authority
+//! they name.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use authority::Authority;
+use reader::card::{self, CardSpec};
+use reader::{Meter, Transport};
+
+/// The card, the authority, the PIN and the output format.
+#[derive(clap::Args)]
+pub struct Global {
+    /// The card: `sim:PATH` (a simulated card in a state file) or
+    /// `pcsc[:READER]` (a card in a PC/SC reader).
+    #[arg(long, global = true, env = "METER_CARD", value_name = "CARD")]
+    pub card: Option<String>,
+    /// The authority's directory.
+    #[arg(long, global = true, env = "METER_AUTHORITY", value_name = "DIR")]
+    pub authority: Option<PathBuf>,
+    /// The owner PIN, for commands that spend funds or change keys.
+    #[arg(long, global = true, env = "METER_PIN", hide_env_values = true)]
+    pub pin: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// The card as the commands hold it.
+pub type Card = Meter<Box<dyn Transport>>;
+
+impl Global {
+    /// The card named by `--card`, else the default simulated card.
+    pub fn card_spec(&self) -> Result<CardSpec> {
+        match &self.card {
+            Some(s) => CardSpec::parse(s).map_err(anyhow::Error::msg),
+            None => Ok(CardSpec::default_sim(&card::home()?)),
+        }
+    }
+
+    /// The authority directory named by `--authority`, else the data
+    /// directory's `authority` folder.
+    pub fn authority_dir(&self) -> Result<PathBuf> {
+        match &self.authority {
+            Some(d) => Ok(d.clone()),
+            None => Ok(card::home()?.join("authority")),
+        }
+    }
+
+    /// Opens the authority (its database, read-write, and its signing key).
+    pub fn open_authority(&self) -> Result<Authority> {
+        Ok(Authority::open(&self.authority_dir()?)?)
+    }
+
+    /// Opens the card and selects the meter application.
+    pub fn open_meter(&self) -> Result<Card> {
+        let spec = self.card_spec()?;
+        let transport = spec.open()?;
+        let mut meter = Meter::new(transport);
+        meter.select().context("selecting the meter application")?;
+        Ok(meter)
+    }
+
+    /// Verifies the owner PIN given with --pin / METER_PIN.
+    pub fn verify_pin(&self, meter: &mut Card) -> Result<()> {
+        let Some(pin) = &self.pin else {
+            bail!(
+                "this command needs the owner PIN: pass --pin or set METER_PIN (a new card's PIN is {})",
+                String::from_utf8_lossy(apdu::meter::DEFAULT_PIN)
+            );
+        };
+        meter
+            .verify_pin(pin.as_bytes())
+            .context("verifying the owner PIN")
+    }
+}
