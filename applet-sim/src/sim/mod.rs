@@ -18,7 +18,7 @@ use apdu::{Command, StatusWord};
 
 use crate::applet::{Applet, Outcome};
 use crate::budget::{APDU_BUFFER_SIZE, RESPONSE_BUFFER_SIZE};
-use crate::store::Store;
+use crate::store::{Store, StoreStats};
 
 /// The answer to reset: T=0 and T=1 offered (`80 01`, as PC/SC part 3
 /// ATRs do); historical bytes in compact-TLV: card
@@ -158,6 +158,12 @@ impl Card {
         &mut self.applet.store
     }
 
+    /// What the store did during the last [`Card::transmit`]: logical and
+    /// physical writes and journal bytes (see [`StoreStats`]).
+    pub fn last_command_stats(&self) -> StoreStats {
+        self.applet.store.stats()
+    }
+
     /// Cuts the power during the `n`-th persistent write from now.
     pub fn tear_at_write(&mut self, n: u64) {
         self.applet.store.tear_at(n);
@@ -166,6 +172,7 @@ impl Card {
     /// Sends one command APDU; returns the response (data, SW1, SW2), or
     /// [`SimError::Mute`] when the card has no power or loses it.
     pub fn transmit(&mut self, bytes: &[u8]) -> Result<Vec<u8>, SimError> {
+        self.applet.store.reset_stats();
         if !self.powered {
             return Err(SimError::Mute);
         }
