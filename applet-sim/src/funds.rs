@@ -4,20 +4,12 @@
 //! 404/406).
 
 use apdu::StatusWord;
-use apdu::meter::{RegisterId, Service};
+use apdu::meter::Service;
 
 use crate::budget::RATE_TABLE_ENTRIES;
 use crate::error::Result;
 use crate::layout::{DEADLINE, RATE_ENTRY_LEN, RATE_TABLE, Register, SEQUENCE};
 use crate::store::Store;
-
-/// The card-side register for a wire register id.
-pub fn register(id: RegisterId) -> Register {
-    match id {
-        RegisterId::Postage => Register::Postage,
-        RegisterId::Certificate => Register::Certificate,
-    }
-}
 
 /// The fee of `service` from the rate table; 6985 when the authority has
 /// not priced it (the service is not offered).

@@ -154,6 +154,16 @@ pub enum Register {
     Certificate,
 }
 
+impl From<apdu::meter::RegisterId> for Register {
+    /// The card-side register for a wire register id.
+    fn from(id: apdu::meter::RegisterId) -> Self {
+        match id {
+            apdu::meter::RegisterId::Postage => Register::Postage,
+            apdu::meter::RegisterId::Certificate => Register::Certificate,
+        }
+    }
+}
+
 impl Register {
     /// The ascending register: everything ever charged.
     pub const fn ascending(self) -> Field {

@@ -1,7 +1,8 @@
-//! Value loads: funds enter the card only through a message signed by the
-//! authority (the value provider of Figure 2, 222), bound to this card's
-//! chip id and serial, and usable once (it must carry the card's load
-//! count plus one). The card answers a receipt signed with the meter key, which the
+//! LOAD VALUE (value-load step V3): funds enter the card only through a
+//! message signed by the authority (the value provider of Figure 2, 222),
+//! bound to this card's chip id and serial, and usable once (it must carry
+//! the card's load count plus one). The card credits the register (244 or
+//! 250) and answers a receipt signed with the meter key (246), which the
 //! authority records. Every load also services the meter: it sets a new
 //! deadline, lifting a lock-out.
 
@@ -10,51 +11,42 @@ use apdu::crypto;
 use apdu::message::{
     AMOUNT, ASCENDING, DESCENDING, LOAD_NUMBER, LOAD_RECEIPT, REGISTER, TIME, ValueLoad,
 };
-use apdu::meter::Lifecycle;
 
-use crate::applet::Transient;
+use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{CHIP_ID, DEADLINE, LIFECYCLE, LOAD_COUNT};
+use crate::layout::{CHIP_ID, DEADLINE, LOAD_COUNT, Register};
 use crate::platform::Platform;
-use crate::store::Store;
-use crate::{clock, funds, keys, personalization, signing};
+use crate::{clock, funds, signing, state};
 
 /// LOAD VALUE: checks the message, credits the register and writes the
-/// signed receipt into `out`.
-pub fn load(
-    s: &mut Store,
-    ram: &mut Transient,
-    p: &impl Platform,
-    message: &[u8],
-    out: &mut [u8],
-) -> Result<usize> {
-    if LIFECYCLE.get(s)? != Lifecycle::Personalized as u64 {
-        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
-    }
+/// signed receipt into the response. The dispatcher checked Personalized.
+pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Result<usize> {
+    let s = &mut *ctx.store;
     let m = ValueLoad::parse(message).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    let authority = personalization::authority_key(s)?;
+    let authority = state::authority_key(s)?;
     if !crypto::verify_signed(&m.signed, &authority) {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
     }
-    if CHIP_ID.read(s)? != m.chip_id || personalization::serial(s)? != m.serial {
+    if CHIP_ID.read(s)? != m.chip_id || state::serial(s)? != m.serial {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
     let count = LOAD_COUNT.get(s)?;
     if u64::from(m.number) != count + 1 {
         return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
     }
-    let key = keys::meter_signing_key(s, ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
-    let r = funds::register(m.register);
+    let key =
+        state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let r = Register::from(m.register);
 
     s.begin()?;
     funds::credit(s, r, m.amount)?;
     LOAD_COUNT.set(s, count + 1)?;
     DEADLINE.set(s, m.deadline)?;
     clock::advance(s, m.time)?;
-    let now = clock::now(s, p)?;
+    let now = clock::now(s, &*ctx.platform)?;
     let (asc, desc) = (r.ascending().get(s)?, r.descending().get(s)?);
-    let serial = personalization::serial(s)?;
-    let len = signing::write_signed(out, LOAD_RECEIPT, &key, |w| {
+    let serial = state::serial(s)?;
+    let len = signing::write_signed(ctx.out, LOAD_RECEIPT, &key, |w| {
         w.put(apdu::cert::HOLDER, serial)?;
         w.put_u32(LOAD_NUMBER, m.number)?;
         w.put(REGISTER, &[m.register as u8])?;
