@@ -13,7 +13,8 @@ use crate::flows::{
     challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
     read_certificate, select, verify_postmark,
 };
-use crate::layout::{CHIP_ID, LIFECYCLE};
+use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
+use crate::migrate;
 use crate::platform::Platform;
 use crate::state::{self, Transient};
 use crate::store::Store;
@@ -42,13 +43,15 @@ pub struct Applet {
 }
 
 impl Applet {
-    /// Manufactures a blank card into erased memory: life cycle `Blank`, a
-    /// random chip id, the default PIN with full tries.
+    /// Manufactures a blank card into erased memory: the current layout
+    /// version, life cycle `Blank`, a random chip id, the default PIN with
+    /// full tries.
     pub fn manufacture(p: &mut impl Platform) -> core::result::Result<Self, Error> {
         let mut a = Applet::default();
         let mut chip = [0u8; 8];
         p.fill_random(&mut chip);
         a.store.begin()?;
+        LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
         state::set_pin(&mut a.store, DEFAULT_PIN)?;
         LIFECYCLE.set(&mut a.store, Lifecycle::Blank as u64)?;
@@ -56,15 +59,29 @@ impl Applet {
         Ok(a)
     }
 
-    /// Power-up or reset: volatile state cleared, an interrupted transaction undone.
+    /// Power-up or reset: volatile state cleared, an interrupted transaction
+    /// undone, then an image of an older layout migrated to the current one
+    /// ([`crate::migrate`]; a cut during the migration is undone at the next
+    /// power-up, which migrates again).
     pub fn power_up(&mut self) -> Outcome {
         self.ram = Transient::default();
-        match self.store.recover() {
-            Ok(()) => Outcome::Reply {
-                len: 0,
-                sw: StatusWord::OK,
-            },
-            Err(_) => Outcome::PowerLost,
+        if self.store.recover().is_err() {
+            return Outcome::PowerLost;
+        }
+        match migrate::migrate(&mut self.store) {
+            Ok(()) => {}
+            Err(Error::PowerLost) => return Outcome::PowerLost,
+            // Not migrated (it cannot fail with today's layouts): the card
+            // stays in its old layout, which it does not read (SELECT 6A82).
+            Err(Error::Status(_)) => {
+                if self.store.in_transaction() && self.store.abort().is_err() {
+                    return Outcome::PowerLost;
+                }
+            }
+        }
+        Outcome::Reply {
+            len: 0,
+            sw: StatusWord::OK,
         }
     }
 

@@ -11,7 +11,7 @@ use sha2::Digest;
 
 use crate::error::{Error, Result};
 use crate::layout::{
-    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, LIFECYCLE, METER_KEY_PRESENT, METER_PRIVATE_KEY,
+    self, AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, LIFECYCLE, METER_KEY_PRESENT, METER_PRIVATE_KEY,
     METER_PUBLIC_KEY, PIN_LEN, PIN_TRIES, PIN_VALUE, SERIAL,
 };
 use crate::store::Store;
@@ -56,8 +56,13 @@ impl Transient {
     }
 }
 
-/// The life-cycle state, if the memory holds a manufactured card.
+/// The life-cycle state, if the memory holds a manufactured card of the
+/// current layout version (`None`: erased memory, or a layout this software
+/// does not read: an unknown one, or an old one not migrated).
 pub fn lifecycle(s: &Store) -> Option<Lifecycle> {
+    if !layout::is_current(s) {
+        return None;
+    }
     LIFECYCLE
         .get(s)
         .ok()

@@ -8,6 +8,7 @@ mod generator;
 
 use apdu::meter::{AID, DEFAULT_PIN, DataObject, Request};
 use applet_sim::sim::StateFile;
+use applet_sim::budget;
 use applet_sim::store::StoreStats;
 
 fn run(card: &mut StateFile, r: Request<'_>) -> (Vec<u8>, StoreStats) {
@@ -66,4 +67,42 @@ fn charged_commands_stay_within_their_write_budgets() {
             s.logical_writes, s.raw_writes, s.journal_bytes
         );
     }
+    let postmark = figures[2].1;
+    assert!(
+        postmark.logical_writes <= budget::POSTMARK_LOGICAL_WRITES,
+        "POSTMARK: {postmark:?}"
+    );
+    assert!(
+        postmark.journal_bytes <= budget::POSTMARK_JOURNAL_BYTES,
+        "POSTMARK: {postmark:?}"
+    );
+    // Every charge or load: its register record and its counters record.
+    for (name, s) in &figures[1..] {
+        assert_eq!(s.logical_writes, 2, "{name}: {s:?}");
+    }
+    // The counters are per command: a command that writes nothing shows 0.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut card = StateFile::create(&tmp.path().join("c.sim"), true, Default::default()).unwrap();
+    generator::ok(&mut card, Request::Select { aid: AID });
+    assert_eq!(card.card().last_command_stats(), StoreStats::default());
+}
+
+/// The store counts what it does: one logical write is a journal entry
+/// (header, saved bytes), the length word and the data; the commit is one
+/// more physical write; the journal peak counts headers and saved bytes.
+#[test]
+fn the_store_counts_logical_and_physical_writes_and_journal_bytes() {
+    let mut s = applet_sim::Store::new();
+    s.begin().unwrap();
+    s.write(0, &[1; 10]).unwrap();
+    s.write(100, &[2; 100]).unwrap();
+    s.commit().unwrap();
+    let stats = s.stats();
+    assert_eq!(stats.logical_writes, 2);
+    // 10 bytes: header, 1 piece, length, data; 100 bytes: 2 pieces.
+    assert_eq!(stats.raw_writes, 4 + 5 + 1);
+    assert_eq!(stats.raw_writes, s.writes());
+    assert_eq!(stats.journal_bytes, (4 + 10) + (4 + 100));
+    s.reset_stats();
+    assert_eq!(s.stats(), StoreStats::default());
 }

@@ -14,7 +14,8 @@ use apdu::message::{
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{CHIP_ID, DEADLINE, LOAD_COUNT, Register};
+use crate::layout::{CHIP_ID, Register};
+use crate::records::Counters;
 use crate::platform::Platform;
 use crate::{clock, funds, signing, state};
 
@@ -30,7 +31,8 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     if CHIP_ID.read(s)? != m.chip_id || state::serial(s)? != m.serial {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
-    let count = LOAD_COUNT.get(s)?;
+    let mut counters = Counters::read(s)?;
+    let count = counters.load_count;
     if u64::from(m.number) != count + 1 {
         return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
     }
@@ -39,12 +41,13 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     let r = Register::from(m.register);
 
     s.begin()?;
-    funds::credit(s, r, m.amount)?;
-    LOAD_COUNT.set(s, count + 1)?;
-    DEADLINE.set(s, m.deadline)?;
-    clock::advance(s, m.time)?;
+    let rec = funds::credit(s, r, m.amount, &mut counters)?;
+    counters.load_count = count + 1;
+    counters.deadline = m.deadline;
+    counters.advance_clock(m.time);
+    counters.write(s)?;
     let now = clock::now(s, &*ctx.platform)?;
-    let (asc, desc) = (r.ascending().get(s)?, r.descending().get(s)?);
+    let (asc, desc) = (rec.ascending, rec.descending);
     let serial = state::serial(s)?;
     let len = signing::write_signed(ctx.out, LOAD_RECEIPT, &key, |w| {
         w.put(apdu::cert::HOLDER, serial)?;

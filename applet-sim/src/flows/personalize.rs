@@ -18,11 +18,11 @@ use crate::budget::{RATE_TABLE_ENTRIES, SERIAL_MAX_LEN};
 use crate::context::Context;
 use crate::error::Result;
 use crate::layout::{
-    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, CHIP_ID, DEADLINE, LIFECYCLE, RATE_ENTRY_LEN, RATE_TABLE,
-    SERIAL,
+    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, CHIP_ID, LIFECYCLE, RATE_ENTRY_LEN, RATE_TABLE, SERIAL,
 };
 use crate::platform::Platform;
-use crate::{certificates, clock, state};
+use crate::records::Counters;
+use crate::{certificates, state};
 
 /// PERSONALIZE. The dispatcher took the challenge out of RAM (any attempt
 /// consumes it) and checked Blank and the PIN.
@@ -87,8 +87,10 @@ pub fn personalize<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Res
         .write(s, m.authority_key)?;
     AUTHORITY_KEY_COUNT.set(s, 1)?;
     RATE_TABLE.write(s, &rates)?;
-    clock::advance(s, m.time)?;
-    DEADLINE.set(s, m.deadline)?;
+    let mut counters = Counters::read(s)?;
+    counters.advance_clock(m.time);
+    counters.deadline = m.deadline;
+    counters.write(s)?;
     certificates::write(s, METER_CERTIFICATE_SLOT.into(), cert.signed.raw)?;
     LIFECYCLE.set(s, Lifecycle::Personalized as u64)?;
     s.commit()?;

@@ -10,7 +10,8 @@ use apdu::postmark::{ASCENDING, CERTIFICATE_SERIAL, DIGEST, FEE, METER, POSTMARK
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{POSTMARK_COUNT, Register};
+use crate::layout::Register;
+use crate::records::Counters;
 use crate::platform::Platform;
 use crate::{certificates, clock, funds, signing, state};
 
@@ -33,7 +34,8 @@ pub fn postmark<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
     }
     let cert_serial = cert.serial;
-    let sequence = POSTMARK_COUNT.get(s)? + 1;
+    let mut counters = Counters::read(s)?;
+    let sequence = counters.postmarks + 1;
     // 308 / 310: funds, before anything is consumed or written.
     let fee = funds::fee(s, charge.service)?;
     funds::check(s, now, register, fee)?;
@@ -42,10 +44,10 @@ pub fn postmark<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
 
     s.begin()?;
     // 312: deduct.
-    funds::debit(s, register, fee)?;
-    POSTMARK_COUNT.set(s, sequence)?;
-    clock::advance(s, now)?;
-    let ascending = register.ascending().get(s)?;
+    let ascending = funds::debit(s, register, fee, &mut counters)?.ascending;
+    counters.postmarks = sequence;
+    counters.advance_clock(now);
+    counters.write(s)?;
     let serial = state::serial(s)?;
     // 314: sign.
     let len = signing::write_signed(ctx.out, POSTMARK, &key, |w| {

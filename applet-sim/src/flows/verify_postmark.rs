@@ -14,6 +14,7 @@ use apdu::tlv::Writer;
 use crate::context::Context;
 use crate::error::Result;
 use crate::layout::Register;
+use crate::records::Counters;
 use crate::platform::Platform;
 use crate::{clock, funds, state};
 
@@ -39,9 +40,11 @@ pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Re
         Err(invalid) => invalid as u8,
     };
 
+    let mut counters = Counters::read(s)?;
     s.begin()?;
-    funds::debit(s, register, fee)?;
-    clock::advance(s, now)?;
+    funds::debit(s, register, fee, &mut counters)?;
+    counters.advance_clock(now);
+    counters.write(s)?;
     let mut w = Writer::new(ctx.out);
     w.nested(tag::VERDICT_TEMPLATE, |w| {
         w.put(tag::VERDICT, &[verdict])?;
