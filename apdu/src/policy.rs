@@ -262,16 +262,15 @@ mod tests {
             assert_eq!(allowed, lifecycles, "{r:?}");
             assert_eq!(p.pin, pin, "{r:?}");
             assert_eq!(p.challenge, challenge, "{r:?}");
-            assert_eq!(
-                p.charge.map(|c| (c.service, c.register)),
-                charge,
-                "{r:?}"
-            );
+            assert_eq!(p.charge.map(|c| (c.service, c.register)), charge, "{r:?}");
             // Only SELECT runs unselected, and then it may not lean on a
             // check the card skips for it.
             assert_eq!(p.selected, !matches!(r, Request::Select { .. }), "{r:?}");
             if !p.selected {
-                assert_eq!((p.lifecycles, p.pin, p.challenge), (Lifecycles::ANY, false, false));
+                assert_eq!(
+                    (p.lifecycles, p.pin, p.challenge),
+                    (Lifecycles::ANY, false, false)
+                );
                 assert_eq!(p.charge, None);
             }
             // A command that needs the PIN never runs Terminated.

@@ -91,8 +91,16 @@ impl Counters {
 
 /// Encodes `v` big-endian into `field`'s bytes of `buf`, the image of
 /// `record`; [`StoreError::Overflow`] when it does not fit.
-fn put(buf: &mut [u8], record: Field, field: Field, v: u64) -> core::result::Result<(), StoreError> {
-    let at = field.at.checked_sub(record.at).ok_or(StoreError::OutOfBounds)?;
+fn put(
+    buf: &mut [u8],
+    record: Field,
+    field: Field,
+    v: u64,
+) -> core::result::Result<(), StoreError> {
+    let at = field
+        .at
+        .checked_sub(record.at)
+        .ok_or(StoreError::OutOfBounds)?;
     let dst = buf
         .get_mut(at..at + field.len)
         .ok_or(StoreError::OutOfBounds)?;

@@ -83,13 +83,28 @@ fn a_v1_card_is_migrated_with_every_value_kept() {
 
     // Still a working meter: the PIN, the meter key, the funds.
     generator::ok(&mut card, Request::Select { aid: AID });
-    generator::ok(&mut card, Request::Verify { pin: Some(DEFAULT_PIN) });
+    generator::ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
     generator::ok(&mut card, Request::HashInit);
-    generator::ok(&mut card, Request::HashUpdate { data: generator::LETTER });
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
     let postmark = generator::ok(&mut card, Request::Postmark);
     let certificate = generator::ok(&mut card, Request::ReadCertificate { slot: 0 });
     generator::ok(&mut card, Request::HashInit);
-    generator::ok(&mut card, Request::HashUpdate { data: generator::LETTER });
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
     let file = [postmark, certificate].concat();
     let verdict = generator::ok(&mut card, Request::VerifyPostmark { file: &file });
     assert_eq!(verdict[..5], [0xE2, 0x0D, 0x80, 0x01, 0x00], "valid");
@@ -138,7 +153,10 @@ fn a_migration_cut_at_every_write_is_redone() {
     assert_eq!(layout::stored(&clean.store), Stored::Known(1));
     assert!(matches!(clean.power_up(), Outcome::Reply { .. }));
     let writes = clean.store.writes();
-    assert!(writes >= 10, "the migration is a multi-write transaction: {writes}");
+    assert!(
+        writes >= 10,
+        "the migration is a multi-write transaction: {writes}"
+    );
     let migrated = clean.store.data().to_vec();
     for n in 1..=writes {
         let mut a = fresh();
@@ -160,7 +178,10 @@ fn a_migration_cut_at_every_write_is_redone() {
             "cut at write {n}"
         );
         // ... and the next power-up migrates it.
-        assert!(matches!(a.power_up(), Outcome::Reply { .. }), "cut at write {n}");
+        assert!(
+            matches!(a.power_up(), Outcome::Reply { .. }),
+            "cut at write {n}"
+        );
         assert_eq!(a.store.data(), &migrated[..], "cut at write {n}");
     }
 }
@@ -176,7 +197,14 @@ fn an_unknown_layout_is_refused_never_misread() {
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 3, known: 2, .. }),
+        matches!(
+            e,
+            SimError::UnknownLayout {
+                version: 3,
+                known: 2,
+                ..
+            }
+        ),
         "{e}"
     );
     let message = e.to_string();
@@ -186,14 +214,20 @@ fn an_unknown_layout_is_refused_never_misread() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), file, "the file was changed");
     let e = Card::from_image(image(&file), config()).err().unwrap();
-    assert!(matches!(e, SimError::UnknownLayout { version: 3, .. }), "{e}");
+    assert!(
+        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        "{e}"
+    );
 
     // A newer state-file header.
     file[HEADER + LAYOUT_VERSION.at] = 2;
     file[..HEADER].copy_from_slice(b"CMSIMv03");
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
-    assert!(matches!(e, SimError::UnknownLayout { version: 3, .. }), "{e}");
+    assert!(
+        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        "{e}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), file);
 
     // A header that contradicts its image.

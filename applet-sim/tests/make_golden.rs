@@ -3,7 +3,7 @@
 //! Ignored unless asked for:
 //!
 //! ```text
-//! GOLDEN_OUT=applet-sim/tests/state_test_data/v2 \
+//! GOLDEN_OUT=$PWD/applet-sim/tests/state_test_data/v2 \
 //!     cargo test -p applet-sim --test make_golden -- --ignored
 //! ```
 

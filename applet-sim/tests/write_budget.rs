@@ -7,8 +7,8 @@
 mod generator;
 
 use apdu::meter::{AID, DEFAULT_PIN, DataObject, Request};
-use applet_sim::sim::StateFile;
 use applet_sim::budget;
+use applet_sim::sim::StateFile;
 use applet_sim::store::StoreStats;
 
 fn run(card: &mut StateFile, r: Request<'_>) -> (Vec<u8>, StoreStats) {
@@ -28,7 +28,12 @@ fn measure() -> [(&'static str, StoreStats); 4] {
     )
     .unwrap();
     generator::ok(&mut card, Request::Select { aid: AID });
-    generator::ok(&mut card, Request::Verify { pin: Some(DEFAULT_PIN) });
+    generator::ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
     let key = generator::ok(&mut card, Request::GenerateKey { generate: true });
     let public_key = key[key.len() - 65..].to_vec();
     let status = generator::ok(&mut card, Request::GetData(DataObject::Status));
@@ -41,12 +46,22 @@ fn measure() -> [(&'static str, StoreStats); 4] {
     let load = generator::value_load(&chip_id, 1, generator::LOAD);
     let (_, load) = run(&mut card, Request::LoadValue { message: &load });
     generator::ok(&mut card, Request::HashInit);
-    generator::ok(&mut card, Request::HashUpdate { data: generator::LETTER });
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
     let (postmark, pm) = run(&mut card, Request::Postmark);
     let certificate = generator::ok(&mut card, Request::ReadCertificate { slot: 0 });
     let file = [postmark, certificate].concat();
     generator::ok(&mut card, Request::HashInit);
-    generator::ok(&mut card, Request::HashUpdate { data: generator::LETTER });
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
     let (verdict, verify) = run(&mut card, Request::VerifyPostmark { file: &file });
     assert_eq!(verdict[..3], [0xE2, 0x0D, 0x80]);
     assert_eq!(verdict[4], 0, "a valid postmark");

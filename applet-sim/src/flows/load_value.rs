@@ -15,8 +15,8 @@ use apdu::message::{
 use crate::context::Context;
 use crate::error::Result;
 use crate::layout::{CHIP_ID, Register};
-use crate::records::Counters;
 use crate::platform::Platform;
+use crate::records::Counters;
 use crate::{clock, funds, signing, state};
 
 /// LOAD VALUE: checks the message, credits the register and writes the
@@ -36,8 +36,7 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     if u64::from(m.number) != count + 1 {
         return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
     }
-    let key =
-        state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let key = state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
     let r = Register::from(m.register);
 
     s.begin()?;

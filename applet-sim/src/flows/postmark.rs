@@ -11,8 +11,8 @@ use apdu::postmark::{ASCENDING, CERTIFICATE_SERIAL, DIGEST, FEE, METER, POSTMARK
 use crate::context::Context;
 use crate::error::Result;
 use crate::layout::Register;
-use crate::records::Counters;
 use crate::platform::Platform;
+use crate::records::Counters;
 use crate::{certificates, clock, funds, signing, state};
 
 /// POSTMARK. The dispatcher checked Personalized and the PIN; the service
@@ -24,8 +24,7 @@ pub fn postmark<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
     if !ctx.ram.hashing() {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
     }
-    let key =
-        state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let key = state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
     // 306: the content.
     let now = clock::now(s, &*ctx.platform)?;
     let cert = certificates::parsed(s, METER_CERTIFICATE_SLOT.into())?;

@@ -14,8 +14,8 @@ use apdu::tlv::Writer;
 use crate::context::Context;
 use crate::error::Result;
 use crate::layout::Register;
-use crate::records::Counters;
 use crate::platform::Platform;
+use crate::records::Counters;
 use crate::{clock, funds, state};
 
 /// VERIFY POSTMARK. The dispatcher checked Personalized and the PIN; the

@@ -84,7 +84,10 @@ pub fn find(mut tlvs: &[u8], tag: u16) -> Option<&[u8]> {
         };
         let (len, rest) = match rest[0] {
             0x81 => (usize::from(rest[1]), &rest[2..]),
-            0x82 => (usize::from(u16::from_be_bytes([rest[1], rest[2]])), &rest[3..]),
+            0x82 => (
+                usize::from(u16::from_be_bytes([rest[1], rest[2]])),
+                &rest[3..],
+            ),
             n => (usize::from(n), &rest[1..]),
         };
         if t == tag {
@@ -181,7 +184,12 @@ pub fn make(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let mut card = StateFile::create(path, true, SimConfig::deterministic(SEED, TIME))
         .expect("a new state file");
     ok(&mut card, Request::Select { aid: AID });
-    ok(&mut card, Request::Verify { pin: Some(DEFAULT_PIN) });
+    ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
     let key = ok(&mut card, Request::GenerateKey { generate: true });
     let public_key = key[key.len() - 65..].to_vec();
     let status = ok(&mut card, Request::GetData(DataObject::Status));
@@ -199,10 +207,12 @@ pub fn make(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
     // One wrong PIN: 2 tries left.
     let wrong = card
         .transmit(
-            &Request::Verify { pin: Some(b"000000") }
-                .to_command()
-                .to_vec()
-                .expect("encodable"),
+            &Request::Verify {
+                pin: Some(b"000000"),
+            }
+            .to_command()
+            .to_vec()
+            .expect("encodable"),
         )
         .expect("the card answers");
     assert_eq!(wrong, [0x63, 0xC2]);
