@@ -6,6 +6,14 @@
 //! state fits [`budget::TRANSIENT_CAPACITY`]. Build it alone with
 //! `cargo build -p applet-sim --no-default-features`.
 //!
+//! [`applet`] is the dispatcher: it parses a command, checks its access
+//! policy ([`apdu::policy`]) once, and lends a [`context::Context`] to the
+//! command's flow in [`flows`]. Flows use the lower modules ([`state`],
+//! [`records`], [`funds`], [`clock`], [`signing`], [`certificates`],
+//! [`layout`], [`store`], [`platform`]), never the dispatcher nor each other
+//! (`tests/module_graph.rs` checks it). The persistent layout is versioned
+//! ([`layout::VERSION`]); [`migrate`] brings older images to it.
+//!
 //! With the default `std` feature, [`sim`] wraps the core in a simulated
 //! card: power, ATR, command chaining, GET RESPONSE, a state file and
 //! tearing injection.

@@ -2,6 +2,13 @@
 //! persistent image is saved atomically (temporary file, fsync, rename)
 //! after every command that wrote to it, and a lock file held for the
 //! lifetime of the [`StateFile`] keeps other processes away.
+//!
+//! Format: an 8-byte header `CMSIMvNN`, NN the persistent layout version of
+//! the image (today `CMSIMv02`), then the [`PERSISTENT_CAPACITY`]-byte image.
+//! A `CMSIMv01` file (layout v1, no version byte) is opened, migrated by the
+//! card at power-up ([`crate::migrate`]) and saved as `CMSIMv02`. A newer
+//! header or image version is refused ([`SimError::UnknownLayout`]) and the
+//! file left untouched; a header that contradicts its image is refused too.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
