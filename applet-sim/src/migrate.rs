@@ -18,7 +18,7 @@
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
 //! erased memory (SELECT `6A82`) rather than misread it.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::{self, COUNTERS, LAYOUT_VERSION, Register, Stored, VERSION};
 use crate::records::{Counters, RegisterRecord};
 use crate::store::Store;
@@ -72,7 +72,7 @@ pub fn migrate(s: &mut Store) -> Result<()> {
         return Ok(());
     }
     let read = |r: Register, asc: layout::Field, desc: layout::Field, pieces: layout::Field| {
-        Ok::<_, crate::Error>((
+        Ok::<_, Error>((
             r,
             RegisterRecord {
                 ascending: asc.get(s)?,
