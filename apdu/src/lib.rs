@@ -36,6 +36,7 @@ pub mod command;
 pub mod crypto;
 pub mod message;
 pub mod meter;
+pub mod policy;
 pub mod postmark;
 pub mod response;
 pub mod signed;

@@ -1,39 +1,23 @@
-//! Command dispatch: every APDU is parsed into a typed [`Request`] and fully
-//! validated before any state is touched; then one module per concern
-//! executes it. A failed command rolls back its open transaction.
+//! The dispatcher: every APDU is parsed into a typed [`Request`], its
+//! access policy ([`apdu::policy`]) is checked once, then one flow
+//! ([`crate::flows`]) validates the rest of the command before it touches
+//! any state and executes it. A failed command rolls back its open
+//! transaction.
 
-use apdu::meter::{AID, CHALLENGE_LEN, DEFAULT_PIN, Lifecycle, Request};
-use apdu::tlv::Writer;
+use apdu::meter::{DEFAULT_PIN, Lifecycle, Request};
 use apdu::{Command, StatusWord};
-use subtle::ConstantTimeEq;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::layout::{CHIP_ID, LIFECYCLE};
+use crate::flows::{
+    challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
+    read_certificate, select, verify_postmark,
+};
+use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
+use crate::migrate;
 use crate::platform::Platform;
+use crate::state::{self, Transient};
 use crate::store::Store;
-use crate::{certificates, hash, keys, personalization, pin, postmark, status, validation, value};
-
-/// The applet's volatile state (transient RAM), cleared on reset,
-/// power-off and deselect. Its size is checked against
-/// [`crate::budget::TRANSIENT_CAPACITY`].
-#[derive(Clone, Debug, Default)]
-pub struct Transient {
-    /// The meter application is selected.
-    pub selected: bool,
-    /// The owner PIN was verified since the last reset.
-    pub pin_verified: bool,
-    /// The last GET CHALLENGE nonce, usable once.
-    pub challenge: Option<[u8; CHALLENGE_LEN]>,
-    /// The message being hashed (Figure 2, 230).
-    pub hash: Option<sha2::Sha256>,
-    /// The meter key, loaded from persistent memory at its first use.
-    pub meter_key: Option<p256::ecdsa::SigningKey>,
-}
-
-const _: () = assert!(
-    core::mem::size_of::<Transient>() <= crate::budget::TRANSIENT_CAPACITY,
-    "transient state exceeds the RAM budget"
-);
 
 /// How a command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,38 +43,51 @@ pub struct Applet {
 }
 
 impl Applet {
-    /// Manufactures a blank card into erased memory: life cycle `Blank`, a
-    /// random chip id, the default PIN with full tries.
+    /// Manufactures a blank card into erased memory: the current layout
+    /// version, life cycle `Blank`, a random chip id, the default PIN with
+    /// full tries.
     pub fn manufacture(p: &mut impl Platform) -> core::result::Result<Self, Error> {
         let mut a = Applet::default();
         let mut chip = [0u8; 8];
         p.fill_random(&mut chip);
         a.store.begin()?;
+        LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
-        pin::set(&mut a.store, DEFAULT_PIN)?;
+        state::set_pin(&mut a.store, DEFAULT_PIN)?;
         LIFECYCLE.set(&mut a.store, Lifecycle::Blank as u64)?;
         a.store.commit()?;
         Ok(a)
     }
 
-    /// Power-up or reset: volatile state cleared, an interrupted transaction undone.
+    /// Power-up or reset: volatile state cleared, an interrupted transaction
+    /// undone, then an image of an older layout migrated to the current one
+    /// ([`crate::migrate`]; a cut during the migration is undone at the next
+    /// power-up, which migrates again).
     pub fn power_up(&mut self) -> Outcome {
         self.ram = Transient::default();
-        match self.store.recover() {
-            Ok(()) => Outcome::Reply {
-                len: 0,
-                sw: StatusWord::OK,
-            },
-            Err(_) => Outcome::PowerLost,
+        if self.store.recover().is_err() {
+            return Outcome::PowerLost;
+        }
+        match migrate::migrate(&mut self.store) {
+            Ok(()) => {}
+            Err(Error::PowerLost) => return Outcome::PowerLost,
+            // Not migrated (it cannot fail with today's layouts): the card
+            // stays in its old layout, which it does not read (SELECT 6A82).
+            Err(Error::Status(_)) => {
+                if self.store.in_transaction() && self.store.abort().is_err() {
+                    return Outcome::PowerLost;
+                }
+            }
+        }
+        Outcome::Reply {
+            len: 0,
+            sw: StatusWord::OK,
         }
     }
 
     /// The life-cycle state, if the memory holds a manufactured card.
     pub fn lifecycle(&self) -> Option<Lifecycle> {
-        LIFECYCLE
-            .get(&self.store)
-            .ok()
-            .and_then(|b| Lifecycle::from_byte(b as u8))
+        state::lifecycle(&self.store)
     }
 
     /// Processes one complete command APDU, writing response data into `out`.
@@ -129,100 +126,59 @@ impl Applet {
         }
     }
 
-    fn execute(
+    /// Checks the request's access policy, in the order of docs/apdu.md
+    /// "Order of checks", then runs its flow.
+    fn execute<P: Platform>(
         &mut self,
-        p: &mut impl Platform,
+        platform: &mut P,
         req: Request<'_>,
         out: &mut [u8],
     ) -> Result<usize> {
-        if let Request::Select { aid } = req {
-            return self.select(aid, out);
+        let policy = req.policy();
+        let mut challenge = None;
+        if policy.selected {
+            // 6: selection.
+            if !self.ram.selected {
+                return Err(StatusWord::COMMAND_NOT_ALLOWED.into());
+            }
+            // 7: a readable life cycle.
+            let lifecycle = self.lifecycle().ok_or(StatusWord::MEMORY_FAILURE)?;
+            // A challenge is used up by any attempt that gets this far.
+            if policy.challenge {
+                challenge = self.ram.challenge.take();
+            }
+            // 8-10: the life cycle (GET DATA: any; Terminated refuses the
+            // rest), then the PIN.
+            if !policy.lifecycles.allows(lifecycle) {
+                return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
+            }
+            if policy.pin && !self.ram.pin_verified {
+                return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
+            }
         }
-        if !self.ram.selected {
-            return Err(StatusWord::COMMAND_NOT_ALLOWED.into());
-        }
-        let lifecycle = self.lifecycle().ok_or(StatusWord::MEMORY_FAILURE)?;
-        let (s, ram) = (&mut self.store, &mut self.ram);
+        let ctx = &mut Context {
+            store: &mut self.store,
+            ram: &mut self.ram,
+            platform,
+            out,
+            policy,
+            challenge,
+        };
         match req {
-            Request::Select { .. } => Ok(0),
-            Request::GetData(obj) => status::get_data(s, p, obj, out),
-            _ if lifecycle == Lifecycle::Terminated => {
-                Err(StatusWord::CONDITIONS_NOT_SATISFIED.into())
-            }
-            Request::Verify { pin } => pin::verify(s, ram, pin).map(|()| 0),
-            Request::ChangePin { old_then_new } => pin::change(s, ram, old_then_new).map(|()| 0),
-            Request::GetChallenge => {
-                let mut nonce = [0u8; CHALLENGE_LEN];
-                p.fill_random(&mut nonce);
-                ram.challenge = Some(nonce);
-                write(out, &nonce)
-            }
-            Request::GenerateKey { generate: false } => {
-                let key = keys::meter_public(s)?.ok_or(StatusWord::REFERENCED_DATA_NOT_FOUND)?;
-                public_key_answer(key, out)
-            }
-            Request::GenerateKey { generate: true } => {
-                if lifecycle != Lifecycle::Blank {
-                    return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
-                }
-                pin::require(ram)?;
-                ram.meter_key = None;
-                s.begin()?;
-                let key = keys::generate_meter_key(s, p)?;
-                s.commit()?;
-                public_key_answer(&key, out)
-            }
-            Request::Personalize { message } => {
-                personalization::personalize(s, ram, message).map(|()| 0)
-            }
-            Request::LoadValue { message } => value::load(s, ram, p, message, out),
-            Request::HashInit => {
-                hash::init(ram);
-                Ok(0)
-            }
-            Request::HashUpdate { data } => hash::update(ram, data).map(|()| 0),
-            Request::Postmark => postmark::postmark(s, ram, p, out),
-            Request::VerifyPostmark { file } => validation::verify(s, ram, p, file, out),
-            Request::ReadCertificate { slot } => {
-                write(out, certificates::read(s, usize::from(slot))?)
-            }
+            Request::Select { aid } => select::select(ctx, aid),
+            Request::GetData(obj) => get_data::get_data(ctx, obj),
+            Request::Verify { pin } => pin::verify(ctx, pin),
+            Request::ChangePin { old_then_new } => pin::change(ctx, old_then_new),
+            Request::GetChallenge => challenge::get_challenge(ctx),
+            Request::GenerateKey { generate: false } => generate_key::read(ctx),
+            Request::GenerateKey { generate: true } => generate_key::generate(ctx),
+            Request::Personalize { message } => personalize::personalize(ctx, message),
+            Request::LoadValue { message } => load_value::load_value(ctx, message),
+            Request::HashInit => hash::init(ctx),
+            Request::HashUpdate { data } => hash::update(ctx, data),
+            Request::Postmark => postmark::postmark(ctx),
+            Request::VerifyPostmark { file } => verify_postmark::verify_postmark(ctx, file),
+            Request::ReadCertificate { slot } => read_certificate::read_certificate(ctx, slot),
         }
     }
-
-    fn select(&mut self, aid: &[u8], out: &mut [u8]) -> Result<usize> {
-        // Any SELECT deselects first: security state does not survive it.
-        self.ram = Transient::default();
-        if !bool::from(aid.ct_eq(AID)) {
-            return Err(StatusWord::NOT_FOUND.into());
-        }
-        let lifecycle = self.lifecycle().ok_or(StatusWord::NOT_FOUND)?;
-        self.ram.selected = true;
-        let mut w = Writer::new(out);
-        // FCI: the AID and the life-cycle state.
-        w.nested(0x6F, |w| {
-            w.put(0x84, AID)?;
-            w.nested(0xA5, |w| {
-                w.put(apdu::meter::tag::LIFECYCLE, &[lifecycle as u8])
-            })
-        })?;
-        if lifecycle == Lifecycle::Terminated {
-            return Err(StatusWord::SELECTED_FILE_DEACTIVATED.into());
-        }
-        Ok(w.len())
-    }
-}
-
-fn public_key_answer(key: &[u8], out: &mut [u8]) -> Result<usize> {
-    let mut w = Writer::new(out);
-    w.nested(apdu::meter::tag::PUBLIC_KEY, |w| {
-        w.put(apdu::meter::tag::EC_POINT, key)
-    })?;
-    Ok(w.len())
-}
-
-fn write(out: &mut [u8], bytes: &[u8]) -> Result<usize> {
-    out.get_mut(..bytes.len())
-        .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?
-        .copy_from_slice(bytes);
-    Ok(bytes.len())
 }

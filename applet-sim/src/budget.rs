@@ -24,3 +24,12 @@ pub const AUTHORITY_KEY_SLOTS: usize = 2;
 pub const RATE_TABLE_ENTRIES: usize = 8;
 /// Longest meter serial (Figure 2, 238), as the wire defines it.
 pub use apdu::meter::SERIAL_MAX_LEN;
+
+/// Logical persistent writes (one [`crate::store::Store::write`] on one
+/// contiguous range) one POSTMARK may make: the register record and the
+/// counters record (layout v2), with one to spare. A count, not a timing;
+/// enforced by `tests/write_budget.rs`.
+pub const POSTMARK_LOGICAL_WRITES: u32 = 3;
+/// Journal bytes (entry headers and saved bytes) one POSTMARK may use.
+/// Enforced by `tests/write_budget.rs`.
+pub const POSTMARK_JOURNAL_BYTES: usize = 128;

@@ -1,23 +1,16 @@
 //! The registers and the rate table (Figure 2: 242-250, 257): what a
 //! service costs, whether the funds are there, and the debit. Used by every
 //! charged flow at its "funds?" decision (Figure 3: 308/310/312, Figure 4:
-//! 404/406).
+//! 404/406), with the service and register of its access policy.
 
 use apdu::StatusWord;
-use apdu::meter::{RegisterId, Service};
+use apdu::meter::Service;
 
 use crate::budget::RATE_TABLE_ENTRIES;
 use crate::error::Result;
-use crate::layout::{DEADLINE, RATE_ENTRY_LEN, RATE_TABLE, Register, SEQUENCE};
+use crate::layout::{DEADLINE, RATE_ENTRY_LEN, RATE_TABLE, Register};
+use crate::records::{Counters, RegisterRecord};
 use crate::store::Store;
-
-/// The card-side register for a wire register id.
-pub fn register(id: RegisterId) -> Register {
-    match id {
-        RegisterId::Postage => Register::Postage,
-        RegisterId::Certificate => Register::Certificate,
-    }
-}
 
 /// The fee of `service` from the rate table; 6985 when the authority has
 /// not priced it (the service is not offered).
@@ -46,34 +39,49 @@ pub fn check(s: &Store, now: u64, r: Register, amount: u64) -> Result<()> {
 }
 
 /// The deduction (inside an open transaction): descending down, ascending
-/// up by the same amount, one more piece, one more transaction.
-pub fn debit(s: &mut Store, r: Register, amount: u64) -> Result<()> {
-    let desc = r.descending().get(s)?;
-    let asc = r.ascending().get(s)?;
-    let (Some(desc), Some(asc)) = (desc.checked_sub(amount), asc.checked_add(amount)) else {
+/// up by the same amount, one more piece, written as one record; and one
+/// more transaction in `counters` (which the caller writes). Returns the
+/// register's new record.
+pub fn debit(
+    s: &mut Store,
+    r: Register,
+    amount: u64,
+    counters: &mut Counters,
+) -> Result<RegisterRecord> {
+    let mut rec = RegisterRecord::read(s, r)?;
+    let (Some(desc), Some(asc)) = (
+        rec.descending.checked_sub(amount),
+        rec.ascending.checked_add(amount),
+    ) else {
         return Err(StatusWord::INSUFFICIENT_FUNDS.into());
     };
-    r.descending().set(s, desc)?;
-    r.ascending().set(s, asc)?;
-    let pieces = r.pieces().get(s)?;
-    r.pieces().set(s, pieces.saturating_add(1))?;
-    bump_sequence(s)
+    rec.descending = desc;
+    rec.ascending = asc;
+    rec.pieces = rec.pieces.saturating_add(1);
+    rec.write(s, r)?;
+    counters.sequence = counters.sequence.saturating_add(1);
+    Ok(rec)
 }
 
-/// Adds `amount` to the descending register (inside an open transaction).
-pub fn credit(s: &mut Store, r: Register, amount: u64) -> Result<()> {
-    let desc = r.descending().get(s)?;
-    let asc = r.ascending().get(s)?;
-    let total = desc.checked_add(amount).and_then(|d| d.checked_add(asc));
+/// Adds `amount` to the descending register (inside an open transaction),
+/// and one more transaction in `counters` (which the caller writes).
+/// Returns the register's new record.
+pub fn credit(
+    s: &mut Store,
+    r: Register,
+    amount: u64,
+    counters: &mut Counters,
+) -> Result<RegisterRecord> {
+    let mut rec = RegisterRecord::read(s, r)?;
+    let total = rec
+        .descending
+        .checked_add(amount)
+        .and_then(|d| d.checked_add(rec.ascending));
     if amount == 0 || total.is_none() {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
-    r.descending().set(s, desc + amount)?;
-    bump_sequence(s)
-}
-
-fn bump_sequence(s: &mut Store) -> Result<()> {
-    let n = SEQUENCE.get(s)?;
-    SEQUENCE.set(s, n.saturating_add(1))?;
-    Ok(())
+    rec.descending += amount;
+    rec.write(s, r)?;
+    counters.sequence = counters.sequence.saturating_add(1);
+    Ok(rec)
 }

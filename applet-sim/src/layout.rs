@@ -1,6 +1,16 @@
 //! Where each object of Figure 2 lives in persistent memory, and typed
 //! access to it. The layout is fixed at compile time and checked against
 //! [`DATA_CAPACITY`].
+//!
+//! The layout is versioned ([`VERSION`], stored in [`LAYOUT_VERSION`]).
+//! Version 1 (commit 832d877) had no version byte; version 2 groups what
+//! changes together: each register's ascending, descending and piece count
+//! in one record, and the sequence, postmark count, clock, load count and
+//! deadline in one counters record, in the same bytes v1 used for them.
+//! [`crate::migrate`] brings an older image to this version at power-up.
+//! From version 2 on the layout is append-only: a later version adds fields
+//! after [`END`] (or in bytes no version used) and never moves one, so its
+//! migration only fills the new fields.
 
 use crate::budget::{
     AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS, DATA_CAPACITY,
@@ -19,11 +29,13 @@ pub struct Field {
 }
 
 impl Field {
-    const fn first(len: usize) -> Self {
+    /// The first field of a layout: `len` bytes at offset 0.
+    pub const fn first(len: usize) -> Self {
         Field { at: 0, len }
     }
 
-    const fn then(self, len: usize) -> Self {
+    /// The field of `len` bytes right after this one.
+    pub const fn then(self, len: usize) -> Self {
         Field {
             at: self.at + self.len,
             len,
@@ -87,6 +99,47 @@ impl Field {
     }
 }
 
+/// The layout version this software reads and writes.
+pub const VERSION: u8 = 2;
+
+/// The layout version byte. It sits at a place no layout moves: the last
+/// byte of the object area, right below the journal. Version 1 never wrote
+/// there (its objects end at byte 2461 and memory starts erased), so a
+/// manufactured card with 0 here is a version 1 image; erased memory (life
+/// cycle 0) is not a card at all. Any other value than 0 or [`VERSION`] is
+/// a layout this software does not know and must not read.
+pub const LAYOUT_VERSION: Field = Field {
+    at: DATA_CAPACITY - 1,
+    len: 1,
+};
+
+/// What the memory holds, as far as its layout goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// Erased memory: no card yet (life cycle 0, no version).
+    Erased,
+    /// A card of layout `n`, which this software knows (1 or [`VERSION`]).
+    Known(u8),
+    /// A card of a layout this software does not know (a newer one).
+    Unknown(u8),
+}
+
+/// The layout of the card in `s`.
+pub fn stored(s: &Store) -> Stored {
+    let version = LAYOUT_VERSION.get(s).unwrap_or(0) as u8;
+    match version {
+        0 if LIFECYCLE.get(s).unwrap_or(0) == 0 => Stored::Erased,
+        0 => Stored::Known(1),
+        VERSION => Stored::Known(VERSION),
+        n => Stored::Unknown(n),
+    }
+}
+
+/// Whether `s` holds a card of the current layout.
+pub fn is_current(s: &Store) -> bool {
+    stored(s) == Stored::Known(VERSION)
+}
+
 /// Life-cycle byte ([`apdu::meter::Lifecycle`]); 0 is erased memory.
 pub const LIFECYCLE: Field = Field::first(1);
 /// Chip identifier, random at manufacture.
@@ -109,34 +162,47 @@ pub const PIN_LEN: Field = AUTHORITY_KEYS.then(1);
 pub const PIN_VALUE: Field = PIN_LEN.then(PIN_MAX_LEN);
 /// Owner PIN tries left.
 pub const PIN_TRIES: Field = PIN_VALUE.then(1);
+/// Bytes of one register record: ascending u64, descending u64, piece
+/// count u32, which every charge changes together (one logical write).
+pub const REGISTER_RECORD_LEN: usize = 8 + 8 + 4;
+/// Postage register record (244, 242): ascending, descending, pieces.
+pub const POSTAGE_REGISTER: Field = PIN_TRIES.then(REGISTER_RECORD_LEN);
+/// Certificate register record (250, 248): ascending, descending, pieces.
+pub const CERTIFICATE_REGISTER: Field = POSTAGE_REGISTER.then(REGISTER_RECORD_LEN);
 /// Postage ascending register (244): all postage ever charged.
-pub const POSTAGE_ASCENDING: Field = PIN_TRIES.then(8);
+pub const POSTAGE_ASCENDING: Field = POSTAGE_REGISTER.sub(0, 8);
 /// Postage descending register (244): postage funds left.
-pub const POSTAGE_DESCENDING: Field = POSTAGE_ASCENDING.then(8);
-/// Certificate ascending register (250).
-pub const CERTIFICATE_ASCENDING: Field = POSTAGE_DESCENDING.then(8);
-/// Certificate descending register (250).
-pub const CERTIFICATE_DESCENDING: Field = CERTIFICATE_ASCENDING.then(8);
+pub const POSTAGE_DESCENDING: Field = POSTAGE_REGISTER.sub(8, 8);
 /// Postage piece count (242).
-pub const POSTAGE_PIECES: Field = CERTIFICATE_DESCENDING.then(4);
+pub const POSTAGE_PIECES: Field = POSTAGE_REGISTER.sub(16, 4);
+/// Certificate ascending register (250).
+pub const CERTIFICATE_ASCENDING: Field = CERTIFICATE_REGISTER.sub(0, 8);
+/// Certificate descending register (250).
+pub const CERTIFICATE_DESCENDING: Field = CERTIFICATE_REGISTER.sub(8, 8);
 /// Certificate piece count (248).
-pub const CERTIFICATE_PIECES: Field = POSTAGE_PIECES.then(4);
+pub const CERTIFICATE_PIECES: Field = CERTIFICATE_REGISTER.sub(16, 4);
 /// Rate table (257): [`RATE_TABLE_ENTRIES`] entries of service byte + fee u64.
-pub const RATE_TABLE: Field = CERTIFICATE_PIECES.then(RATE_TABLE_ENTRIES * RATE_ENTRY_LEN);
+pub const RATE_TABLE: Field = CERTIFICATE_REGISTER.then(RATE_TABLE_ENTRIES * RATE_ENTRY_LEN);
 /// Bytes of one rate-table entry: stored as on the wire.
 pub use apdu::meter::RATE_ENTRY_LEN;
-/// Secure clock (232): the latest time the card has seen, never lowered.
-pub const CLOCK: Field = RATE_TABLE.then(8);
+/// Bytes of the counters record: sequence u32, postmark count u32, clock
+/// u64, load count u32, deadline u64. A charge or a load changes them
+/// together (one logical write, see [`crate::records::Counters`]).
+pub const COUNTERS_LEN: usize = 4 + 4 + 8 + 4 + 8;
+/// The counters record.
+pub const COUNTERS: Field = RATE_TABLE.then(COUNTERS_LEN);
 /// Transaction sequence number: one more for every committed charge or load.
-pub const SEQUENCE: Field = CLOCK.then(4);
-/// Value loads accepted: the next load message must carry this + 1.
-pub const LOAD_COUNT: Field = SEQUENCE.then(4);
-/// Service deadline (Unix seconds): debits stop after it until a load.
-pub const DEADLINE: Field = LOAD_COUNT.then(8);
+pub const SEQUENCE: Field = COUNTERS.sub(0, 4);
 /// Postmarks signed: the last postmark's sequence number.
-pub const POSTMARK_COUNT: Field = DEADLINE.then(4);
+pub const POSTMARK_COUNT: Field = COUNTERS.sub(4, 4);
+/// Secure clock (232): the latest time the card has seen, never lowered.
+pub const CLOCK: Field = COUNTERS.sub(8, 8);
+/// Value loads accepted: the next load message must carry this + 1.
+pub const LOAD_COUNT: Field = COUNTERS.sub(16, 4);
+/// Service deadline (Unix seconds): debits stop after it until a load.
+pub const DEADLINE: Field = COUNTERS.sub(20, 8);
 /// Certificate slots (252/254): each a u16 length then the certificate.
-pub const CERTIFICATES: Field = POSTMARK_COUNT.then(CERTIFICATE_SLOTS * CERTIFICATE_SLOT_LEN);
+pub const CERTIFICATES: Field = COUNTERS.then(CERTIFICATE_SLOTS * CERTIFICATE_SLOT_LEN);
 /// Bytes of one certificate slot, length prefix included.
 pub const CERTIFICATE_SLOT_LEN: usize = 2 + CERTIFICATE_SLOT_SIZE;
 
@@ -144,6 +210,10 @@ pub const CERTIFICATE_SLOT_LEN: usize = 2 + CERTIFICATE_SLOT_SIZE;
 pub const END: usize = CERTIFICATES.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
+const _: () = assert!(
+    END <= LAYOUT_VERSION.at,
+    "the objects reach the layout version byte"
+);
 
 /// Which value register (Figure 2: 244 postage, 250 certificate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -152,6 +222,16 @@ pub enum Register {
     Postage,
     /// Certificate register (250) and certificate piece count (248).
     Certificate,
+}
+
+impl From<apdu::meter::RegisterId> for Register {
+    /// The card-side register for a wire register id.
+    fn from(id: apdu::meter::RegisterId) -> Self {
+        match id {
+            apdu::meter::RegisterId::Postage => Register::Postage,
+            apdu::meter::RegisterId::Certificate => Register::Certificate,
+        }
+    }
 }
 
 impl Register {
@@ -168,6 +248,15 @@ impl Register {
         match self {
             Register::Postage => POSTAGE_DESCENDING,
             Register::Certificate => CERTIFICATE_DESCENDING,
+        }
+    }
+
+    /// The register's record: ascending, descending and piece count, in
+    /// this order ([`REGISTER_RECORD_LEN`] bytes).
+    pub const fn record(self) -> Field {
+        match self {
+            Register::Postage => POSTAGE_REGISTER,
+            Register::Certificate => CERTIFICATE_REGISTER,
         }
     }
 

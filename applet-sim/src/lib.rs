@@ -6,6 +6,14 @@
 //! state fits [`budget::TRANSIENT_CAPACITY`]. Build it alone with
 //! `cargo build -p applet-sim --no-default-features`.
 //!
+//! [`applet`] is the dispatcher: it parses a command, checks its access
+//! policy ([`apdu::policy`]) once, and lends a [`context::Context`] to the
+//! command's flow in [`flows`]. Flows use the lower modules ([`state`],
+//! [`records`], [`funds`], [`clock`], [`signing`], [`certificates`],
+//! [`layout`], [`store`], [`platform`]), never the dispatcher nor each other
+//! (`tests/module_graph.rs` checks it). The persistent layout is versioned
+//! ([`layout::VERSION`]); [`migrate`] brings older images to it.
+//!
 //! With the default `std` feature, [`sim`] wraps the core in a simulated
 //! card: power, ATR, command chaining, GET RESPONSE, a state file and
 //! tearing injection.
@@ -26,20 +34,17 @@ pub mod applet;
 pub mod budget;
 pub mod certificates;
 pub mod clock;
+pub mod context;
 pub mod error;
+pub mod flows;
 pub mod funds;
-pub mod hash;
-pub mod keys;
 pub mod layout;
-pub mod personalization;
-pub mod pin;
+pub mod migrate;
 pub mod platform;
-pub mod postmark;
+pub mod records;
 pub mod signing;
-pub mod status;
+pub mod state;
 pub mod store;
-pub mod validation;
-pub mod value;
 
 #[cfg(feature = "std")]
 pub mod sim;
@@ -49,4 +54,5 @@ pub mod vpcd;
 pub use applet::{Applet, Outcome};
 pub use error::Error;
 pub use platform::Platform;
+pub use state::Transient;
 pub use store::Store;

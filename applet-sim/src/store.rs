@@ -35,12 +35,36 @@ pub enum StoreError {
     NestedTransaction,
 }
 
+/// What the store did since its counters were last reset
+/// ([`Store::reset_stats`]); the simulator resets them before every command
+/// (`sim::Card::last_command_stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Logical writes: [`Store::write`] calls, each on one contiguous range.
+    pub logical_writes: u32,
+    /// Physical writes: journal entries, the length word, data, commit and
+    /// recovery. These are the tear points [`Store::tear_at`] counts.
+    pub raw_writes: u64,
+    /// The most the journal held (entry headers and saved bytes, as counted
+    /// by its length word).
+    pub journal_bytes: usize,
+}
+
+impl StoreStats {
+    const ZERO: StoreStats = StoreStats {
+        logical_writes: 0,
+        raw_writes: 0,
+        journal_bytes: 0,
+    };
+}
+
 /// The card's persistent memory.
 #[derive(Clone)]
 pub struct Store {
     image: [u8; PERSISTENT_CAPACITY],
     in_transaction: bool,
     writes: u64,
+    stats: StoreStats,
     tear_at: Option<u64>,
     powered: bool,
     dirty: bool,
@@ -59,6 +83,7 @@ impl Store {
             image: [0; PERSISTENT_CAPACITY],
             in_transaction: false,
             writes: 0,
+            stats: StoreStats::ZERO,
             tear_at: None,
             powered: true,
             dirty: false,
@@ -85,6 +110,16 @@ impl Store {
     /// Persistent writes since this store was made or loaded.
     pub fn writes(&self) -> u64 {
         self.writes
+    }
+
+    /// The counters since the last [`Store::reset_stats`].
+    pub fn stats(&self) -> StoreStats {
+        self.stats
+    }
+
+    /// Zeroes the counters (the simulator does so before every command).
+    pub fn reset_stats(&mut self) {
+        self.stats = StoreStats::ZERO;
     }
 
     /// Cuts the power during the `n`-th write from now (1 = the next one).
@@ -143,6 +178,7 @@ impl Store {
         if JOURNAL_HEADER + used + entry > JOURNAL_CAPACITY {
             return Err(StoreError::JournalFull);
         }
+        self.stats.logical_writes = self.stats.logical_writes.saturating_add(1);
         // 1. The entry: where, how long, the old bytes. Not yet counted.
         let entry_at = JOURNAL_AT + JOURNAL_HEADER + used;
         let mut header = [0u8; ENTRY_HEADER];
@@ -152,6 +188,7 @@ impl Store {
         self.copy_within_image(at, end, entry_at + ENTRY_HEADER)?;
         // 2. Count it (atomic).
         self.set_journal_used(used + entry)?;
+        self.stats.journal_bytes = self.stats.journal_bytes.max(used + entry);
         // 3. The new data.
         self.raw_write(at, bytes, false)
     }
@@ -256,6 +293,7 @@ impl Store {
             .get_mut(at..at + bytes.len())
             .ok_or(StoreError::OutOfBounds)?;
         self.writes += 1;
+        self.stats.raw_writes += 1;
         self.dirty = true;
         if self.tear_at == Some(self.writes) {
             if !atomic {

@@ -18,7 +18,8 @@ use apdu::{Command, StatusWord};
 
 use crate::applet::{Applet, Outcome};
 use crate::budget::{APDU_BUFFER_SIZE, RESPONSE_BUFFER_SIZE};
-use crate::store::Store;
+use crate::layout::{self, Stored};
+use crate::store::{Store, StoreStats};
 
 /// The answer to reset: T=0 and T=1 offered (`80 01`, as PC/SC part 3
 /// ATRs do); historical bytes in compact-TLV: card
@@ -55,6 +56,19 @@ pub enum SimError {
     /// The file is not a simulated card.
     #[error("{0} is not a certmeter simulated card ({1})")]
     BadStateFile(String, &'static str),
+    /// The card's persistent layout (or its state file format) is newer
+    /// than this software: it is refused, never misread, and left as it is.
+    #[error(
+        "{what} holds a card of persistent layout version {version}; this software knows versions 1 to {known} and does not open it (nothing was changed): use the certmeter release that made it, or a newer one"
+    )]
+    UnknownLayout {
+        /// The state file (or "the image").
+        what: String,
+        /// The version found.
+        version: u8,
+        /// The newest version this software knows.
+        known: u8,
+    },
 }
 
 struct Chain {
@@ -88,12 +102,24 @@ impl Card {
 
     /// A card from a saved persistent image, powered on (which completes or
     /// undoes an interrupted transaction).
+    ///
+    /// An image of an older persistent layout is migrated to the current one
+    /// at that power-up ([`crate::migrate`]); one of an unknown (newer)
+    /// layout is refused with [`SimError::UnknownLayout`].
     pub fn from_image(
         image: &[u8; crate::budget::PERSISTENT_CAPACITY],
         config: SimConfig,
     ) -> Result<Self, SimError> {
+        let store = Store::from_image(image);
+        if let Stored::Unknown(version) = layout::stored(&store) {
+            return Err(SimError::UnknownLayout {
+                what: "the image".into(),
+                version,
+                known: layout::VERSION,
+            });
+        }
         let applet = Box::new(Applet {
-            store: Store::from_image(image),
+            store,
             ram: Default::default(),
         });
         let platform = SimPlatform::new(config).map_err(SimError::Entropy)?;
@@ -158,6 +184,12 @@ impl Card {
         &mut self.applet.store
     }
 
+    /// What the store did during the last [`Card::transmit`]: logical and
+    /// physical writes and journal bytes (see [`StoreStats`]).
+    pub fn last_command_stats(&self) -> StoreStats {
+        self.applet.store.stats()
+    }
+
     /// Cuts the power during the `n`-th persistent write from now.
     pub fn tear_at_write(&mut self, n: u64) {
         self.applet.store.tear_at(n);
@@ -166,6 +198,7 @@ impl Card {
     /// Sends one command APDU; returns the response (data, SW1, SW2), or
     /// [`SimError::Mute`] when the card has no power or loses it.
     pub fn transmit(&mut self, bytes: &[u8]) -> Result<Vec<u8>, SimError> {
+        self.applet.store.reset_stats();
         if !self.powered {
             return Err(SimError::Mute);
         }

@@ -2,6 +2,13 @@
 //! persistent image is saved atomically (temporary file, fsync, rename)
 //! after every command that wrote to it, and a lock file held for the
 //! lifetime of the [`StateFile`] keeps other processes away.
+//!
+//! Format: an 8-byte header `CMSIMvNN`, NN the persistent layout version of
+//! the image (today `CMSIMv02`), then the [`PERSISTENT_CAPACITY`]-byte image.
+//! A `CMSIMv01` file (layout v1, no version byte) is opened, migrated by the
+//! card at power-up ([`crate::migrate`]) and saved as `CMSIMv02`. A newer
+//! header or image version is refused ([`SimError::UnknownLayout`]) and the
+//! file left untouched; a header that contradicts its image is refused too.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -9,8 +16,24 @@ use std::path::{Path, PathBuf};
 
 use super::{Card, SimConfig, SimError};
 use crate::budget::PERSISTENT_CAPACITY;
+use crate::layout::{self, Stored};
+use crate::store::Store;
 
-const MAGIC: &[u8; 8] = b"CMSIMv01";
+/// The header of a state file: `CMSIMv` and two digits, the version of
+/// the persistent layout of the image that follows. Written: the current
+/// layout ([`layout::VERSION`]).
+const MAGIC: &[u8; 8] = b"CMSIMv02";
+/// What every header starts with.
+const MAGIC_PREFIX: &[u8; 6] = b"CMSIMv";
+
+/// The layout version a state-file header names, if it is one.
+fn header_version(magic: &[u8]) -> Option<u8> {
+    let digits = magic.strip_prefix(MAGIC_PREFIX.as_slice())?;
+    match digits {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
+        _ => None,
+    }
+}
 
 /// A simulated card bound to its state file.
 pub struct StateFile {
@@ -67,13 +90,41 @@ impl StateFile {
         }
         let lock = lock(path)?;
         let bytes = fs::read(path).map_err(io)?;
-        let image: &[u8; PERSISTENT_CAPACITY] = match bytes.split_at_checked(MAGIC.len()) {
-            Some((magic, rest)) if magic == MAGIC => rest
-                .try_into()
-                .map_err(|_| SimError::BadStateFile(display(), "wrong size"))?,
-            _ => return Err(SimError::BadStateFile(display(), "no certmeter header")),
+        let (magic, rest) = bytes
+            .split_at_checked(MAGIC.len())
+            .ok_or_else(|| SimError::BadStateFile(display(), "no certmeter header"))?;
+        let version = header_version(magic)
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| SimError::BadStateFile(display(), "no certmeter header"))?;
+        let unknown = |version| SimError::UnknownLayout {
+            what: display(),
+            version,
+            known: layout::VERSION,
         };
-        let card = Card::from_image(image, config)?;
+        if version > layout::VERSION {
+            return Err(unknown(version));
+        }
+        let image: &[u8; PERSISTENT_CAPACITY] = rest
+            .try_into()
+            .map_err(|_| SimError::BadStateFile(display(), "wrong size"))?;
+        // The header and the image must name the same layout (v1 images
+        // have no version byte: 0 there).
+        let in_image = match layout::stored(&Store::from_image(image)) {
+            Stored::Erased => version,
+            Stored::Known(v) => v,
+            Stored::Unknown(v) => return Err(unknown(v)),
+        };
+        if in_image != version {
+            return Err(SimError::BadStateFile(
+                display(),
+                "its header and its image name different layout versions",
+            ));
+        }
+        // An older layout is migrated at power-up, and saved below.
+        let card = Card::from_image(image, config).map_err(|e| match e {
+            SimError::UnknownLayout { version, .. } => unknown(version),
+            e => e,
+        })?;
         // Power-up rolls back an interrupted transaction; it fails only when
         // the journal itself is damaged.
         if !card.is_powered() {

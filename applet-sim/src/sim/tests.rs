@@ -341,3 +341,64 @@ fn a_damaged_journal_is_a_bad_state_file() {
         Err(SimError::BadStateFile(_, "its journal is damaged"))
     ));
 }
+
+/// The dispatcher applies each request's access policy before its flow, in
+/// the documented order: selection (6986), life cycle (6985), PIN (6982).
+#[test]
+fn access_policy_is_checked_before_the_flow() {
+    use apdu::meter::Lifecycle;
+    let requests = [
+        Request::Verify { pin: None },
+        Request::ChangePin {
+            old_then_new: b"123456\xFF\xFF4321",
+        },
+        Request::GetData(DataObject::Status),
+        Request::GetChallenge,
+        Request::GenerateKey { generate: true },
+        Request::GenerateKey { generate: false },
+        Request::Personalize {
+            message: b"\x7F\x70\x00",
+        },
+        Request::LoadValue {
+            message: b"\x7F\x71\x00",
+        },
+        Request::HashInit,
+        Request::HashUpdate { data: b"d" },
+        Request::Postmark,
+        Request::VerifyPostmark {
+            file: b"\x7F\x60\x00",
+        },
+        Request::ReadCertificate { slot: 0 },
+    ];
+    let mut c = card();
+    for r in requests {
+        assert_eq!(send(&mut c, r).1, StatusWord::COMMAND_NOT_ALLOWED, "{r:?}");
+    }
+    for lifecycle in [Lifecycle::Blank, Lifecycle::Terminated] {
+        let mut c = card();
+        let s = c.store_mut();
+        s.begin().unwrap();
+        crate::layout::LIFECYCLE.set(s, lifecycle as u64).unwrap();
+        s.commit().unwrap();
+        for r in requests {
+            let _ = send(&mut c, Request::Select { aid: AID });
+            let p = r.policy();
+            let sw = send(&mut c, r).1;
+            if !p.lifecycles.allows(lifecycle) {
+                assert_eq!(
+                    sw,
+                    StatusWord::CONDITIONS_NOT_SATISFIED,
+                    "{lifecycle:?} {r:?}"
+                );
+            } else if p.pin {
+                assert_eq!(
+                    sw,
+                    StatusWord::SECURITY_STATUS_NOT_SATISFIED,
+                    "{lifecycle:?} {r:?}"
+                );
+            } else {
+                assert_ne!(sw, StatusWord::COMMAND_NOT_ALLOWED, "{lifecycle:?} {r:?}");
+            }
+        }
+    }
+}

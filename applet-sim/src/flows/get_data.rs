@@ -1,25 +1,31 @@
-//! GET DATA: what the card holds, as BER-TLV ([`apdu::meter::tag`]).
+//! GET DATA: what the card holds (Figure 2: serial 238, secure clock 232,
+//! registers 244/250, piece counts 242/248, keys 240/246, certificate data
+//! 252, rate table 257), as BER-TLV ([`apdu::meter::tag`]); personalization
+//! step P1 and value-load step V1 read it.
 
 use apdu::meter::{DataObject, tag};
 use apdu::tlv::Writer;
 
 use crate::budget::{CERTIFICATE_SLOTS, DATA_CAPACITY, RATE_TABLE_ENTRIES};
+use crate::context::Context;
 use crate::error::Result;
 use crate::layout::{
     self, AUTHORITY_KEY_COUNT, CHIP_ID, DEADLINE, LIFECYCLE, LOAD_COUNT, METER_KEY_PRESENT,
     POSTMARK_COUNT, RATE_ENTRY_LEN, RATE_TABLE, Register, SEQUENCE,
 };
 use crate::platform::Platform;
+use crate::state;
 use crate::store::Store;
-use crate::{certificates, clock, keys, personalization, pin};
+use crate::{certificates, clock};
 
-/// Writes the data object into `out`, returning its length.
-pub fn get_data(s: &Store, p: &impl Platform, obj: DataObject, out: &mut [u8]) -> Result<usize> {
-    let mut w = Writer::new(out);
+/// GET DATA: writes the data object into the response, returning its length.
+pub fn get_data<P: Platform>(ctx: &mut Context<'_, P>, obj: DataObject) -> Result<usize> {
+    let s: &Store = ctx.store;
+    let mut w = Writer::new(ctx.out);
     match obj {
-        DataObject::Status => status(s, p, &mut w)?,
+        DataObject::Status => status(s, &*ctx.platform, &mut w)?,
         DataObject::RateTable => rate_table(s, &mut w)?,
-        DataObject::PublicKey => match keys::meter_public(s)? {
+        DataObject::PublicKey => match state::meter_public(s)? {
             Some(k) => w.nested(tag::PUBLIC_KEY, |w| w.put(tag::EC_POINT, k))?,
             None => return Err(apdu::StatusWord::REFERENCED_DATA_NOT_FOUND.into()),
         },
@@ -28,7 +34,7 @@ pub fn get_data(s: &Store, p: &impl Platform, obj: DataObject, out: &mut [u8]) -
 }
 
 fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
-    let serial = personalization::serial(s)?;
+    let serial = state::serial(s)?;
     let used_slots = certificates::used(s) as u8;
     w.nested(tag::STATUS, |w| {
         w.put(tag::LIFECYCLE, &[LIFECYCLE.get(s).unwrap_or(0) as u8])?;
@@ -55,7 +61,7 @@ fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
             tag::CERTIFICATE_PIECES,
             Register::Certificate.pieces().get(s).unwrap_or(0) as u32,
         )?;
-        w.put(tag::PIN_TRIES, &[pin::tries(s).unwrap_or(0)])?;
+        w.put(tag::PIN_TRIES, &[state::pin_tries(s).unwrap_or(0)])?;
         w.put(
             tag::METER_KEY,
             &[METER_KEY_PRESENT.get(s).unwrap_or(0) as u8],

@@ -1,50 +1,37 @@
-//! The owner PIN: a persistent try counter, decremented and committed
-//! before the compare (Java Card OwnerPIN), a constant-time compare, reset
-//! to [`PIN_MAX_TRIES`] on success. Verification lives in RAM only and is
+//! VERIFY and CHANGE REFERENCE DATA of the owner PIN, which authorizes the
+//! meter's charged services (Figure 3 and 4) and key generation: a
+//! persistent try counter, decremented and committed before the compare
+//! (Java Card OwnerPIN), a constant-time compare, reset to
+//! [`PIN_MAX_TRIES`] on success. Verification lives in RAM only and is
 //! cleared on reset, power-off and deselect.
 
 use apdu::StatusWord;
 use apdu::meter::{PIN_MAX_LEN, PIN_MAX_TRIES, PIN_MIN_LEN, PIN_PAD};
 use subtle::ConstantTimeEq;
 
-use crate::applet::Transient;
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::layout::{PIN_LEN, PIN_TRIES, PIN_VALUE};
+use crate::platform::Platform;
+use crate::state::{self, Transient};
 use crate::store::Store;
 
-/// Tries left.
-pub fn tries(s: &Store) -> Result<u8> {
-    Ok(PIN_TRIES.get(s)? as u8)
-}
-
-/// Sets the PIN and resets the try counter (inside an open transaction).
-pub fn set(s: &mut Store, pin: &[u8]) -> Result<()> {
-    let mut padded = [0u8; PIN_MAX_LEN];
-    padded
-        .get_mut(..pin.len())
-        .ok_or(StatusWord::WRONG_LENGTH)?
-        .copy_from_slice(pin);
-    PIN_LEN.set(s, pin.len() as u64)?;
-    PIN_VALUE.write(s, &padded)?;
-    PIN_TRIES.set(s, u64::from(PIN_MAX_TRIES))?;
-    Ok(())
-}
-
 /// VERIFY: `None` reports the state (9000 when verified, else 63Cx).
-pub fn verify(s: &mut Store, ram: &mut Transient, pin: Option<&[u8]>) -> Result<()> {
+pub fn verify<P: Platform>(ctx: &mut Context<'_, P>, pin: Option<&[u8]>) -> Result<usize> {
     let Some(pin) = pin else {
-        return match tries(s)? {
+        return match state::pin_tries(ctx.store)? {
             0 => Err(StatusWord::AUTH_METHOD_BLOCKED.into()),
-            _ if ram.pin_verified => Ok(()),
+            _ if ctx.ram.pin_verified => Ok(0),
             n => Err(StatusWord::verify_failed(n).into()),
         };
     };
-    check(s, ram, pin)
+    check(ctx.store, ctx.ram, pin)?;
+    Ok(0)
 }
 
 /// CHANGE REFERENCE DATA: the current PIN padded with [`PIN_PAD`] to
 /// [`PIN_MAX_LEN`] bytes, then the new one.
-pub fn change(s: &mut Store, ram: &mut Transient, old_then_new: &[u8]) -> Result<()> {
+pub fn change<P: Platform>(ctx: &mut Context<'_, P>, old_then_new: &[u8]) -> Result<usize> {
     let (padded_old, new) = old_then_new
         .split_at_checked(PIN_MAX_LEN)
         .ok_or(StatusWord::WRONG_LENGTH)?;
@@ -57,17 +44,17 @@ pub fn change(s: &mut Store, ram: &mut Transient, old_then_new: &[u8]) -> Result
     if new.contains(&PIN_PAD) {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
-    check(s, ram, old)?;
-    s.begin()?;
-    set(s, new)?;
-    s.commit()?;
-    Ok(())
+    check(ctx.store, ctx.ram, old)?;
+    ctx.store.begin()?;
+    state::set_pin(ctx.store, new)?;
+    ctx.store.commit()?;
+    Ok(0)
 }
 
 /// Decrements and commits the counter, compares, and resets it on success.
 fn check(s: &mut Store, ram: &mut Transient, candidate: &[u8]) -> Result<()> {
     ram.pin_verified = false;
-    let left = tries(s)?;
+    let left = state::pin_tries(s)?;
     if left == 0 {
         return Err(StatusWord::AUTH_METHOD_BLOCKED.into());
     }
@@ -90,13 +77,4 @@ fn check(s: &mut Store, ram: &mut Transient, candidate: &[u8]) -> Result<()> {
     s.commit()?;
     ram.pin_verified = true;
     Ok(())
-}
-
-/// Fails with 6982 unless the PIN was verified since the last reset.
-pub fn require(ram: &Transient) -> Result<()> {
-    if ram.pin_verified {
-        Ok(())
-    } else {
-        Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into())
-    }
 }

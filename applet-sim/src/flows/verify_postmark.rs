@@ -7,49 +7,45 @@
 
 use apdu::StatusWord;
 use apdu::crypto;
-use apdu::meter::{Lifecycle, Service, tag};
+use apdu::meter::tag;
 use apdu::postmark::PostmarkFile;
 use apdu::tlv::Writer;
 
-use crate::applet::Transient;
+use crate::context::Context;
 use crate::error::Result;
-use crate::layout::LIFECYCLE;
+use crate::layout::Register;
 use crate::platform::Platform;
-use crate::store::Store;
-use crate::{clock, funds, hash, personalization, pin, postmark};
+use crate::records::Counters;
+use crate::{clock, funds, state};
 
-/// VERIFY POSTMARK.
-pub fn verify(
-    s: &mut Store,
-    ram: &mut Transient,
-    p: &impl Platform,
-    file: &[u8],
-    out: &mut [u8],
-) -> Result<usize> {
-    if LIFECYCLE.get(s)? != Lifecycle::Personalized as u64 {
-        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
-    }
-    pin::require(ram)?;
+/// VERIFY POSTMARK. The dispatcher checked Personalized and the PIN; the
+/// service and register charged are the policy's.
+pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Result<usize> {
+    let charge = ctx.policy.charge.ok_or(StatusWord::UNKNOWN)?;
+    let register = Register::from(charge.register);
+    let s = &mut *ctx.store;
     let file = PostmarkFile::parse(file).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    if ram.hash.is_none() {
+    if !ctx.ram.hashing() {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
     }
-    let authority = personalization::authority_key(s)?;
+    let authority = state::authority_key(s)?;
     // 404 / 406: funds.
-    let now = clock::now(s, p)?;
-    let fee = funds::fee(s, Service::Verify)?;
-    funds::check(s, now, postmark::REGISTER, fee)?;
+    let now = clock::now(s, &*ctx.platform)?;
+    let fee = funds::fee(s, charge.service)?;
+    funds::check(s, now, register, fee)?;
     // 408-418: the checks.
-    let digest = hash::finish(ram)?;
+    let digest = ctx.ram.finish_hash()?;
     let verdict = match crypto::check_postmark(&file, &authority, &digest) {
         Ok(()) => 0,
         Err(invalid) => invalid as u8,
     };
 
+    let mut counters = Counters::read(s)?;
     s.begin()?;
-    funds::debit(s, postmark::REGISTER, fee)?;
-    clock::advance(s, now)?;
-    let mut w = Writer::new(out);
+    funds::debit(s, register, fee, &mut counters)?;
+    counters.advance_clock(now);
+    counters.write(s)?;
+    let mut w = Writer::new(ctx.out);
     w.nested(tag::VERDICT_TEMPLATE, |w| {
         w.put(tag::VERDICT, &[verdict])?;
         w.put_u64(tag::FEE, fee)

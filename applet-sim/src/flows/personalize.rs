@@ -1,10 +1,11 @@
-//! Personalization by the authority: the blank card, holding a meter key
-//! it generated itself (Figure 2, 235/246), receives in one signed message
-//! its serial (238), the authority's public key, the rate table (257), the
-//! time (232), its service deadline and its meter certificate (Figure 1,
-//! stored in slot 0 of 252). The message answers this card's challenge,
-//! names its chip id, and carries the meter's own public key in the
-//! certificate, so it is usable once, on this card only.
+//! PERSONALIZE (personalization step P5): the blank card, holding a meter
+//! key it generated itself (Figure 2, 235/246), receives in one message
+//! signed by the authority (remote facility 222) its serial (238), the
+//! authority's public key (240), the rate table (257), the time (232), its
+//! service deadline and its meter certificate (Figure 1, stored in slot 0
+//! of 252). The message answers this card's challenge, names its chip id,
+//! and carries the meter's own public key in the certificate, so it is
+//! usable once, on this card only.
 
 use apdu::StatusWord;
 use apdu::cert::usage;
@@ -13,28 +14,24 @@ use apdu::message::Personalization;
 use apdu::meter::{Lifecycle, METER_CERTIFICATE_SLOT, Service, tag};
 use subtle::ConstantTimeEq;
 
-use crate::applet::Transient;
 use crate::budget::{RATE_TABLE_ENTRIES, SERIAL_MAX_LEN};
+use crate::context::Context;
 use crate::error::Result;
 use crate::layout::{
-    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, CHIP_ID, DEADLINE, LIFECYCLE, RATE_ENTRY_LEN, RATE_TABLE,
-    SERIAL,
+    AUTHORITY_KEY_COUNT, AUTHORITY_KEYS, CHIP_ID, LIFECYCLE, RATE_ENTRY_LEN, RATE_TABLE, SERIAL,
 };
-use crate::store::Store;
-use crate::{certificates, clock, keys, pin};
+use crate::platform::Platform;
+use crate::records::Counters;
+use crate::{certificates, state};
 
-/// PERSONALIZE.
-pub fn personalize(s: &mut Store, ram: &mut Transient, message: &[u8]) -> Result<()> {
-    // Usable once: the challenge is consumed by any attempt.
-    let challenge = ram.challenge.take();
+/// PERSONALIZE. The dispatcher took the challenge out of RAM (any attempt
+/// consumes it) and checked Blank and the PIN.
+pub fn personalize<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Result<usize> {
+    let s = &mut *ctx.store;
     // Checks, in order; nothing is written until all pass.
-    if LIFECYCLE.get(s)? != Lifecycle::Blank as u64 {
-        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
-    }
-    pin::require(ram)?;
-    let meter_key = keys::meter_public(s)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let meter_key = state::meter_public(s)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
     let m = Personalization::parse(message).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    let challenge = challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
+    let challenge = ctx.challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
     if !bool::from(challenge.ct_eq(m.challenge)) {
         return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
     }
@@ -75,8 +72,6 @@ pub fn personalize(s: &mut Store, ram: &mut Transient, message: &[u8]) -> Result
             .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?
             .copy_from_slice(entry.value);
     }
-
-    s.begin()?;
     let mut serial = [0u8; 1 + SERIAL_MAX_LEN];
     if let Some((len, rest)) = serial.split_first_mut() {
         *len = m.serial.len() as u8;
@@ -84,32 +79,20 @@ pub fn personalize(s: &mut Store, ram: &mut Transient, message: &[u8]) -> Result
             .ok_or(StatusWord::INCORRECT_DATA)?
             .copy_from_slice(m.serial);
     }
+
+    s.begin()?;
     SERIAL.write(s, &serial)?;
     AUTHORITY_KEYS
         .sub(0, m.authority_key.len())
         .write(s, m.authority_key)?;
     AUTHORITY_KEY_COUNT.set(s, 1)?;
     RATE_TABLE.write(s, &rates)?;
-    clock::advance(s, m.time)?;
-    DEADLINE.set(s, m.deadline)?;
+    let mut counters = Counters::read(s)?;
+    counters.advance_clock(m.time);
+    counters.deadline = m.deadline;
+    counters.write(s)?;
     certificates::write(s, METER_CERTIFICATE_SLOT.into(), cert.signed.raw)?;
     LIFECYCLE.set(s, Lifecycle::Personalized as u64)?;
     s.commit()?;
-    Ok(())
-}
-
-/// The installed authority key (slot 0).
-pub fn authority_key(s: &Store) -> Result<p256::ecdsa::VerifyingKey> {
-    if AUTHORITY_KEY_COUNT.get(s)? == 0 {
-        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
-    }
-    let point = AUTHORITY_KEYS.sub(0, apdu::meter::PUBLIC_KEY_LEN).read(s)?;
-    crypto::public_key(point).ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
-}
-
-/// The meter serial as stored.
-pub fn serial(s: &Store) -> Result<&[u8]> {
-    let f = SERIAL.read(s)?;
-    let len = usize::from(f.first().copied().unwrap_or(0));
-    Ok(f.get(1..1 + len).unwrap_or(&[]))
+    Ok(0)
 }

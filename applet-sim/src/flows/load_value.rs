@@ -1,0 +1,62 @@
+//! LOAD VALUE (value-load step V3): funds enter the card only through a
+//! message signed by the authority (the value provider of Figure 2, 222),
+//! bound to this card's chip id and serial, and usable once (it must carry
+//! the card's load count plus one). The card credits the register (244 or
+//! 250) and answers a receipt signed with the meter key (246), which the
+//! authority records. Every load also services the meter: it sets a new
+//! deadline, lifting a lock-out.
+
+use apdu::StatusWord;
+use apdu::crypto;
+use apdu::message::{
+    AMOUNT, ASCENDING, DESCENDING, LOAD_NUMBER, LOAD_RECEIPT, REGISTER, TIME, ValueLoad,
+};
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::layout::{CHIP_ID, Register};
+use crate::platform::Platform;
+use crate::records::Counters;
+use crate::{clock, funds, signing, state};
+
+/// LOAD VALUE: checks the message, credits the register and writes the
+/// signed receipt into the response. The dispatcher checked Personalized.
+pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Result<usize> {
+    let s = &mut *ctx.store;
+    let m = ValueLoad::parse(message).map_err(|_| StatusWord::INCORRECT_DATA)?;
+    let authority = state::authority_key(s)?;
+    if !crypto::verify_signed(&m.signed, &authority) {
+        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
+    }
+    if CHIP_ID.read(s)? != m.chip_id || state::serial(s)? != m.serial {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
+    let mut counters = Counters::read(s)?;
+    let count = counters.load_count;
+    if u64::from(m.number) != count + 1 {
+        return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
+    }
+    let key = state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
+    let r = Register::from(m.register);
+
+    s.begin()?;
+    let rec = funds::credit(s, r, m.amount, &mut counters)?;
+    counters.load_count = count + 1;
+    counters.deadline = m.deadline;
+    counters.advance_clock(m.time);
+    counters.write(s)?;
+    let now = clock::now(s, &*ctx.platform)?;
+    let (asc, desc) = (rec.ascending, rec.descending);
+    let serial = state::serial(s)?;
+    let len = signing::write_signed(ctx.out, LOAD_RECEIPT, &key, |w| {
+        w.put(apdu::cert::HOLDER, serial)?;
+        w.put_u32(LOAD_NUMBER, m.number)?;
+        w.put(REGISTER, &[m.register as u8])?;
+        w.put_u64(AMOUNT, m.amount)?;
+        w.put_u64(ASCENDING, asc)?;
+        w.put_u64(DESCENDING, desc)?;
+        w.put_u64(TIME, now)
+    })?;
+    s.commit()?;
+    Ok(len)
+}

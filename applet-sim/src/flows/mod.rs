@@ -1,0 +1,19 @@
+//! One module per command flow, each named for what it does. A flow gets a
+//! [`crate::context::Context`] from the dispatcher ([`crate::applet`]),
+//! after the command's access policy ([`apdu::policy`]) was checked, and
+//! checks only what is its own (data, state, funds) before it writes.
+//!
+//! Flows use the lower modules (state, layout, store, platform, funds,
+//! clock, signing, certificates), never the dispatcher and never each other.
+
+pub mod challenge;
+pub mod generate_key;
+pub mod get_data;
+pub mod hash;
+pub mod load_value;
+pub mod personalize;
+pub mod pin;
+pub mod postmark;
+pub mod read_certificate;
+pub mod select;
+pub mod verify_postmark;

@@ -1,0 +1,259 @@
+//! The persistent layout across versions, on the golden state files of
+//! `tests/state_test_data/` (see its README): every known version opens
+//! with every value kept (an older one migrated to the current layout), the
+//! current version is still made byte for byte, a migration cut by a power
+//! loss at any write is redone, and an unknown version is refused, never
+//! misread.
+
+#[path = "golden/generator.rs"]
+mod generator;
+
+use std::path::{Path, PathBuf};
+
+use apdu::meter::{AID, DEFAULT_PIN, Request};
+use applet_sim::budget::{DATA_CAPACITY, PERSISTENT_CAPACITY};
+use applet_sim::layout::{self, LAYOUT_VERSION, Stored};
+use applet_sim::sim::{Card, SimConfig, SimError, SimPlatform, StateFile};
+use applet_sim::{Applet, Outcome, Store, migrate};
+
+const HEADER: usize = 8;
+
+fn golden(version: u8) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/state_test_data")
+        .join(format!("v{version}"))
+}
+
+fn config() -> SimConfig {
+    SimConfig::deterministic(generator::SEED, generator::TIME)
+}
+
+/// A copy of golden `version`'s state file in a temporary directory.
+fn copy(version: u8) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("card.sim");
+    std::fs::copy(golden(version).join("card.sim"), &path).unwrap();
+    (tmp, path)
+}
+
+fn expected(version: u8) -> String {
+    std::fs::read_to_string(golden(version).join("expected.txt")).unwrap()
+}
+
+/// The postmark recorded in `expected.txt`.
+fn recorded_postmark(text: &str) -> Vec<u8> {
+    let hex = text
+        .lines()
+        .find_map(|l| l.strip_prefix("postmark "))
+        .unwrap();
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn image(file: &[u8]) -> &[u8; PERSISTENT_CAPACITY] {
+    file[HEADER..].try_into().unwrap()
+}
+
+/// The golden card of an older layout opens migrated: the same status
+/// template (registers, piece counts, serial, clock, sequence, PIN tries,
+/// keys, certificate slots, load count, deadline, postmarks, memory), rate
+/// table, public key and certificate as that card answered under its own
+/// software; its object area is exactly the current golden card's; the
+/// file is saved in the current format; and the card goes on working.
+#[test]
+fn a_v1_card_is_migrated_with_every_value_kept() {
+    let (_tmp, path) = copy(1);
+    let v1 = expected(1);
+    let mut card = StateFile::open(&path, config()).unwrap();
+    let answers = generator::answers(&mut card, &recorded_postmark(&v1));
+    assert_eq!(generator::expected_text(&answers), v1);
+    assert!(card.card().applet().lifecycle().is_some());
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(2));
+
+    let saved = std::fs::read(&path).unwrap();
+    assert_eq!(&saved[..HEADER], b"CMSIMv02");
+    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 2);
+    let v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
+    assert!(
+        saved[HEADER..HEADER + DATA_CAPACITY] == v2[HEADER..HEADER + DATA_CAPACITY],
+        "the migrated object area differs from the v2 golden card's"
+    );
+
+    // Still a working meter: the PIN, the meter key, the funds.
+    generator::ok(&mut card, Request::Select { aid: AID });
+    generator::ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
+    generator::ok(&mut card, Request::HashInit);
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
+    let postmark = generator::ok(&mut card, Request::Postmark);
+    let certificate = generator::ok(&mut card, Request::ReadCertificate { slot: 0 });
+    generator::ok(&mut card, Request::HashInit);
+    generator::ok(
+        &mut card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
+    let file = [postmark, certificate].concat();
+    let verdict = generator::ok(&mut card, Request::VerifyPostmark { file: &file });
+    assert_eq!(verdict[..5], [0xE2, 0x0D, 0x80, 0x01, 0x00], "valid");
+}
+
+/// The current version's golden card opens as it is: same answers, nothing
+/// written.
+#[test]
+fn a_v2_card_opens_unchanged() {
+    let (_tmp, path) = copy(2);
+    let before = std::fs::read(&path).unwrap();
+    let v2 = expected(2);
+    let mut card = StateFile::open(&path, config()).unwrap();
+    assert_eq!(card.card().store().image(), image(&before));
+    let answers = generator::answers(&mut card, &recorded_postmark(&v2));
+    assert_eq!(generator::expected_text(&answers), v2);
+    drop(card);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    // The same card as v1 made it, seen from the outside.
+    assert_eq!(v2, expected(1));
+}
+
+/// Today's software makes the current golden card byte for byte: a layout
+/// change without a new version (and golden card) fails here.
+#[test]
+fn the_current_golden_card_is_reproduced_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("card.sim");
+    let answers = generator::make(&path);
+    assert_eq!(generator::expected_text(&answers), expected(2));
+    let made = std::fs::read(&path).unwrap();
+    let committed = std::fs::read(golden(2).join("card.sim")).unwrap();
+    assert!(made == committed, "the v2 golden card changed");
+}
+
+/// A power cut at any write of the migration leaves the v1 image, and the
+/// next power-up migrates it completely.
+#[test]
+fn a_migration_cut_at_every_write_is_redone() {
+    let v1 = std::fs::read(golden(1).join("card.sim")).unwrap();
+    let fresh = || Applet {
+        store: Store::from_image(image(&v1)),
+        ram: Default::default(),
+    };
+    let mut clean = fresh();
+    assert_eq!(layout::stored(&clean.store), Stored::Known(1));
+    assert!(matches!(clean.power_up(), Outcome::Reply { .. }));
+    let writes = clean.store.writes();
+    assert!(
+        writes >= 10,
+        "the migration is a multi-write transaction: {writes}"
+    );
+    let migrated = clean.store.data().to_vec();
+    for n in 1..=writes {
+        let mut a = fresh();
+        // Power-up recovers (no write: the journal is empty), then migrates.
+        a.store.recover().unwrap();
+        a.store.tear_at(n);
+        assert_eq!(
+            migrate::migrate(&mut a.store),
+            Err(applet_sim::Error::PowerLost),
+            "cut at write {n}"
+        );
+        assert!(a.store.is_torn());
+        let mut recovered = a.clone();
+        // The cut image is v1 after recovery alone ...
+        recovered.store.recover().unwrap();
+        assert_eq!(
+            recovered.store.data(),
+            &image(&v1)[..DATA_CAPACITY],
+            "cut at write {n}"
+        );
+        // ... and the next power-up migrates it.
+        assert!(
+            matches!(a.power_up(), Outcome::Reply { .. }),
+            "cut at write {n}"
+        );
+        assert_eq!(a.store.data(), &migrated[..], "cut at write {n}");
+    }
+}
+
+/// A layout this software does not know is refused with a clear message by
+/// the state file and the simulator, and the card core does not read it
+/// (SELECT answers 6A82, as on erased memory); nothing is written.
+#[test]
+fn an_unknown_layout_is_refused_never_misread() {
+    let (_tmp, path) = copy(2);
+    let mut file = std::fs::read(&path).unwrap();
+    file[HEADER + LAYOUT_VERSION.at] = 3;
+    std::fs::write(&path, &file).unwrap();
+    let e = StateFile::open(&path, config()).err().unwrap();
+    assert!(
+        matches!(
+            e,
+            SimError::UnknownLayout {
+                version: 3,
+                known: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let message = e.to_string();
+    assert!(
+        message.contains("layout version 3") && message.contains("versions 1 to 2"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), file, "the file was changed");
+    let e = Card::from_image(image(&file), config()).err().unwrap();
+    assert!(
+        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        "{e}"
+    );
+
+    // A newer state-file header.
+    file[HEADER + LAYOUT_VERSION.at] = 2;
+    file[..HEADER].copy_from_slice(b"CMSIMv03");
+    std::fs::write(&path, &file).unwrap();
+    let e = StateFile::open(&path, config()).err().unwrap();
+    assert!(
+        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        "{e}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), file);
+
+    // A header that contradicts its image.
+    file[..HEADER].copy_from_slice(b"CMSIMv01");
+    std::fs::write(&path, &file).unwrap();
+    let e = StateFile::open(&path, config()).err().unwrap();
+    assert!(matches!(e, SimError::BadStateFile(..)), "{e}");
+
+    // The card core itself: not read, not migrated, not written.
+    let mut unknown = image(&file).to_owned();
+    unknown[LAYOUT_VERSION.at] = 0xFF;
+    let mut a = Applet {
+        store: Store::from_image(&unknown),
+        ram: Default::default(),
+    };
+    assert!(matches!(a.power_up(), Outcome::Reply { .. }));
+    assert_eq!(a.lifecycle(), None);
+    let mut p = SimPlatform::new(config()).unwrap();
+    let mut out = [0u8; 256];
+    let select = Request::Select { aid: AID }.to_command().to_vec().unwrap();
+    assert_eq!(
+        a.process(&mut p, &select, &mut out),
+        Outcome::Reply {
+            len: 0,
+            sw: apdu::StatusWord::NOT_FOUND
+        }
+    );
+    assert_eq!(a.store.image(), &unknown);
+}
