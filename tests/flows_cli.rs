@@ -6,20 +6,7 @@ use certmeter_tests::{Home, Run};
 const PIN: &str = "123456";
 
 fn setup(funds: &str) -> Home {
-    let home = Home::new();
-    home.meter(["authority", "init"]).expect_code(0);
-    home.meter(["card", "new"]).expect_code(0);
-    home.meter([
-        "--pin",
-        PIN,
-        "personalize",
-        "--serial",
-        "PB-42",
-        "--funds",
-        funds,
-    ])
-    .expect_code(0);
-    home
+    Home::personalized("PB-42", funds)
 }
 
 fn status(home: &Home) -> serde_json::Value {

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+/// A new card's owner PIN, as the CLI takes it.
+pub const DEFAULT_PIN: &str = "123456";
+
 /// The `meter` binary, built once per test run (same profile as the tests).
 pub fn meter_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -79,6 +82,32 @@ impl Home {
         Home {
             dir: tempfile::tempdir().expect("temporary directory"),
         }
+    }
+
+    /// A new `METER_HOME` with a local authority and its simulated card
+    /// (`card.sim`) personalized as `serial` with `funds` (e.g. `"10.00"`)
+    /// through the CLI, as a user does it: the fixture of the CLI tests.
+    pub fn personalized(serial: &str, funds: &str) -> Self {
+        let home = Home::new();
+        home.meter(["authority", "init"]).expect_code(0);
+        home.meter(["card", "new"]).expect_code(0);
+        home.meter([
+            "--pin",
+            DEFAULT_PIN,
+            "personalize",
+            "--serial",
+            serial,
+            "--funds",
+            funds,
+        ])
+        .expect_code(0);
+        home
+    }
+
+    /// `sim:PATH` of the card [`Home::personalized`] made, and its state file.
+    pub fn card(&self) -> (String, PathBuf) {
+        let state = self.path().join("card.sim");
+        (format!("sim:{}", state.display()), state)
     }
 
     /// The directory.

@@ -32,19 +32,7 @@ fn documented_script() -> String {
 /// A personalized card that postmarked `letter.txt`, and the authority key
 /// as PEM: (home, message, postmark file, authority.pem).
 fn postmarked() -> (Home, PathBuf, PathBuf, PathBuf) {
-    let home = Home::new();
-    home.meter(["authority", "init"]).expect_code(0);
-    home.meter(["card", "new"]).expect_code(0);
-    home.meter([
-        "--pin",
-        PIN,
-        "personalize",
-        "--serial",
-        "PB-7",
-        "--funds",
-        "5.00",
-    ])
-    .expect_code(0);
+    let home = Home::personalized("PB-7", "5.00");
     let msg = home.path().join("letter.txt");
     std::fs::write(&msg, "Dear Sir, the apples are on their way.\n").unwrap();
     home.meter(["--pin", PIN, "postmark", msg.to_str().unwrap()])

@@ -34,23 +34,8 @@ fn stable(mut s: serde_json::Value) -> serde_json::Value {
 /// A private home with an authority and a simulated card personalized as
 /// `serial` with `funds`: the home, the card's state file and `sim:FILE`.
 fn personalized_sim_card(serial: &str, funds: &str) -> (Home, std::path::PathBuf, String) {
-    let home = Home::new();
-    let state = home.path().join("card.sim");
-    let sim = format!("sim:{}", state.display());
-    home.meter(["authority", "init"]).expect_code(0);
-    home.meter(["--card", &sim, "card", "new"]).expect_code(0);
-    home.meter([
-        "--card",
-        &sim,
-        "--pin",
-        PIN,
-        "personalize",
-        "--serial",
-        serial,
-        "--funds",
-        funds,
-    ])
-    .expect_code(0);
+    let home = Home::personalized(serial, funds);
+    let (sim, state) = home.card();
     (home, state, sim)
 }
 

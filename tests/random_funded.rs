@@ -41,8 +41,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use apdu::meter::{AID, DEFAULT_PIN, DataObject, RegisterId, Request, Service, ins};
 use apdu::{Command, StatusWord};
 use applet_sim::layout::{LOAD_COUNT, PIN_TRIES, Register};
-use applet_sim::sim::{Card, SimConfig};
-use authority::{Authority, PersonalizationRequest};
+use applet_sim::sim::Card;
+use authority::PersonalizationRequest;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use reader::Meter;
@@ -103,11 +103,19 @@ struct Genuine {
 /// keeping the message), FUNDS loaded, one real postmark made, and the next
 /// value load signed by the authority but not sent.
 fn funded_card() -> (Card, Genuine) {
-    let mut authority = Authority::deterministic("CERTMETER-CA", 7, TIME).unwrap();
-    let card = Card::manufacture(SimConfig::deterministic(23, TIME)).unwrap();
-    let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
+    let fixture = vectors::Funded {
+        card: vectors::CardSpec {
+            seed: 23,
+            time: TIME,
+        },
+        authority: "CERTMETER-CA",
+        authority_seed: 7,
+        serial: SERIAL,
+        funds: FUNDS,
+    };
+    let mut authority = fixture.authority().unwrap();
+    let mut m = Meter::new(MemoryTransport::new(fixture.blank_card().unwrap(), true));
+    vectors::fixture::open(&mut m).unwrap();
     let status = m.status().unwrap();
     let chip_id = hex::decode(&status.chip_id).unwrap().try_into().unwrap();
     let meter_public_key = m.generate_meter_key().unwrap().try_into().unwrap();

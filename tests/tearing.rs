@@ -8,24 +8,29 @@ use authority::Authority;
 use reader::Meter;
 use reader::meter::Status;
 use reader::sim::MemoryTransport;
+use vectors::Funded;
 
 const TIME: u64 = 1_800_000_000;
 const FUNDS: u64 = 1_000;
 
-/// A personalized card holding FUNDS in its certificate register.
+/// The card of these tests: personalized, FUNDS in its certificate register.
+const FUNDED: Funded = Funded {
+    card: vectors::CardSpec {
+        seed: 11,
+        time: TIME,
+    },
+    authority: "CERTMETER-CA",
+    authority_seed: 5,
+    serial: "TEAR-1",
+    funds: FUNDS,
+};
+
 fn personalized() -> (Card, Authority) {
-    let mut authority = Authority::deterministic("CERTMETER-CA", 5, TIME).unwrap();
-    let card = Card::manufacture(SimConfig::deterministic(11, TIME)).unwrap();
-    let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
-    reader::personalize::personalize(&mut m, &mut authority, "TEAR-1", FUNDS).unwrap();
-    let card = m.into_transport().into_card();
-    (card, authority)
+    FUNDED.card().unwrap()
 }
 
 fn copy(card: &Card) -> Card {
-    Card::from_image(card.store().image(), SimConfig::deterministic(11, TIME)).unwrap()
+    Card::from_image(card.store().image(), FUNDED.sim_config()).unwrap()
 }
 
 fn status(card: Card) -> (Status, Card) {
@@ -294,12 +299,17 @@ impl reader::Transport for PulledOnLoad {
 /// card is personalized and how to load the funds, and `load` then works.
 #[test]
 fn funds_lost_after_personalization_are_reported_and_loadable() {
-    let mut authority = Authority::deterministic("CERTMETER-CA", 5, TIME).unwrap();
-    let card = Card::manufacture(SimConfig::deterministic(11, TIME)).unwrap();
+    let fixture = Funded {
+        serial: "TEAR-2",
+        ..FUNDED
+    };
+    let mut authority = fixture.authority().unwrap();
+    let card = fixture.blank_card().unwrap();
     let mut m = Meter::new(PulledOnLoad(MemoryTransport::new(card, true)));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
-    let e = reader::personalize::personalize(&mut m, &mut authority, "TEAR-2", FUNDS).unwrap_err();
+    let e = match fixture.personalize(&mut m, &mut authority) {
+        Err(vectors::FixtureError::Reader(e)) => e,
+        other => panic!("{other:?}"),
+    };
     assert!(
         matches!(&e, reader::Error::FundsNotLoaded { serial, .. } if serial == "TEAR-2"),
         "{e}"

@@ -31,16 +31,15 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use apdu::meter::{AID, DEFAULT_PIN, DataObject, Request};
+use apdu::meter::{AID, DataObject, Request};
 use applet_sim::sim::{Card, SimConfig};
-use authority::Authority;
 use certmeter_tests::pcsc_env::{Pcscd, READER, VirtualCard};
 use criterion::{Criterion, Throughput};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey};
+use reader::Transport;
 use reader::pcsc::PcscTransport;
 use reader::sim::MemoryTransport;
-use reader::{Meter, Transport};
 
 /// The largest HASH chunk the host sends: a vpcd message carries at most
 /// 65,535 bytes. The case is named after its size, so a change fails here.
@@ -170,13 +169,18 @@ fn card_crypto(c: &mut Criterion) {
     const FUNDS: u64 = 1_000_000_000_000;
     let message: &[u8] = b"a letter to be postmarked";
 
-    let mut authority = Authority::deterministic("CERTMETER-CA", 5, TIME).expect("authority");
-    let card = Card::manufacture(SimConfig::deterministic(11, TIME)).expect("card");
-    let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().expect("select");
-    m.verify_pin(DEFAULT_PIN).expect("PIN");
-    reader::personalize::personalize(&mut m, &mut authority, "BENCH-1", FUNDS)
-        .expect("personalization");
+    let (mut m, _authority) = vectors::Funded {
+        card: vectors::CardSpec {
+            seed: 11,
+            time: TIME,
+        },
+        authority: "CERTMETER-CA",
+        authority_seed: 5,
+        serial: "BENCH-1",
+        funds: FUNDS,
+    }
+    .meter()
+    .expect("a personalized, funded card");
     let file = reader::postmark::postmark(&mut m, &mut &message[..]).expect("postmark");
 
     let mut g = c.benchmark_group("card crypto");

@@ -44,6 +44,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod fixture;
 mod generate;
 mod record;
 mod runner;
@@ -53,6 +54,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use fixture::{FixtureError, Funded};
 pub use generate::{GenerateError, generate, try_generate};
 pub use reader::Transport;
 pub use record::Recorder;

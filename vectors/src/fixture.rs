@@ -1,0 +1,129 @@
+//! The one fixture of the tests, the vectors and the benchmarks: a
+//! deterministic authority, a deterministic card, and that card selected,
+//! unlocked and personalized with funds through the real host flows
+//! (`reader::personalize`). When personalization changes, this is the one
+//! place that follows it.
+
+use apdu::meter::DEFAULT_PIN;
+use applet_sim::sim::{Card, SimConfig};
+use authority::{Authority, AuthorityError};
+use reader::sim::MemoryTransport;
+use reader::{Meter, Transport};
+
+use crate::CardSpec;
+
+/// A personalized, funded card: who made it, its serial and its funds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Funded {
+    /// The card's seed and fixed clock.
+    pub card: CardSpec,
+    /// The authority's name (its certificates' issuer).
+    pub authority: &'static str,
+    /// The seed of the authority's key.
+    pub authority_seed: u64,
+    /// The meter serial.
+    pub serial: &'static str,
+    /// Minor units loaded into the certificate register.
+    pub funds: u64,
+}
+
+/// Why the fixture could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    /// The authority could not be made.
+    #[error("authority: {0}")]
+    Authority(#[from] AuthorityError),
+    /// The card could not be made.
+    #[error("simulated card: {0}")]
+    Sim(#[from] applet_sim::sim::SimError),
+    /// A host flow failed.
+    #[error("{0}")]
+    Reader(#[from] reader::Error),
+}
+
+impl Funded {
+    /// The deterministic authority, its clock at the card's time.
+    pub fn authority(&self) -> Result<Authority, FixtureError> {
+        Ok(Authority::deterministic(
+            self.authority,
+            self.authority_seed,
+            self.card.time,
+        )?)
+    }
+
+    /// The deterministic blank card.
+    pub fn blank_card(&self) -> Result<Card, FixtureError> {
+        Ok(Card::manufacture(self.sim_config())?)
+    }
+
+    /// The card's simulator settings (seed and fixed clock).
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig::deterministic(self.card.seed, self.card.time)
+    }
+
+    /// Personalizes the blank card behind `meter` with [`Self::funds`]:
+    /// SELECT, the default PIN, then `reader::personalize`.
+    pub fn personalize<T: Transport>(
+        &self,
+        meter: &mut Meter<T>,
+        authority: &mut Authority,
+    ) -> Result<(), FixtureError> {
+        open(meter)?;
+        reader::personalize::personalize(meter, authority, self.serial, self.funds)?;
+        Ok(())
+    }
+
+    /// The card personalized in memory, selected and unlocked, with its
+    /// authority.
+    pub fn meter(&self) -> Result<(Meter<MemoryTransport>, Authority), FixtureError> {
+        let mut authority = self.authority()?;
+        let mut meter = Meter::new(MemoryTransport::new(self.blank_card()?, true));
+        self.personalize(&mut meter, &mut authority)?;
+        Ok((meter, authority))
+    }
+
+    /// The personalized card itself (for power cuts, images and raw
+    /// APDUs), with its authority.
+    pub fn card(&self) -> Result<(Card, Authority), FixtureError> {
+        let (meter, authority) = self.meter()?;
+        Ok((meter.into_transport().into_card(), authority))
+    }
+}
+
+/// SELECT the meter application and VERIFY the default PIN.
+pub fn open<T: Transport>(meter: &mut Meter<T>) -> Result<(), reader::Error> {
+    meter.select()?;
+    meter.verify_pin(DEFAULT_PIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixture_is_personalized_and_funded() {
+        let f = Funded {
+            card: CardSpec {
+                seed: 3,
+                time: 1_800_000_000,
+            },
+            authority: "CERTMETER-CA",
+            authority_seed: 4,
+            serial: "FIX-1",
+            funds: 1234,
+        };
+        let (mut meter, authority) = f.meter().unwrap();
+        let status = meter.status().unwrap();
+        assert_eq!(status.serial.as_deref(), Some("FIX-1"));
+        assert_eq!(status.registers.certificate.descending, 1234);
+        assert_eq!(status.registers.certificate.ascending, 0);
+        // Unlocked: a postmark goes through without another VERIFY.
+        reader::postmark::postmark(&mut meter, &mut &b"x"[..]).unwrap();
+        assert_eq!(meter.status().unwrap().registers.certificate.ascending, 25);
+        // The same inputs make the same card.
+        let (card, _) = f.card().unwrap();
+        let (again, _) = f.card().unwrap();
+        assert_eq!(card.store().image(), again.store().image());
+        assert_eq!(authority.name(), "CERTMETER-CA");
+    }
+}
