@@ -39,6 +39,7 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use apdu::meter::{AID, DEFAULT_PIN, DataObject, RegisterId, Request, Service, ins};
+use apdu::policy::Charge;
 use apdu::{Command, StatusWord};
 use applet_sim::layout::{LOAD_COUNT, PIN_TRIES, Register};
 use applet_sim::sim::Card;
@@ -96,7 +97,8 @@ struct Genuine {
     load: Vec<u8>,
     postmark_file: Vec<u8>,
     postmark_fee: u64,
-    verify_fee: u64,
+    /// The authority's rate table, as the card holds it.
+    rates: Vec<(Service, u64)>,
 }
 
 /// A blank card personalized step by step (as `reader::personalize` does,
@@ -145,10 +147,18 @@ fn funded_card() -> (Card, Genuine) {
         load,
         postmark_file,
         postmark_fee: authority.rate(Service::Postmark).unwrap(),
-        verify_fee: authority.rate(Service::Verify).unwrap(),
+        rates: authority.rates(),
     };
     let card = m.into_transport().into_card();
     (card, genuine)
+}
+
+/// The index of a register in `Checked`'s arrays.
+fn slot(r: RegisterId) -> usize {
+    match r {
+        RegisterId::Postage => 0,
+        RegisterId::Certificate => 1,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -439,14 +449,14 @@ impl Generator {
 /// The card, and what its registers must hold.
 struct Checked {
     card: Card,
-    /// Everything loaded into the certificate register.
-    loaded: u64,
-    /// What the ascending register must hold.
-    charged: u64,
-    /// What the certificate piece count must hold.
-    pieces: u64,
-    postmark_fee: u64,
-    verify_fee: u64,
+    /// Everything loaded into each register (postage, certificate).
+    loaded: [u64; 2],
+    /// What each ascending register must hold.
+    charged: [u64; 2],
+    /// What each piece count must hold.
+    pieces: [u64; 2],
+    /// The fee of each service (the rate table).
+    rates: Vec<(Service, u64)>,
     load_applied: bool,
     /// APDUs sent, re-preparation and PIN restores included.
     sent: u32,
@@ -514,15 +524,27 @@ impl Checked {
             .filter(|c| c.cla == 0x80)
             .map(|c| c.ins);
         if ok {
+            // What a successful command charges comes from the declared
+            // access policy (apdu::policy), not from a list kept here.
+            let charge = Command::parse(apdu)
+                .ok()
+                .filter(|c| c.cla == 0x80)
+                .and_then(|c| Request::parse(&c).ok().and_then(|r| r.policy().charge));
+            if let Some(Charge { service, register }) = charge {
+                let fee = self
+                    .rates
+                    .iter()
+                    .find(|(s, _)| *s == service)
+                    .map(|&(_, fee)| fee)
+                    .unwrap_or_else(|| panic!("{service:?} charged without a rate"));
+                self.charged[slot(register)] += fee;
+                self.pieces[slot(register)] += 1;
+            }
             match executed {
                 Some(ins::POSTMARK) => {
-                    self.charged += self.postmark_fee;
-                    self.pieces += 1;
                     self.postmarks_after_load += u32::from(self.load_applied);
                 }
                 Some(ins::VERIFY_POSTMARK) => {
-                    self.charged += self.verify_fee;
-                    self.pieces += 1;
                     if let [0xE2, _, 0x80, 0x01, verdict, ..] = resp[..] {
                         *self.verdicts.entry(verdict).or_default() += 1;
                         // A changed postmark file never verifies.
@@ -541,7 +563,7 @@ impl Checked {
                         hex(apdu)
                     );
                     self.load_applied = true;
-                    self.loaded += TOP_UP;
+                    self.loaded[slot(RegisterId::Certificate)] += TOP_UP;
                     assert_eq!(self.register(LOAD_COUNT), load_count + 1);
                 }
                 _ => {}
@@ -580,19 +602,22 @@ impl Checked {
     }
 
     fn check_registers(&self, apdu: &[u8], sw: StatusWord) {
-        let c = Register::Certificate;
-        let (asc, desc) = (self.register(c.ascending()), self.register(c.descending()));
         let ctx = || format!("after {sw} to {}", hex(apdu));
-        assert_eq!(asc + desc, self.loaded, "control total {}", ctx());
-        assert_eq!(asc, self.charged, "ascending register {}", ctx());
-        assert_eq!(self.register(c.pieces()), self.pieces, "pieces {}", ctx());
-        let p = Register::Postage;
-        assert_eq!(
-            (self.register(p.ascending()), self.register(p.descending())),
-            (0, 0),
-            "postage register {}",
-            ctx()
-        );
+        for (id, r) in [
+            (RegisterId::Postage, Register::Postage),
+            (RegisterId::Certificate, Register::Certificate),
+        ] {
+            let i = slot(id);
+            let (asc, desc) = (self.register(r.ascending()), self.register(r.descending()));
+            assert_eq!(asc + desc, self.loaded[i], "{id:?} control total {}", ctx());
+            assert_eq!(asc, self.charged[i], "{id:?} ascending register {}", ctx());
+            assert_eq!(
+                self.register(r.pieces()),
+                self.pieces[i],
+                "{id:?} pieces {}",
+                ctx()
+            );
+        }
     }
 
     /// SELECT, VERIFY the PIN, open the hash of LETTER.
@@ -617,11 +642,10 @@ fn random_apdus_against_a_funded_card() {
     let (card, genuine) = funded_card();
     let mut checked = Checked {
         card,
-        loaded: FUNDS,
-        charged: 0,
-        pieces: 0,
-        postmark_fee: genuine.postmark_fee,
-        verify_fee: genuine.verify_fee,
+        loaded: [0, FUNDS],
+        charged: [0, 0],
+        pieces: [0, 0],
+        rates: genuine.rates.clone(),
         load_applied: false,
         sent: 0,
         seen: BTreeMap::new(),
@@ -633,11 +657,16 @@ fn random_apdus_against_a_funded_card() {
     };
     // The setup's postmark is the only charge so far.
     let c = Register::Certificate;
-    checked.charged = checked.register(c.ascending());
-    checked.pieces = checked.register(c.pieces());
-    assert_eq!((checked.charged, checked.pieces), (genuine.postmark_fee, 1));
+    let cert = slot(RegisterId::Certificate);
+    checked.charged[cert] = checked.register(c.ascending());
+    checked.pieces[cert] = checked.register(c.pieces());
+    assert_eq!(
+        (checked.charged[cert], checked.pieces[cert]),
+        (genuine.postmark_fee, 1)
+    );
     checked.check_registers(&[], StatusWord::OK);
 
+    let postmark_fee = genuine.postmark_fee;
     let mut generator = Generator {
         rng: ChaCha20Rng::seed_from_u64(0xF00D_5EED),
         genuine,
@@ -650,7 +679,7 @@ fn random_apdus_against_a_funded_card() {
             next_prepare = generated + PREPARE_EVERY;
         }
         let desc = checked.register(c.descending());
-        let offer_load = checked.load_applied || desc < checked.postmark_fee;
+        let offer_load = checked.load_applied || desc < postmark_fee;
         for (apdu, kind) in generator.next(offer_load) {
             checked.send(&apdu, kind);
             generated += 1;
