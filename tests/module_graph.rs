@@ -1,7 +1,9 @@
-//! The card core's module graph, read from the `crate::` paths in
-//! `src/` (comments left out): it has no cycle, the flows never use the
-//! dispatcher nor each other, and the lower modules never use a flow.
-//! `cargo test -p applet-sim --test module_graph -- --nocapture` prints it.
+//! The module graphs of the card core (`applet-sim`), the host library
+//! (`reader`) and the CLI (`cli`), read from the `crate::` paths in each
+//! `src/` (comments left out): none has a cycle; in the card core the flows
+//! never use the dispatcher nor each other, and the lower modules never use
+//! a flow. `cargo test -p certmeter-tests --test module_graph -- --nocapture`
+//! prints them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -67,8 +69,12 @@ fn targets(rest: &str, out: &mut BTreeSet<String>) {
     out.insert(name.to_owned());
 }
 
-fn graph() -> Graph {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The graph of the crate in `dir` (a workspace folder).
+fn graph(dir: &str) -> Graph {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(dir)
+        .join("src");
     let mut g = Graph::new();
     let mut stack = vec![src.clone()];
     while let Some(dir) = stack.pop() {
@@ -130,14 +136,40 @@ fn cycle(g: &Graph) -> Option<Vec<String>> {
         .find_map(|n| visit(n, g, &mut Vec::new(), &mut done))
 }
 
-#[test]
-fn the_module_graph_is_acyclic_and_layered() {
-    let g = graph();
-    for (n, deps) in &g {
+fn print(name: &str, g: &Graph) {
+    eprintln!("{name}:");
+    for (n, deps) in g {
         let deps: Vec<_> = deps.iter().map(String::as_str).collect();
-        eprintln!("{n} -> {}", deps.join(", "));
+        eprintln!("  {n} -> {}", deps.join(", "));
     }
-    assert_eq!(cycle(&g), None, "a cycle in the module graph");
+}
+
+#[test]
+fn the_host_library_and_the_cli_have_no_import_circle() {
+    for (dir, must_have) in [("reader", "session"), ("cli", "commands")] {
+        let g = graph(dir);
+        print(dir, &g);
+        assert_eq!(cycle(&g), None, "a cycle in {dir}'s module graph");
+        assert!(g.contains_key(must_have), "{dir}: {must_have} not seen");
+    }
+}
+
+#[test]
+fn a_cycle_is_found() {
+    let mut g = Graph::new();
+    for (a, b) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")] {
+        g.entry(a.into()).or_default().insert(b.into());
+    }
+    assert_eq!(cycle(&g), Some(vec!["a".into(), "b".into(), "c".into()]));
+    g.get_mut("c").unwrap().remove("a");
+    assert_eq!(cycle(&g), None);
+}
+
+#[test]
+fn the_card_core_is_acyclic_and_layered() {
+    let g = graph("applet-sim");
+    print("applet-sim", &g);
+    assert_eq!(cycle(&g), None, "a cycle in the card core's module graph");
     let is_flow = |n: &str| n == "flows" || n.starts_with("flows::");
     for (n, deps) in &g {
         if n.starts_with("flows::") {
