@@ -13,12 +13,22 @@
 //! * The real flows (personalization, loads, postmark, on-card
 //!   verification), with and without extended APDUs, send only APDUs that
 //!   the headings and `chained` rows show.
+//! * Every instruction of the command set (every CLA/INS that
+//!   `Request::parse` knows, which must be `apdu::meter::ins::ALL` without
+//!   GET RESPONSE) has its `### NAME — …` section, and every section's
+//!   heading names instructions the code has.
+//!
+//! docs/architecture.md against the tree: every backticked file path
+//! (`dir/file.rs`) or directory (`cli/`) it names exists.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use apdu::Command;
 use apdu::command::{CLA_CHAINING, EXTENDED_MAX_NC, SHORT_MAX_NC};
-use apdu::meter::{AID, DEFAULT_PIN, DataObject, RegisterId, Request, ins};
+use apdu::meter::{
+    AID, CLA_ISO, CLA_PROPRIETARY, DEFAULT_PIN, DataObject, RegisterId, Request, ins,
+};
+use apdu::{Command, StatusWord};
 use applet_sim::sim::{Card, SimConfig};
 use authority::Authority;
 use reader::sim::MemoryTransport;
@@ -841,6 +851,241 @@ fn short_hex(apdu: &[u8]) -> String {
             apdu.len()
         )
     }
+}
+
+// ---------------------------------------------------------------------------
+// One section per instruction.
+
+/// The instructions of the command set as the card knows them: every
+/// (CLA, INS) that `Request::parse` does not refuse as unknown (`6D00`,
+/// `6E00`). Any other answer (`6A86`, `6700`, a request) means the card
+/// has the instruction.
+fn parsed_instructions() -> BTreeSet<(u8, u8)> {
+    let mut out = BTreeSet::new();
+    for cla in [CLA_ISO, CLA_PROPRIETARY] {
+        for ins in 0..=u8::MAX {
+            let cmd = Command::new(cla, ins, 0, 0, &[], None);
+            match Request::parse(&cmd) {
+                Err(sw)
+                    if sw == StatusWord::INS_NOT_SUPPORTED
+                        || sw == StatusWord::CLA_NOT_SUPPORTED => {}
+                _ => {
+                    out.insert((cla, ins));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One request of every variant (both forms of GENERATE KEY, HASH init and
+/// update), to name an instruction and find its section (`section_name`,
+/// which matches every variant without a wildcard).
+fn one_of_each() -> Vec<Request<'static>> {
+    vec![
+        Request::Select { aid: AID },
+        Request::Verify { pin: None },
+        Request::ChangePin {
+            old_then_new: &[0xFF; apdu::meter::CHANGE_PIN_MIN_LEN],
+        },
+        Request::GetData(DataObject::Status),
+        Request::GetChallenge,
+        Request::GenerateKey { generate: true },
+        Request::GenerateKey { generate: false },
+        Request::Personalize { message: b"m" },
+        Request::LoadValue { message: b"m" },
+        Request::HashInit,
+        Request::HashUpdate { data: b"d" },
+        Request::Postmark,
+        Request::VerifyPostmark { file: b"f" },
+        Request::ReadCertificate { slot: 0 },
+    ]
+}
+
+/// The (CLA, INS) pairs a heading form names: its first two tokens.
+fn form_instructions(f: &Form) -> Option<Vec<(u8, u8)>> {
+    let byte = |i: usize| match f.items.get(i) {
+        Some(Item::One(Tok::Byte(set))) => Some(set.clone()),
+        _ => None,
+    };
+    let (clas, inss) = (byte(0)?, byte(1)?);
+    Some(
+        clas.iter()
+            .flat_map(|&c| inss.iter().map(move |&i| (c, i)))
+            .collect(),
+    )
+}
+
+#[test]
+fn every_instruction_has_a_section_and_every_section_an_instruction() {
+    let md = apdu_md();
+    let sections = sections(&md);
+    let code = parsed_instructions();
+    let mut wrong = Vec::new();
+
+    // The constants and the parser agree: ins::ALL is the command set, plus
+    // GET RESPONSE, which the card OS answers (docs: "Long answers").
+    let constants: BTreeSet<u8> = ins::ALL
+        .iter()
+        .copied()
+        .filter(|&i| i != ins::GET_RESPONSE)
+        .collect();
+    let parsed: BTreeSet<u8> = code.iter().map(|&(_, i)| i).collect();
+    assert_eq!(
+        constants, parsed,
+        "apdu::meter::ins::ALL (without GET RESPONSE) and the instructions Request::parse knows"
+    );
+
+    // Each instruction: its name (Request::name) and its section name.
+    let samples = one_of_each();
+    let mut expected: BTreeMap<(u8, u8), (String, BTreeSet<&str>)> = BTreeMap::new();
+    for r in &samples {
+        let cmd = r.to_command();
+        let e = expected
+            .entry((cmd.cla, cmd.ins))
+            .or_insert_with(|| (r.name().to_string(), BTreeSet::new()));
+        e.1.insert(section_name(r));
+    }
+    for key in &code {
+        if !expected.contains_key(key) {
+            wrong.push(format!(
+                "Request::parse knows CLA {:02X} INS {:02X}, but tests/docs.rs has no request of it: \
+                 add one to one_of_each()",
+                key.0, key.1
+            ));
+        }
+    }
+
+    // Where apdu.md documents each instruction.
+    let mut documented: BTreeMap<(u8, u8), BTreeSet<&str>> = BTreeMap::new();
+    for (name, s) in &sections {
+        for f in &s.forms {
+            let Some(pairs) = form_instructions(f) else {
+                wrong.push(format!(
+                    "### {name}: `{}` does not start with a fixed CLA and INS",
+                    f.text
+                ));
+                continue;
+            };
+            for pair in pairs {
+                if !code.contains(&pair) {
+                    wrong.push(format!(
+                        "### {name}: `{}` names CLA {:02X} INS {:02X}, which the command set does \
+                         not have (Request::parse answers 6D00/6E00)",
+                        f.text, pair.0, pair.1
+                    ));
+                }
+                documented.entry(pair).or_default().insert(name.as_str());
+            }
+        }
+    }
+    for pair in &code {
+        let Some((what, want)) = expected.get(pair) else {
+            continue;
+        };
+        let want_list = want.iter().copied().collect::<Vec<_>>().join(", ");
+        match documented.get(pair) {
+            None => wrong.push(format!(
+                "{what} (CLA {:02X} INS {:02X}): docs/apdu.md has no `### {want_list} — …` \
+                 section under \"## Commands\"",
+                pair.0, pair.1
+            )),
+            Some(found) if found != want => wrong.push(format!(
+                "{what} (CLA {:02X} INS {:02X}) is documented under {found:?}, expected {want_list}",
+                pair.0, pair.1
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "docs/apdu.md command sections against the command set:\n{}",
+        wrong.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// docs/architecture.md: the paths it names.
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
+}
+
+/// Whether a code span is a path in the tree: relative, one word, with a
+/// `/`, naming a Rust file (`reader/src/meter.rs`) or a directory (`cli/`).
+/// Absolute paths, `~`, `$VAR`, `../`, globs and Rust paths are not.
+fn tree_path(span: &str) -> Option<&str> {
+    let relative = !span.starts_with(['/', '~', '$', '.', '-']);
+    let word = !span.contains(char::is_whitespace) && !span.contains(['*', ':', '<', '>']);
+    let shaped = span.ends_with(".rs") || span.ends_with('/');
+    (relative && word && shaped && span.contains('/')).then_some(span)
+}
+
+/// The backticked tree paths of a Markdown text, outside fenced blocks.
+fn tree_paths(md: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut prose = String::new();
+    for line in md.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            prose.push_str(line);
+            prose.push('\n');
+        }
+    }
+    prose
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter_map(tree_path)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_path_in_architecture_md_exists() {
+    let path = workspace_root().join("docs/architecture.md");
+    let md = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let paths = tree_paths(&md);
+    assert!(
+        paths.len() > 50,
+        "docs/architecture.md names only {} paths: is its module map gone?",
+        paths.len()
+    );
+    let root = workspace_root();
+    let missing: BTreeSet<&String> = paths
+        .iter()
+        .filter(|p| {
+            let full = root.join(p);
+            if p.ends_with('/') {
+                !full.is_dir()
+            } else {
+                !full.is_file()
+            }
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names paths that do not exist (relative to the workspace root):\n{}",
+        missing
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn tree_paths_are_what_look_like_paths() {
+    let md = "`cli/` and `reader/src/meter.rs`, not `~/.local/share/certmeter/`, \
+              `/dev/null`, `vectors/data/*.json`, `meter.rs`, `a::b`, `-o -`,\n\
+              ```\n`applet-sim/src/gone.rs`\n```\n`apdu/src/cmd/\nx.rs`";
+    assert_eq!(tree_paths(md), ["cli/", "reader/src/meter.rs"]);
 }
 
 // ---------------------------------------------------------------------------

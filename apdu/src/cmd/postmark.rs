@@ -1,4 +1,4 @@
-//! POSTMARK (proprietary): `80 30 00 00 00` charges the postage register and
+//! POSTMARK (proprietary): `80 30 00 00 00` charges the certificate register and
 //! answers the postmark over the message hashed since HASH init. Figure 3:
 //!
 //! ```text
