@@ -5,9 +5,11 @@
 
 use std::path::Path;
 
-use apdu::meter::{DEFAULT_PIN, RegisterId};
+use apdu::meter::{DEFAULT_PIN, RegisterId, Service};
 use applet_sim::sim::{Card, SimConfig};
-use authority::Authority;
+use authority::PersonalizationRequest;
+use authority::{Authority, AuthorityService, LoadRecord, Personalization, ServiceError};
+use certmeter_tests::Home;
 use reader::Meter;
 use reader::sim::MemoryTransport;
 
@@ -83,4 +85,198 @@ fn parallel_personalizations_and_loads_all_succeed() {
         );
         assert_eq!(m.flagged_at, None, "{:?}", m.flag_reason);
     }
+}
+
+/// The SQLite authority whose first `fail` confirmations cannot be served
+/// (as when its database stays locked).
+struct Busy {
+    inner: Authority,
+    fail: usize,
+    asked: usize,
+}
+
+impl AuthorityService for Busy {
+    fn name(&self) -> Result<String, ServiceError> {
+        AuthorityService::name(&self.inner)
+    }
+
+    fn public_key(&self) -> Result<[u8; 65], ServiceError> {
+        AuthorityService::public_key(&self.inner)
+    }
+
+    fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
+        AuthorityService::rates(&self.inner)
+    }
+
+    fn check_personalization(
+        &mut self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), ServiceError> {
+        AuthorityService::check_personalization(&mut self.inner, chip_id, serial, funds)
+    }
+
+    fn personalize(
+        &mut self,
+        request: &PersonalizationRequest,
+    ) -> Result<Personalization, ServiceError> {
+        AuthorityService::personalize(&mut self.inner, request)
+    }
+
+    fn value_load(
+        &mut self,
+        serial: &str,
+        register: RegisterId,
+        amount: u64,
+        number: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::value_load(&mut self.inner, serial, register, amount, number)
+    }
+
+    fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
+        self.asked += 1;
+        if self.fail > 0 {
+            self.fail -= 1;
+            return Err(ServiceError::Unavailable(
+                "authority database: database is locked".into(),
+            ));
+        }
+        AuthorityService::confirm_load(&mut self.inner, receipt)
+    }
+}
+
+fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {
+    let mut a = Busy {
+        inner: Authority::deterministic("CA", 1, 1_800_000_000).unwrap(),
+        fail: 0,
+        asked: 0,
+    };
+    a.inner.set_clock(None);
+    let mut m = blank(7);
+    reader::personalize::personalize(&mut m, &mut a, "BUSY-1", 100).unwrap();
+    (m, a)
+}
+
+/// A confirmation that fails after the card credited is retried: a
+/// passing lock is not a failed load.
+#[test]
+fn a_confirmation_that_fails_after_the_card_credited_is_retried() {
+    let (mut m, mut a) = personalized_busy();
+    a.fail = 2;
+    a.asked = 0;
+    let record = reader::value::load(&mut m, &mut a, RegisterId::Postage, 500).unwrap();
+    assert_eq!((record.number, record.amount), (2, 500));
+    assert!(record.confirmed_at.is_some());
+    assert_eq!(a.asked, 3);
+}
+
+/// An authority that stays unavailable: the load is reported as credited
+/// (one line, saying so), and the next load confirms it.
+#[test]
+fn a_confirmation_that_keeps_failing_says_the_card_was_credited() {
+    let (mut m, mut a) = personalized_busy();
+    a.fail = usize::MAX;
+    let e = reader::value::load(&mut m, &mut a, RegisterId::Postage, 500).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            reader::Error::Unconfirmed {
+                number: 2,
+                amount: 500,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("the card was credited") && text.contains("the next load confirms it"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'));
+    assert_eq!(m.status().unwrap().registers.postage.control_total, 500);
+    a.fail = 0;
+    reader::value::load(&mut m, &mut a, RegisterId::Postage, 300).unwrap();
+    let loads = a.inner.loads("BUSY-1").unwrap();
+    assert!(loads.iter().all(|l| l.confirmed_at.is_some()), "{loads:?}");
+    assert_eq!(
+        a.inner.total_loaded("BUSY-1", RegisterId::Postage).unwrap(),
+        800
+    );
+}
+
+/// A flagged meter through the CLI: an authority restored from a backup
+/// taken before a load sees the card's next receipt hold more than its
+/// records: the load is reported in one line naming the meter and the
+/// reason, `meter authority meters` shows the flag, and no further load
+/// is issued to the meter.
+#[test]
+fn a_receipt_that_does_not_reconcile_is_reported_and_listed() {
+    let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
+    home.meter(["card", "new"]).expect_code(0);
+    home.meter([
+        "--pin",
+        "123456",
+        "personalize",
+        "--serial",
+        "PB-42",
+        "--funds",
+        "10.00",
+    ])
+    .expect_code(0);
+    let backup = home.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for f in ["authority.db", "authority.key"] {
+        std::fs::copy(home.path().join("authority").join(f), backup.join(f)).unwrap();
+    }
+    home.meter(["load", "5.00"]).expect_code(0);
+    let b = backup.to_str().unwrap();
+
+    let run = home
+        .meter(["--authority", b, "load", "3.00"])
+        .expect_code(2);
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("meter PB-42 is flagged")
+            && first.contains("the loads into it add up to 1300"),
+        "{}",
+        run.stderr
+    );
+    let list = home
+        .meter(["--authority", b, "authority", "meters"])
+        .expect_code(0);
+    assert!(
+        list.stdout.contains("PB-42") && list.stdout.contains("FLAGGED"),
+        "{}",
+        list.stdout
+    );
+    let json = home
+        .meter(["--authority", b, "--json", "authority", "meters"])
+        .expect_code(0)
+        .json();
+    assert_eq!(json[0]["state"], "flagged");
+    assert!(
+        json[0]["flag_reason"]
+            .as_str()
+            .unwrap()
+            .contains("add up to 1300")
+    );
+    // Refused before the card is touched.
+    let before = home.meter(["status", "--json"]).expect_code(0).json()["load_count"].clone();
+    let again = home
+        .meter(["--authority", b, "load", "1.00"])
+        .expect_code(2);
+    assert!(again.stderr.contains("flagged"), "{}", again.stderr);
+    assert_eq!(
+        home.meter(["status", "--json"]).expect_code(0).json()["load_count"],
+        before
+    );
+    // The up-to-date authority is not concerned.
+    let ok = home
+        .meter(["--json", "authority", "meters"])
+        .expect_code(0)
+        .json();
+    assert_eq!(ok[0]["state"], "ok");
 }
