@@ -280,3 +280,217 @@ fn a_receipt_that_does_not_reconcile_is_reported_and_listed() {
         .json();
     assert_eq!(ok[0]["state"], "ok");
 }
+
+const PIN: &str = "123456";
+
+/// A personalized default card with funds, and a message to postmark.
+fn funded() -> (Home, std::path::PathBuf) {
+    let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
+    home.meter(["card", "new"]).expect_code(0);
+    home.meter([
+        "--pin",
+        PIN,
+        "personalize",
+        "--serial",
+        "PB-7",
+        "--funds",
+        "10.00",
+    ])
+    .expect_code(0);
+    let msg = home.path().join("letter.txt");
+    std::fs::write(&msg, "Dear Sir,").unwrap();
+    (home, msg)
+}
+
+fn postmarks(home: &Home) -> u64 {
+    home.meter(["status", "--json"]).expect_code(0).json()["postmarks"]
+        .as_u64()
+        .unwrap()
+}
+
+/// A `FILE.postmark` (or `-o PATH`) planted as a symbolic link is refused
+/// before the card charges: the link's target is left as it was.
+#[cfg(unix)]
+#[test]
+fn a_planted_output_link_is_never_written_through() {
+    let (home, msg) = funded();
+    let victim = home.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let planted = home.path().join("letter.txt.postmark");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let run = home
+        .meter(["--pin", PIN, "postmark", msg.to_str().unwrap()])
+        .expect_code(2);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert_eq!(postmarks(&home), 0, "nothing was charged");
+    // A dangling link too (it would create the file it names).
+    let nowhere = home.path().join("created-through-a-link");
+    let dangling = home.path().join("out.pm");
+    std::os::unix::fs::symlink(&nowhere, &dangling).unwrap();
+    home.meter([
+        "--pin",
+        PIN,
+        "postmark",
+        msg.to_str().unwrap(),
+        "-o",
+        dangling.to_str().unwrap(),
+    ])
+    .expect_code(2);
+    assert!(!nowhere.exists());
+    // A regular file is replaced as before.
+    let out = home.path().join("real.pm");
+    std::fs::write(&out, "old").unwrap();
+    home.meter([
+        "--pin",
+        PIN,
+        "postmark",
+        msg.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    assert!(std::fs::read(&out).unwrap().starts_with(&[0x7F, 0x60]));
+}
+
+/// An output onto the card's state file (by name, through `..`, or by a
+/// hard link), its lock file, or a file of the authority is refused before
+/// the card charges; the card and the authority are intact.
+#[cfg(unix)]
+#[test]
+fn an_output_onto_the_card_or_the_authority_is_refused() {
+    let (home, msg) = funded();
+    let card = home.path().join("card.sim");
+    let before = std::fs::read(&card).unwrap();
+    let hard = home.path().join("hard-link");
+    std::fs::hard_link(&card, &hard).unwrap();
+    let sub = home.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let dotdot = sub.join("../card.sim");
+    let explicit = home.path().join("other.sim");
+    std::fs::copy(&card, &explicit).unwrap();
+    let explicit_card = format!("sim:{}", explicit.display());
+    let auth = home.path().join("authority");
+    let db = std::fs::read(auth.join("authority.db")).unwrap();
+    let key = std::fs::read(auth.join("authority.key")).unwrap();
+    let m = msg.to_str().unwrap();
+    for (card_arg, out, what) in [
+        (None, card.clone(), "state file"),
+        (None, dotdot, "state file"),
+        (None, hard.clone(), "state file"),
+        (None, home.path().join("card.sim.lock"), "state file"),
+        (Some(explicit_card.as_str()), explicit.clone(), "state file"),
+        (None, auth.join("authority.db"), "authority"),
+        (None, auth.join("authority.key"), "authority"),
+        (None, auth.join("new-file"), "authority"),
+    ] {
+        let mut args = vec!["--pin", PIN];
+        if let Some(c) = card_arg {
+            args.extend(["--card", c]);
+        }
+        args.extend(["postmark", m, "-o", out.to_str().unwrap()]);
+        let run = home.meter(&args).expect_code(2);
+        assert!(
+            run.stderr.contains("refusing to write there") && run.stderr.contains(what),
+            "{}: {}",
+            out.display(),
+            run.stderr
+        );
+    }
+    let pem = home
+        .meter([
+            "authority",
+            "key",
+            "--pem",
+            "-o",
+            auth.join("authority.key").to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(pem.stderr.contains("refusing"), "{}", pem.stderr);
+    let cert = home
+        .meter(["cert", "export", "0", "-o", card.to_str().unwrap()])
+        .expect_code(2);
+    assert!(cert.stderr.contains("refusing"), "{}", cert.stderr);
+    assert_eq!(std::fs::read(&card).unwrap(), before);
+    assert_eq!(std::fs::read(auth.join("authority.db")).unwrap(), db);
+    assert_eq!(std::fs::read(auth.join("authority.key")).unwrap(), key);
+    assert_eq!(postmarks(&home), 0);
+    assert!(!auth.join("new-file").exists());
+}
+
+/// A postmark file argument is read with a size limit: a huge file or
+/// `/dev/zero` is refused at once, not read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn a_postmark_file_is_read_with_a_size_limit() {
+    let (home, msg) = funded();
+    let m = msg.to_str().unwrap();
+    let huge = home.path().join("huge.postmark");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    for pm in [huge.to_str().unwrap(), "/dev/zero"] {
+        let run = home.meter(["verify", m, pm]).expect_code(2);
+        assert!(
+            run.stderr.contains("at most 4096 bytes"),
+            "{pm}: {}",
+            run.stderr
+        );
+    }
+    // A real one still verifies.
+    home.meter(["--pin", PIN, "postmark", m]).expect_code(0);
+    home.meter(["verify", m, &format!("{m}.postmark")])
+        .expect_code(0);
+}
+
+/// Runs `meter ARGS` in `home`, killed after `secs` (a hang is a failure).
+fn meter_within(home: &Home, args: &[&str], secs: u64) -> certmeter_tests::Run {
+    let mut child = home
+        .command(certmeter_tests::meter_bin())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("meter {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+/// `--card sim:PATH` where PATH is a FIFO, a directory or a device is
+/// refused with one line, instead of hanging or reading forever.
+#[cfg(unix)]
+#[test]
+fn a_card_that_is_not_a_regular_file_is_refused() {
+    let home = Home::new();
+    let fifo = home.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let dir = home.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    for (path, kind) in [
+        (fifo.to_str().unwrap(), "a FIFO"),
+        (dir.to_str().unwrap(), "a directory"),
+        ("/dev/zero", "a device"),
+    ] {
+        let card = format!("sim:{path}");
+        let run = meter_within(&home, &["--card", &card, "status"], 10).expect_code(2);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("not a regular file") && first.contains(kind),
+            "{path}: {}",
+            run.stderr
+        );
+        meter_within(&home, &["--card", &card, "card", "new", "--force"], 10).expect_code(2);
+    }
+    assert!(!home.path().join("fifo.lock").exists());
+}

@@ -8,6 +8,8 @@ use authority::Authority;
 use reader::card::{self, CardSpec};
 use reader::{Meter, Transport};
 
+use crate::sink::Guard;
+
 /// The card, the authority, the PIN and the output format.
 #[derive(clap::Args)]
 pub struct Global {
@@ -45,6 +47,26 @@ impl Global {
             Some(d) => Ok(d.clone()),
             None => Ok(card::home()?.join("authority")),
         }
+    }
+
+    /// What no output may overwrite: the simulated card named by `--card`
+    /// and the default one, their lock and temporary files, and the
+    /// authority's directory.
+    pub fn guard(&self) -> Guard {
+        let mut guard = Guard::default();
+        if let Ok(CardSpec::Sim(path)) = self.card_spec() {
+            guard = guard.card(&path);
+        }
+        if let Ok(home) = card::home() {
+            if let CardSpec::Sim(path) = CardSpec::default_sim(&home) {
+                guard = guard.card(&path);
+            }
+            guard = guard.authority(&home.join("authority"));
+        }
+        if let Ok(dir) = self.authority_dir() {
+            guard = guard.authority(&dir);
+        }
+        guard
     }
 
     /// Opens the authority (its database, read-write, and its signing key).

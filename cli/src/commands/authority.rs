@@ -40,7 +40,7 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
         AuthorityCommand::Key { pem: true, output } => {
             let pem = reader::export::public_key_pem(&Authority::open(&dir)?.public_key())?;
             let out = output.clone().unwrap_or_else(|| "-".into());
-            write_output(&out, pem.as_bytes())?;
+            write_output(&out, pem.as_bytes(), &g.guard())?;
             return Ok(ExitCode::SUCCESS);
         }
         AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,
