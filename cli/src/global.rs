@@ -83,16 +83,32 @@ impl Global {
         Ok(meter)
     }
 
-    /// Verifies the owner PIN given with --pin / METER_PIN.
-    pub fn verify_pin(&self, meter: &mut Card) -> Result<()> {
+    /// The owner PIN given with --pin / METER_PIN.
+    fn pin(&self) -> Result<&str> {
         let Some(pin) = &self.pin else {
             bail!(
                 "this command needs the owner PIN: pass --pin or set METER_PIN (a new card's PIN is {})",
                 String::from_utf8_lossy(apdu::meter::DEFAULT_PIN)
             );
         };
-        meter
-            .verify_pin(pin.as_bytes())
-            .context("verifying the owner PIN")
+        Ok(pin)
+    }
+
+    /// Runs a flow that needs the owner PIN (given with --pin /
+    /// METER_PIN): VERIFY and the flow in one exclusive section that ends
+    /// by resetting the card ([`Meter::with_pin`]), so the PIN is in force
+    /// for this flow only.
+    pub fn with_pin<R>(
+        &self,
+        meter: &mut Card,
+        f: impl FnOnce(&mut Meter<&mut dyn Transport>) -> std::result::Result<R, reader::Error>,
+    ) -> Result<R> {
+        let pin = self.pin()?;
+        let mut verified = false;
+        match meter.with_pin(pin.as_bytes(), &mut verified, f) {
+            Ok(r) => Ok(r),
+            Err(e) if !verified => Err(anyhow::Error::from(e).context("verifying the owner PIN")),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -65,8 +65,9 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     }
     let result = if *on_card {
         let mut meter = g.open_meter()?;
-        g.verify_pin(&mut meter)?;
-        let (verdict, info) = postmark::verify_on_card(&mut meter, &mut message, &pm)?;
+        let (verdict, info) = g.with_pin(&mut meter, |m| {
+            postmark::verify_on_card(m, &mut message, &pm)
+        })?;
         card_verdict(json, &verdict, info.as_ref(), &pm)?;
         verdict.result.is_ok()
     } else {
