@@ -96,8 +96,8 @@ fn postmarks_of_any_size_verify_and_tampering_is_caught() {
 }
 
 /// `-o` onto a FIFO writes through it (a rename would replace the pipe with
-/// a plain file, as it would `/dev/null`), onto a symlink replaces the file
-/// it points to, keeping the link, and `-` is standard output.
+/// a plain file, as it would `/dev/null`), onto a symlink is refused (the
+/// CLI never writes through a link), and `-` is standard output.
 #[test]
 fn postmark_output_to_pipes_symlinks_and_stdout() {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -133,16 +133,19 @@ fn postmark_output_to_pipes_symlinks_and_stdout() {
     std::fs::write(&target, "old").unwrap();
     let link = home.path().join("link.postmark");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    home.meter(["--pin", PIN, "postmark", f, "-o", link.to_str().unwrap()])
-        .expect_code(0);
+    // Never written through (a link may be planted): refused before the
+    // card charges, the link and its target left as they were.
+    let run = home
+        .meter(["--pin", PIN, "postmark", f, "-o", link.to_str().unwrap()])
+        .expect_code(2);
+    assert!(run.stderr.contains("symbolic link"), "{}", run.stderr);
     assert!(
         std::fs::symlink_metadata(&link)
             .unwrap()
             .file_type()
             .is_symlink()
     );
-    home.meter(["verify", f, target.to_str().unwrap()])
-        .expect_code(0);
+    assert_eq!(std::fs::read(&target).unwrap(), b"old");
 
     // A new postmark file gets the usual mode of a new file (0644 under
     // umask 022), not a temporary file's 0600: it is meant to be sent on.

@@ -375,3 +375,127 @@ fn a_card_pulled_mid_postmark_is_reported_and_charges_nothing() {
     );
     assert_eq!(after, before);
 }
+
+/// A verified PIN never outlives a spending flow: VERIFY and the spend run
+/// in one PC/SC transaction that ends by resetting the card, so another
+/// program, connected meanwhile and waiting for the card, gets it with no
+/// PIN in force (and the application not even selected): it cannot spend
+/// on the owner's PIN.
+#[test]
+fn a_verified_pin_never_outlives_a_spending_flow() {
+    let _g = pcsc_env::lock();
+    let (home, state, _) = personalized_sim_card("PCSC-PIN", "5.00");
+    let msg = home.path().join("letter");
+    std::fs::write(&msg, b"Dear Sir,").unwrap();
+    let m = msg.to_str().unwrap();
+    let pcscd = Pcscd::start();
+    let card = VirtualCard::start(&state, &[]);
+    let cmd = |r: Request<'_>| r.to_command().to_vec().unwrap();
+    let sw = |a: &[u8]| u16::from_be_bytes([a[a.len() - 2], a[a.len() - 1]]);
+    // Another program, connected all along. (A session, so that a reset
+    // is reported by resending, not as an error.)
+    let mut other =
+        reader::Session::new(PcscTransport::connect(Some(READER), Duration::from_secs(1)).unwrap());
+    // What it tries: the PIN state, then a postmark on the owner's PIN,
+    // without SELECT (which would end the owner's security state itself).
+    let attempt = |other: &mut reader::Session<PcscTransport>| {
+        let query = other.transmit(&cmd(Request::Verify { pin: None })).unwrap();
+        let hash = other.transmit(&cmd(Request::HashInit)).unwrap();
+        let postmark = other.transmit(&cmd(Request::Postmark)).unwrap();
+        [sw(&query), sw(&hash), sw(&postmark)]
+    };
+    let spent = |answers: [u16; 3]| {
+        answers[0] == 0x9000 || answers[2] & 0xFF00 == 0x6100 || answers[2] == 0x9000
+    };
+
+    // The library flow the CLI runs, the owner's connection kept open.
+    let mut owner = reader::Meter::new(reader::CardSpec::Pcsc(Some(READER.into())).open().unwrap());
+    owner.select().unwrap();
+    let mut verified = false;
+    let mut message = std::io::Cursor::new(b"Dear Sir,".to_vec());
+    owner
+        .with_pin(DEFAULT_PIN, &mut verified, |m| {
+            reader::postmark::postmark(m, &mut message)
+        })
+        .unwrap();
+    let answers = attempt(&mut other);
+    assert!(
+        !spent(answers),
+        "another program spent on the owner's PIN: {answers:04X?}"
+    );
+    // With SELECT: security status not satisfied.
+    let select = hex::decode(select_hex()).unwrap();
+    assert_eq!(sw(&other.transmit(&select).unwrap()), 0x9000);
+    assert_eq!(
+        sw(&other.transmit(&cmd(Request::HashInit)).unwrap()),
+        0x9000
+    );
+    assert_eq!(
+        sw(&other.transmit(&cmd(Request::Postmark)).unwrap()),
+        0x6982
+    );
+    // The owner's session goes on (the selection comes back, not the PIN)
+    // and its next flow verifies afresh.
+    assert_eq!(owner.status().unwrap().postmarks, 1);
+    let query = reader::exchange(
+        owner.transport(),
+        &Request::Verify { pin: None }.to_command(),
+    )
+    .unwrap();
+    assert_ne!(query.sw, apdu::StatusWord::OK, "the PIN was replayed");
+    let mut message = std::io::Cursor::new(b"Dear Sir,".to_vec());
+    owner
+        .with_pin(DEFAULT_PIN, &mut verified, |m| {
+            reader::postmark::postmark(m, &mut message)
+        })
+        .unwrap();
+    drop(owner);
+
+    // Through the CLI: after `meter postmark` over PC/SC, nobody spends.
+    let pm = home.path().join("letter.pm");
+    home.meter([
+        "--card",
+        "pcsc",
+        "--pin",
+        PIN,
+        "postmark",
+        m,
+        "-o",
+        pm.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let answers = attempt(&mut other);
+    assert!(
+        !spent(answers),
+        "another program spent on the owner's PIN: {answers:04X?}"
+    );
+    let hash_hex = hex::encode_upper(cmd(Request::HashInit));
+    let postmark_hex = hex::encode_upper(cmd(Request::Postmark));
+    let run = home
+        .meter([
+            "--card",
+            "pcsc",
+            "apdu",
+            &select_hex(),
+            &hash_hex,
+            &postmark_hex,
+        ])
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("6982"),
+        "{}",
+        run.stdout
+    );
+    let status = home
+        .meter(["--card", "pcsc", "status", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(status["postmarks"], 3);
+    drop(other);
+    card.stop();
+    pcscd.stop();
+}

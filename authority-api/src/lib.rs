@@ -86,6 +86,18 @@ pub enum ServiceError {
     /// A load receipt is not acceptable (the reason says why).
     #[error("load receipt refused: {0}")]
     BadReceipt(String),
+    /// The meter is flagged: one of its receipts did not reconcile with
+    /// the authority's records (registers, counters or clock), and it gets
+    /// no further loads.
+    #[error(
+        "meter {serial} is flagged by the authority ({reason}); it gets no further loads: see `meter authority meters`"
+    )]
+    Flagged {
+        /// The meter serial.
+        serial: String,
+        /// Why it was flagged.
+        reason: String,
+    },
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
@@ -209,6 +221,10 @@ mod tests {
                 serial: "PB-1".into(),
             },
             ServiceError::BadReceipt("bad signature".into()),
+            ServiceError::Flagged {
+                serial: "PB-1".into(),
+                reason: "the clock went back".into(),
+            },
             ServiceError::InvalidRequest("amount 0".into()),
             ServiceError::Unavailable("authority database: locked".into()),
         ] {

@@ -66,7 +66,21 @@ pub const MIGRATIONS: &[&str] = &[
         card_time    INTEGER,
         UNIQUE (meter, number)
     ) STRICT;",
+    // 2: a meter whose receipt did not reconcile is flagged (when, why).
+    "ALTER TABLE meters ADD COLUMN flagged_at INTEGER;
+    ALTER TABLE meters ADD COLUMN flag_reason TEXT;",
 ];
+
+/// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the
+/// write lock first, waiting up to the busy timeout for another writer,
+/// instead of failing with "database is locked" when it upgrades from
+/// reading (a deferred transaction cannot wait for that).
+pub fn begin(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>, AuthorityError> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+}
+
+/// How long a connection waits for another writer before giving up.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Creates an empty database file, failing if the file exists.
 pub fn create_file(path: &Path) -> std::io::Result<()> {
@@ -90,7 +104,7 @@ pub fn open_file(path: &Path) -> Result<Connection, AuthorityError> {
 pub fn open_read_only(path: &Path) -> Result<Connection, AuthorityError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
 }
@@ -98,7 +112,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, AuthorityError> {
 /// Per-connection settings: foreign keys on, and wait for other writers.
 pub fn configure(conn: &Connection) -> Result<(), AuthorityError> {
     conn.pragma_update(None, "foreign_keys", true)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(())
 }
 
@@ -110,7 +124,10 @@ pub fn version(conn: &Connection) -> Result<usize, AuthorityError> {
 
 /// Brings the schema up to date; refuses a database newer than this program.
 pub fn migrate(conn: &mut Connection) -> Result<(), AuthorityError> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    if version(conn)? == MIGRATIONS.len() {
+        return Ok(());
+    }
+    let tx = begin(conn)?;
     let current = version(&tx)?;
     if current > MIGRATIONS.len() {
         return Err(AuthorityError::Database(format!(

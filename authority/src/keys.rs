@@ -69,8 +69,22 @@ pub fn write_key_file(path: &Path, key: &SigningKey) -> Result<(), AuthorityErro
     file.sync_all().map_err(io)
 }
 
-/// Reads a key written by [`write_key_file`].
+/// Reads a key written by [`write_key_file`]. On Unix a file that group or
+/// others may access (any of the mode bits 077) is refused, with the
+/// `chmod` that fixes it.
 pub fn read_key_file(path: &Path) -> Result<SigningKey, AuthorityError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|e| AuthorityError::Io(path.to_path_buf(), e))?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(AuthorityError::KeyFileMode(path.to_path_buf(), mode));
+        }
+    }
     let text =
         std::fs::read_to_string(path).map_err(|e| AuthorityError::Io(path.to_path_buf(), e))?;
     let bytes = hex::decode(text.trim())

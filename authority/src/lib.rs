@@ -34,7 +34,7 @@ use p256::ecdsa::SigningKey;
 use rusqlite::Connection;
 
 pub use authority_api::{AuthorityService, Personalization, ServiceError};
-pub use personalization::{MeterRecord, PersonalizationRequest};
+pub use personalization::{MeterRecord, MeterSummary, PersonalizationRequest};
 pub use value::LoadRecord;
 
 /// How long a load or a personalization keeps the meter in service: the
@@ -92,12 +92,30 @@ pub enum AuthorityError {
     /// A load receipt is not acceptable.
     #[error("load receipt refused: {0}")]
     BadReceipt(&'static str),
+    /// The meter is flagged: a receipt of its did not reconcile with the
+    /// authority's records. No further load is issued to it.
+    #[error(
+        "meter {serial} is flagged by the authority ({reason}); it gets no further loads: see `meter authority meters`"
+    )]
+    Flagged {
+        /// The meter serial.
+        serial: String,
+        /// Why it was flagged.
+        reason: String,
+    },
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
     /// The key file does not hold this authority's key.
     #[error("key file {path}: {1}", path = .0.display())]
     BadKeyFile(PathBuf, &'static str),
+    /// The key file can be read or written by group or others.
+    #[error(
+        "key file {path} is accessible by group or others (mode {mode:03o}); restrict it with `chmod 600 {path}`",
+        path = .0.display(),
+        mode = .1
+    )]
+    KeyFileMode(PathBuf, u32),
     /// The operating system has no random number source.
     #[error("no random number source: {0}")]
     Entropy(String),
@@ -166,9 +184,11 @@ impl Authority {
         if !db_path.is_file() {
             return Err(AuthorityError::NotFound(dir.to_path_buf()));
         }
+        // The key first: a key file others can read is refused before
+        // anything is written.
+        let key = keys::read_key_file(&key_path)?;
         let mut conn = db::open_file(&db_path)?;
         db::migrate(&mut conn)?;
-        let key = keys::read_key_file(&key_path)?;
         let stored: Option<String> = db::setting(&conn, db::PUBLIC_KEY)?;
         if stored.as_deref() != Some(hex::encode(keys::encode_public(key.verifying_key())).as_str())
         {
@@ -263,7 +283,7 @@ impl Authority {
     /// Migrates a fresh database and stores the authority's settings.
     fn setup(mut conn: Connection, key: SigningKey, name: &str) -> Result<Self, AuthorityError> {
         db::migrate(&mut conn)?;
-        let tx = conn.transaction()?;
+        let tx = db::begin(&mut conn)?;
         db::set_setting(&tx, db::NAME, name)?;
         db::set_setting(
             &tx,

@@ -31,6 +31,27 @@ pub struct MeterRecord {
     pub personalized_at: u64,
 }
 
+/// A meter as `meter authority meters` lists it: its loads and its state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterSummary {
+    /// Meter serial.
+    pub serial: String,
+    /// Chip id, lower-case hex.
+    pub chip_id: String,
+    /// The serial of its meter certificate.
+    pub certificate_serial: u64,
+    /// When it was personalized, Unix seconds.
+    pub personalized_at: u64,
+    /// Loads issued.
+    pub loads: u64,
+    /// Loads confirmed by a receipt.
+    pub confirmed: u64,
+    /// When it was flagged (a receipt did not reconcile), Unix seconds.
+    pub flagged_at: Option<u64>,
+    /// Why it was flagged.
+    pub flag_reason: Option<String>,
+}
+
 /// The serial rule the card also enforces ([`apdu::meter::serial_well_formed`]).
 fn check_serial(serial: &str) -> Result<(), AuthorityError> {
     if apdu::meter::serial_well_formed(serial.as_bytes()) {
@@ -110,7 +131,7 @@ impl Authority {
         let authority_key = self.public_key();
         let rates = self.rates.clone();
 
-        let tx = self.conn.transaction()?;
+        let tx = db::begin(&mut self.conn)?;
         // The same card asking again (its first message never reached it, or
         // was refused) gets a new message for the certificate it already
         // has: same chip, same serial, same meter key, no load issued yet.
@@ -284,5 +305,43 @@ impl Authority {
             certificate_serial: db::from_int(cert_serial)?,
             personalized_at: db::from_int(at)?,
         }))
+    }
+
+    /// Every personalized meter, by serial, with its loads and its flag.
+    pub fn meters(&self) -> Result<Vec<MeterSummary>, AuthorityError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.serial, m.chip_id, m.certificate_serial, m.personalized_at,
+                    (SELECT COUNT(*) FROM loads l WHERE l.meter = m.serial),
+                    (SELECT COUNT(*) FROM loads l
+                     WHERE l.meter = m.serial AND l.confirmed_at IS NOT NULL),
+                    m.flagged_at, m.flag_reason
+             FROM meters m ORDER BY m.serial",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (serial, chip, cert, at, loads, confirmed, flagged_at, flag_reason) = row?;
+            Ok(MeterSummary {
+                serial,
+                chip_id: hex::encode(chip),
+                certificate_serial: db::from_int(cert)?,
+                personalized_at: db::from_int(at)?,
+                loads: db::from_int(loads)?,
+                confirmed: db::from_int(confirmed)?,
+                flagged_at: db::from_opt_int(flagged_at)?,
+                flag_reason,
+            })
+        })
+        .collect()
     }
 }

@@ -19,11 +19,13 @@ impl From<AuthorityError> for ServiceError {
                 ServiceError::PendingPersonalization { chip, serial }
             }
             AuthorityError::BadReceipt(why) => ServiceError::BadReceipt(why.to_owned()),
+            AuthorityError::Flagged { serial, reason } => ServiceError::Flagged { serial, reason },
             AuthorityError::InvalidRequest(why) => ServiceError::InvalidRequest(why),
             e @ (AuthorityError::AlreadyExists(_)
             | AuthorityError::NotFound(_)
             | AuthorityError::Database(_)
             | AuthorityError::BadKeyFile(..)
+            | AuthorityError::KeyFileMode(..)
             | AuthorityError::Entropy(_)
             | AuthorityError::Io(..)) => ServiceError::Unavailable(e.to_string()),
         }
@@ -102,6 +104,10 @@ mod tests {
                 serial: "PB-1".into(),
             },
             AuthorityError::BadReceipt("no such load was issued"),
+            AuthorityError::Flagged {
+                serial: "PB-1".into(),
+                reason: "the clock went back".into(),
+            },
             AuthorityError::InvalidRequest("amount 0".into()),
             AuthorityError::Database("locked".into()),
             AuthorityError::NotFound("/x".into()),

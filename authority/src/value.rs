@@ -85,6 +85,91 @@ fn require_meter(conn: &Connection, serial: &str) -> Result<(), AuthorityError> 
     .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))
 }
 
+/// Why meter `serial` is flagged, if it is.
+pub(crate) fn flag(conn: &Connection, serial: &str) -> Result<Option<String>, AuthorityError> {
+    Ok(conn
+        .query_row(
+            "SELECT flag_reason FROM meters WHERE serial = ?1 AND flagged_at IS NOT NULL",
+            [serial],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .map(|reason| reason.unwrap_or_else(|| "no reason recorded".into())))
+}
+
+/// Checks a (validly signed, issued) receipt against the records: the
+/// register's ascending + descending must equal the sum of the loads into
+/// it up to this one, and neither the card's clock nor the register's
+/// ascending value may be behind an earlier receipt (or ahead of a later
+/// one). Returns the reason of a mismatch.
+fn reconcile(
+    conn: &Connection,
+    serial: &str,
+    r: &LoadReceipt<'_>,
+) -> Result<Option<String>, AuthorityError> {
+    let register = r.register.name();
+    let loaded: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(amount), 0) FROM loads
+         WHERE meter = ?1 AND register = ?2 AND number <= ?3",
+        params![serial, r.register as u8, r.number],
+        |row| row.get(0),
+    )?;
+    let loaded = db::from_int(loaded)?;
+    let holds = r.ascending.checked_add(r.descending);
+    if holds != Some(loaded) {
+        return Ok(Some(format!(
+            "receipt of load {}: the {register} register holds ascending {} + descending {} \
+             but the loads into it add up to {loaded}",
+            r.number, r.ascending, r.descending
+        )));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT number, register, ascending, card_time FROM loads
+         WHERE meter = ?1 AND number != ?2 AND receipt IS NOT NULL
+         ORDER BY number",
+    )?;
+    let earlier = stmt.query_map(params![serial, r.number], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, Option<i64>>(2)?,
+            row.get::<_, Option<i64>>(3)?,
+        ))
+    })?;
+    for row in earlier {
+        let (number, reg, ascending, time) = row?;
+        let before = number < i64::from(r.number);
+        // (earlier value, later value) in load order.
+        let in_order = |theirs: u64, ours: u64| {
+            if before {
+                theirs <= ours
+            } else {
+                ours <= theirs
+            }
+        };
+        if let Some(time) = db::from_opt_int(time)?
+            && !in_order(time, r.time)
+        {
+            return Ok(Some(format!(
+                "the card clock went back: receipt of load {} says {}, receipt of load {number} \
+                 says {time}",
+                r.number, r.time
+            )));
+        }
+        if reg == i64::from(r.register as u8)
+            && let Some(ascending) = db::from_opt_int(ascending)?
+            && !in_order(ascending, r.ascending)
+        {
+            return Ok(Some(format!(
+                "the {register} register's ascending value went back: receipt of load {} says \
+                 {}, receipt of load {number} says {ascending}",
+                r.number, r.ascending
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// The largest amount the authority records (SQLite INTEGER), minor units.
 pub const MAX_AMOUNT: u64 = i64::MAX as u64;
 
@@ -127,7 +212,7 @@ impl Authority {
         let now = self.now();
         let deadline = now.saturating_add(SERVICE_INTERVAL);
 
-        let tx = self.conn.transaction()?;
+        let tx = db::begin(&mut self.conn)?;
         let meter: Option<(Vec<u8>, Option<i64>, i64)> = tx
             .query_row(
                 "SELECT m.chip_id, c.revoked_at, c.expiry
@@ -140,6 +225,12 @@ impl Authority {
         let Some((chip_id, revoked_at, expiry)) = meter else {
             return Err(AuthorityError::UnknownMeter(serial.to_owned()));
         };
+        if let Some(reason) = flag(&tx, serial)? {
+            return Err(AuthorityError::Flagged {
+                serial: serial.to_owned(),
+                reason,
+            });
+        }
         if revoked_at.is_some() {
             return Err(AuthorityError::InvalidRequest(format!(
                 "the certificate of meter {serial} is revoked"
@@ -226,7 +317,7 @@ impl Authority {
             .map_err(|_| AuthorityError::UnknownMeter(String::from_utf8_lossy(r.serial).into()))?;
         let now = self.now();
 
-        let tx = self.conn.transaction()?;
+        let tx = db::begin(&mut self.conn)?;
         let key: Vec<u8> = tx
             .query_row(
                 "SELECT public_key FROM meters WHERE serial = ?1",
@@ -263,6 +354,25 @@ impl Authority {
                     "the load is already confirmed by another receipt",
                 ))
             };
+        }
+        if let Some(reason) = flag(&tx, serial)? {
+            return Err(AuthorityError::Flagged {
+                serial: serial.to_owned(),
+                reason,
+            });
+        }
+        if let Some(reason) = reconcile(&tx, serial, &r)? {
+            // The flag is kept; the receipt confirms nothing.
+            tx.execute(
+                "UPDATE meters SET flagged_at = ?2, flag_reason = ?3
+                 WHERE serial = ?1 AND flagged_at IS NULL",
+                params![serial, db::to_int(now, "time")?, reason],
+            )?;
+            tx.commit()?;
+            return Err(AuthorityError::Flagged {
+                serial: serial.to_owned(),
+                reason,
+            });
         }
         let int = |v: u64| {
             i64::try_from(v).map_err(|_| AuthorityError::BadReceipt("a value is out of range"))

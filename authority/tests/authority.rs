@@ -30,12 +30,26 @@ fn receipt(key: &SigningKey, serial: &str, number: u32, reg: RegisterId, amount:
     receipt_at(key, serial, number, reg, amount, T + 60)
 }
 
+/// A receipt for the first load into a register: nothing spent yet.
 fn receipt_at(
     key: &SigningKey,
     serial: &str,
     number: u32,
     reg: RegisterId,
     amount: u64,
+    time: u64,
+) -> Vec<u8> {
+    receipt_with(key, serial, number, reg, amount, (0, amount), time)
+}
+
+/// A receipt with the register's (ascending, descending) after the load.
+fn receipt_with(
+    key: &SigningKey,
+    serial: &str,
+    number: u32,
+    reg: RegisterId,
+    amount: u64,
+    (ascending, descending): (u64, u64),
     time: u64,
 ) -> Vec<u8> {
     let mut buf = vec![0u8; 1024];
@@ -46,8 +60,8 @@ fn receipt_at(
         w.put_u32(message::LOAD_NUMBER, number)?;
         w.put(message::REGISTER, &[reg as u8])?;
         w.put_u64(message::AMOUNT, amount)?;
-        w.put_u64(message::ASCENDING, 0)?;
-        w.put_u64(message::DESCENDING, amount * 2)?;
+        w.put_u64(message::ASCENDING, ascending)?;
+        w.put_u64(message::DESCENDING, descending)?;
         w.put_u64(message::TIME, time)
     })
     .unwrap();
@@ -277,7 +291,7 @@ fn value_load_and_receipt() {
     );
     assert_eq!(
         (r.ascending, r.descending, r.card_time),
-        (Some(0), Some(20_000), Some(T + 60))
+        (Some(0), Some(10_000), Some(T + 60))
     );
     // Idempotent for the same receipt.
     a.set_clock(Some(T + 300));
@@ -287,12 +301,14 @@ fn value_load_and_receipt() {
     a.value_load("M-1", RegisterId::Postage, 2_500, 2).unwrap();
     a.value_load("M-1", RegisterId::Certificate, 700, 3)
         .unwrap();
-    a.confirm_load(&receipt(
+    a.confirm_load(&receipt_with(
         &meter_key(1),
         "M-1",
         2,
         RegisterId::Postage,
         2_500,
+        (300, 12_200),
+        T + 60,
     ))
     .unwrap();
     a.confirm_load(&receipt(
@@ -510,4 +526,165 @@ fn the_public_key_is_read_without_writing() {
             .filter(|(n, ..)| n != authority::KEY_FILE)
             .collect::<Vec<_>>()
     );
+}
+
+/// A meter whose receipt does not add up is flagged: the reason and the
+/// time are recorded, the load is not confirmed, no further load is issued,
+/// and the listing shows it.
+#[test]
+fn a_receipt_that_does_not_reconcile_flags_the_meter() {
+    let mut a = Authority::deterministic("CA", 1, T).unwrap();
+    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize(&request("M-2", 2)).unwrap();
+    let key = meter_key(1);
+    a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
+    a.confirm_load(&receipt(&key, "M-1", 1, RegisterId::Postage, 1_000))
+        .unwrap();
+    a.value_load("M-1", RegisterId::Postage, 500, 2).unwrap();
+    a.set_clock(Some(T + 500));
+    // Validly signed by the meter, but the register holds more than was
+    // ever loaded into it (1 000 + 500).
+    let forged = receipt_with(
+        &key,
+        "M-1",
+        2,
+        RegisterId::Postage,
+        500,
+        (200, 9_300),
+        T + 90,
+    );
+    let e = a.confirm_load(&forged).unwrap_err();
+    let AuthorityError::Flagged { serial, reason } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(serial, "M-1");
+    assert!(reason.contains("add up to 1500"), "{reason}");
+    assert!(!e.to_string().contains('\n'));
+    assert_eq!(a.loads("M-1").unwrap()[1].confirmed_at, None);
+    // No further load, and even the right receipt is refused now.
+    assert!(matches!(
+        a.value_load("M-1", RegisterId::Certificate, 100, 3),
+        Err(AuthorityError::Flagged { .. })
+    ));
+    let honest = receipt_with(
+        &key,
+        "M-1",
+        2,
+        RegisterId::Postage,
+        500,
+        (200, 1_300),
+        T + 90,
+    );
+    assert!(matches!(
+        a.confirm_load(&honest),
+        Err(AuthorityError::Flagged { .. })
+    ));
+    let meters = a.meters().unwrap();
+    assert_eq!(meters.len(), 2);
+    assert_eq!(
+        (meters[0].serial.as_str(), meters[0].flagged_at),
+        ("M-1", Some(T + 500))
+    );
+    assert_eq!(meters[0].flag_reason.as_deref(), Some(reason.as_str()));
+    assert_eq!((meters[0].loads, meters[0].confirmed), (2, 1));
+    // The other meter is untouched.
+    assert_eq!(
+        (meters[1].serial.as_str(), meters[1].flagged_at),
+        ("M-2", None)
+    );
+    a.value_load("M-2", RegisterId::Postage, 100, 1).unwrap();
+}
+
+/// Counters and the clock never go back: a receipt whose card time or
+/// ascending value is behind an earlier receipt's flags the meter.
+#[test]
+fn a_receipt_going_back_flags_the_meter() {
+    let key = meter_key(1);
+    for (second, why) in [
+        // The card clock went back.
+        (
+            receipt_with(
+                &key,
+                "M-1",
+                2,
+                RegisterId::Postage,
+                500,
+                (300, 1_200),
+                T + 10,
+            ),
+            "clock went back",
+        ),
+        // Ascending went back (the sum still adds up).
+        (
+            receipt_with(
+                &key,
+                "M-1",
+                2,
+                RegisterId::Postage,
+                500,
+                (100, 1_400),
+                T + 90,
+            ),
+            "ascending value went back",
+        ),
+    ] {
+        let mut a = Authority::deterministic("CA", 1, T).unwrap();
+        a.personalize(&request("M-1", 1)).unwrap();
+        a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
+        a.confirm_load(&receipt_with(
+            &key,
+            "M-1",
+            1,
+            RegisterId::Postage,
+            1_000,
+            (200, 800),
+            T + 60,
+        ))
+        .unwrap();
+        a.value_load("M-1", RegisterId::Postage, 500, 2).unwrap();
+        let e = a.confirm_load(&second).unwrap_err();
+        assert!(
+            matches!(&e, AuthorityError::Flagged { reason, .. } if reason.contains(why)),
+            "{e}"
+        );
+    }
+}
+
+/// A key file group or others can read is refused, naming the fix.
+#[cfg(unix)]
+#[test]
+fn open_refuses_a_key_file_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    Authority::init(dir.path(), "CA").unwrap();
+    let key = dir.path().join("authority.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = Authority::open(dir.path()).unwrap_err().to_string();
+    assert!(e.contains(&format!("chmod 600 {}", key.display())), "{e}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    Authority::open(dir.path()).unwrap();
+}
+
+/// A version-1 database (before flags) is upgraded on open.
+#[test]
+fn open_upgrades_a_version_1_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Authority::init(dir.path(), "CA").unwrap();
+    a.personalize(&request("M-1", 1)).unwrap();
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE meters DROP COLUMN flagged_at;
+         ALTER TABLE meters DROP COLUMN flag_reason;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let a = Authority::open(dir.path()).unwrap();
+    let m = a.meters().unwrap();
+    assert_eq!((m.len(), m[0].flagged_at), (1, None));
 }

@@ -8,6 +8,8 @@ use authority::Authority;
 use reader::card::{self, CardSpec};
 use reader::{Meter, Transport};
 
+use crate::sink::Guard;
+
 /// The card, the authority, the PIN and the output format.
 #[derive(clap::Args)]
 pub struct Global {
@@ -47,6 +49,26 @@ impl Global {
         }
     }
 
+    /// What no output may overwrite: the simulated card named by `--card`
+    /// and the default one, their lock and temporary files, and the
+    /// authority's directory.
+    pub fn guard(&self) -> Guard {
+        let mut guard = Guard::default();
+        if let Ok(CardSpec::Sim(path)) = self.card_spec() {
+            guard = guard.card(&path);
+        }
+        if let Ok(home) = card::home() {
+            if let CardSpec::Sim(path) = CardSpec::default_sim(&home) {
+                guard = guard.card(&path);
+            }
+            guard = guard.authority(&home.join("authority"));
+        }
+        if let Ok(dir) = self.authority_dir() {
+            guard = guard.authority(&dir);
+        }
+        guard
+    }
+
     /// Opens the authority (its database, read-write, and its signing key).
     pub fn open_authority(&self) -> Result<Authority> {
         Ok(Authority::open(&self.authority_dir()?)?)
@@ -61,16 +83,32 @@ impl Global {
         Ok(meter)
     }
 
-    /// Verifies the owner PIN given with --pin / METER_PIN.
-    pub fn verify_pin(&self, meter: &mut Card) -> Result<()> {
+    /// The owner PIN given with --pin / METER_PIN.
+    fn pin(&self) -> Result<&str> {
         let Some(pin) = &self.pin else {
             bail!(
                 "this command needs the owner PIN: pass --pin or set METER_PIN (a new card's PIN is {})",
                 String::from_utf8_lossy(apdu::meter::DEFAULT_PIN)
             );
         };
-        meter
-            .verify_pin(pin.as_bytes())
-            .context("verifying the owner PIN")
+        Ok(pin)
+    }
+
+    /// Runs a flow that needs the owner PIN (given with --pin /
+    /// METER_PIN): VERIFY and the flow in one exclusive section that ends
+    /// by resetting the card ([`Meter::with_pin`]), so the PIN is in force
+    /// for this flow only.
+    pub fn with_pin<R>(
+        &self,
+        meter: &mut Card,
+        f: impl FnOnce(&mut Meter<&mut dyn Transport>) -> std::result::Result<R, reader::Error>,
+    ) -> Result<R> {
+        let pin = self.pin()?;
+        let mut verified = false;
+        match meter.with_pin(pin.as_bytes(), &mut verified, f) {
+            Ok(r) => Ok(r),
+            Err(e) if !verified => Err(anyhow::Error::from(e).context("verifying the owner PIN")),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -2,12 +2,12 @@
 //! and out.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use crate::sink::Sink;
+use crate::sink::{Guard, Sink};
 
 /// A Unix time for people: RFC 3339, or the raw seconds when it lies past
 /// what RFC 3339 can write (year 9999).
@@ -26,10 +26,30 @@ pub fn open_file(path: &Path) -> Result<BufReader<File>> {
     })?))
 }
 
+/// Reads a whole input of a bounded format (a postmark file, a PEM key):
+/// at most `limit` bytes, so `/dev/zero` or a huge file is refused instead
+/// of filling the memory.
+pub fn read_limited(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>> {
+    let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() > limit {
+        bail!(
+            "{} is too large for {what}: at most {limit} bytes",
+            path.display()
+        );
+    }
+    Ok(bytes)
+}
+
 /// Writes `bytes` to `path` (`-`: standard output) as the postmark is
-/// written: a temporary file renamed into place.
-pub fn write_output(path: &Path, bytes: &[u8]) -> Result<()> {
-    let sink = Sink::open(path).with_context(|| format!("cannot write {}", path.display()))?;
+/// written: a temporary file renamed into place; refuses what `guard`
+/// protects.
+pub fn write_output(path: &Path, bytes: &[u8], guard: &Guard) -> Result<()> {
+    let sink =
+        Sink::open(path, guard).with_context(|| format!("cannot write {}", path.display()))?;
     sink.finish(bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }

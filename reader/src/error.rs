@@ -80,6 +80,25 @@ pub enum Error {
     /// The caller's input cannot be sent (checked before touching the card).
     #[error("{0}")]
     Input(String),
+    /// The card applied a load and signed its receipt, but the authority
+    /// could not record the receipt, even when asked again. The funds are
+    /// on the card; the authority confirms this load with the meter's next
+    /// receipt (a receipt for load n proves every earlier load).
+    #[error(
+        "the card was credited with load {number} ({amount} minor units into the {register} register) of meter {serial}, but the authority could not record its receipt ({reason}); the next load confirms it"
+    )]
+    Unconfirmed {
+        /// The meter serial.
+        serial: String,
+        /// The load number.
+        number: u32,
+        /// The register credited (its name).
+        register: &'static str,
+        /// The amount credited, minor units.
+        amount: u64,
+        /// Why the authority could not record it.
+        reason: ServiceError,
+    },
     /// Personalization completed, but loading the initial funds failed.
     #[error("meter {serial} is personalized, but its initial funds were not loaded: {source}")]
     FundsNotLoaded {
@@ -165,6 +184,9 @@ impl Error {
             | Error::NotPersonalized
             | Error::LoadsExhausted
             | Error::Input(_) => None,
+            Error::Unconfirmed { .. } => Some(
+                "nothing to redo: the funds are on the card; run `meter load` later to confirm it",
+            ),
             Error::FundsNotLoaded { .. } => {
                 Some("load the funds with `meter load AMOUNT` once the cause is fixed")
             }

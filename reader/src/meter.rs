@@ -154,6 +154,32 @@ impl<T: Transport> Meter<T> {
         out.ok_or_else(|| Error::Malformed("the exclusive section did not run".into()))
     }
 
+    /// Runs `f` with the owner PIN verified, for a flow that spends or
+    /// changes keys: VERIFY and `f` run inside one exclusive section
+    /// ([`Transport::exclusive_reset`]) that ends by resetting the card,
+    /// so the verified PIN never outlives the flow (over PC/SC no other
+    /// program gets the card while it is in force) and is not kept for a
+    /// replay. `verified` is set once the card accepted the PIN.
+    pub fn with_pin<R>(
+        &mut self,
+        pin: &[u8],
+        verified: &mut bool,
+        f: impl FnOnce(&mut Meter<&mut dyn Transport>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.transport.exclusive_reset(&mut |t| {
+            if let Some(f) = f.take() {
+                let mut m = Meter::new(t);
+                m.verify_pin(pin)?;
+                *verified = true;
+                out = Some(f(&mut m)?);
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Malformed("the exclusive section did not run".into()))
+    }
+
     fn call(&mut self, req: Request<'_>) -> Result<Vec<u8>, Error> {
         check(exchange(&mut self.transport, &req.to_command())?)
     }

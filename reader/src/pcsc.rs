@@ -369,7 +369,20 @@ impl Transport for PcscTransport {
     }
 
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
-        match self.with_transaction(f) {
+        self.exclusive_ending(f, Disposition::LeaveCard)
+    }
+
+    /// One transaction that ends by resetting the card: no other program
+    /// gets the card between `f` and the reset, so a PIN verified in `f`
+    /// is never in force for anyone else.
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        self.exclusive_ending(f, Disposition::ResetCard)
+    }
+}
+
+impl PcscTransport {
+    fn exclusive_ending(&mut self, f: &mut Exclusive<'_>, end: Disposition) -> Result<(), Error> {
+        match self.with_transaction(f, end) {
             Ok(result) => result,
             // The transaction could not begin, and `f` has not run: a reset
             // or a pcscd restart is reported as [`TransportError::Reset`]
@@ -377,14 +390,13 @@ impl Transport for PcscTransport {
             Err(e) => Err(self.recovering(e).into()),
         }
     }
-}
 
-impl PcscTransport {
-    /// Runs `f` inside one PC/SC transaction; the outer error is the
-    /// transaction failing to begin.
+    /// Runs `f` inside one PC/SC transaction ended with `end`; the outer
+    /// error is the transaction failing to begin.
     fn with_transaction(
         &mut self,
         f: &mut Exclusive<'_>,
+        end: Disposition,
     ) -> Result<Result<(), Error>, pcsc::Error> {
         let label = self.label();
         let PcscTransport {
@@ -400,12 +412,16 @@ impl PcscTransport {
             buf,
             atr,
             extended: *extended,
-            label,
+            label: label.clone(),
         };
         let result = f(&mut held);
-        // Ending fails only if the card went away, which `f` has seen.
-        let _ = tx.end(Disposition::LeaveCard);
-        Ok(result)
+        match tx.end(end) {
+            Ok(()) => Ok(result),
+            // Ending fails only if the card went away, which `f` has seen.
+            Err(_) if end == Disposition::LeaveCard => Ok(result),
+            // The card could not be reset: say so, unless `f` failed first.
+            Err((_, e)) => Ok(result.and(Err(error(e, Some(&label)).into()))),
+        }
     }
 }
 
@@ -439,6 +455,11 @@ impl Transport for Held<'_> {
     }
 
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        f(self)
+    }
+
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        // Already held: the outermost section decides how it ends.
         f(self)
     }
 }

@@ -74,11 +74,13 @@ fn personalize_held<A: AuthorityService + ?Sized>(
     })?;
     meter.personalize(&answer.message)?;
     if funds > 0 {
-        value::load(meter, authority, RegisterId::Certificate, funds).map_err(|e| {
-            Error::FundsNotLoaded {
+        value::load(meter, authority, RegisterId::Certificate, funds).map_err(|e| match e {
+            // Credited: only the authority's record is behind.
+            e @ Error::Unconfirmed { .. } => e,
+            e => Error::FundsNotLoaded {
                 serial: serial.to_owned(),
                 source: Box::new(e),
-            }
+            },
         })?;
     }
     Ok(Personalized {

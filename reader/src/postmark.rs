@@ -15,6 +15,11 @@ use crate::error::Error;
 use crate::meter::{CardVerdict, Meter};
 use crate::transport::Transport;
 
+/// The largest postmark file read (`meter verify`): a postmark file is
+/// about 400 bytes (postmark and certificate, formats.md); anything larger
+/// than this is refused unread rather than read into memory.
+pub const MAX_POSTMARK_FILE: usize = 4096;
+
 /// Bytes of message per HASH command when the transport takes extended
 /// APDUs: 0xFF00, so that the whole APDU stays within the 65,535 bytes a
 /// vpcd message (and many readers) can carry.

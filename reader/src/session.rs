@@ -30,6 +30,9 @@ struct Memory {
     select: Option<Vec<u8>>,
     /// The whole VERIFY command, PIN included: wiped when dropped.
     verify: Option<Zeroizing<Vec<u8>>>,
+    /// The card was reset by a section of ours: SELECT again before the
+    /// next command.
+    reselect: bool,
 }
 
 impl<T: Transport> Session<T> {
@@ -72,18 +75,42 @@ impl<T: Transport> Session<T> {
         self.memory.forget();
     }
 
-    /// Runs `f` inside the inner transport's `exclusive`, on a view that
-    /// remembers and replays with this session's memory; `began` tells
-    /// whether `f` ran.
-    fn exclusive_once(&mut self, f: &mut Exclusive<'_>, began: &mut bool) -> Result<(), Error> {
+    /// Runs `f` inside the inner transport's `exclusive` (or
+    /// `exclusive_reset` when `reset`), on a view that remembers and
+    /// replays with this session's memory; `began` tells whether `f` ran.
+    fn exclusive_once(
+        &mut self,
+        f: &mut Exclusive<'_>,
+        began: &mut bool,
+        reset: bool,
+    ) -> Result<(), Error> {
         let Session { inner, memory } = self;
-        inner.exclusive(&mut |t: &mut dyn Transport| {
+        let mut run = |t: &mut dyn Transport| {
             *began = true;
             f(&mut Held {
                 inner: t,
                 memory: &mut *memory,
             })
-        })
+        };
+        if reset {
+            inner.exclusive_reset(&mut run)
+        } else {
+            inner.exclusive(&mut run)
+        }
+    }
+
+    /// `exclusive` or `exclusive_reset`: if the card was reset before the
+    /// transaction began, the SELECT and VERIFY are replayed and the
+    /// transaction begun once more; `f` runs at most once.
+    fn section(&mut self, f: &mut Exclusive<'_>, reset: bool) -> Result<(), Error> {
+        let mut began = false;
+        match self.exclusive_once(f, &mut began, reset) {
+            Err(Error::Transport(TransportError::Reset)) if !began => {
+                self.memory.replay(&mut self.inner)?;
+                self.exclusive_once(f, &mut began, reset)
+            }
+            other => other,
+        }
     }
 }
 
@@ -117,6 +144,15 @@ impl Memory {
     fn forget(&mut self) {
         self.select = None;
         self.verify = None;
+        self.reselect = false;
+    }
+
+    /// After a section that ended by resetting the card: the PIN is
+    /// forgotten (wiped), never replayed into another flow; the selection
+    /// is sent again before the next command.
+    fn after_reset(&mut self) {
+        self.verify = None;
+        self.reselect = self.select.is_some();
     }
 
     /// Puts the SELECT and the VERIFY back after a reset.
@@ -140,6 +176,15 @@ impl Memory {
         t: &mut dyn Transport,
         command: &[u8],
     ) -> Result<Vec<u8>, TransportError> {
+        if std::mem::take(&mut self.reselect)
+            && let Some(select) = self.select.clone()
+            && !is_select(command)
+        {
+            match t.transmit(&select) {
+                Err(TransportError::Reset) => self.replay(t)?,
+                other => self.remember(&select, &other?),
+            }
+        }
         let answer = match t.transmit(command) {
             Err(TransportError::Reset) => {
                 self.replay(t)?;
@@ -150,6 +195,12 @@ impl Memory {
         self.remember(command, &answer);
         Ok(answer)
     }
+}
+
+fn is_select(command: &[u8]) -> bool {
+    apdu::Command::parse(command)
+        .ok()
+        .is_some_and(|c| matches!(Request::parse(&c), Ok(Request::Select { .. })))
 }
 
 impl<T: Transport> Transport for Session<T> {
@@ -176,14 +227,16 @@ impl<T: Transport> Transport for Session<T> {
     /// the SELECT and VERIFY are replayed and the transaction begun once
     /// more; `f` runs at most once.
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
-        let mut began = false;
-        match self.exclusive_once(f, &mut began) {
-            Err(Error::Transport(TransportError::Reset)) if !began => {
-                self.memory.replay(&mut self.inner)?;
-                self.exclusive_once(f, &mut began)
-            }
-            other => other,
-        }
+        self.section(f, false)
+    }
+
+    /// As [`exclusive`](Self::exclusive), ending with a card reset: the
+    /// PIN verified in `f` is forgotten here too (wiped, never replayed),
+    /// whether `f` succeeded or not.
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        let result = self.section(f, true);
+        self.memory.after_reset();
+        result
     }
 }
 
@@ -214,6 +267,11 @@ impl Transport for Held<'_> {
 
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         // Already held.
+        f(self)
+    }
+
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        // Already held: the outermost section decides how it ends.
         f(self)
     }
 }
@@ -467,6 +525,60 @@ mod tests {
             .unwrap_err();
         assert_eq!(e, Error::Transport(TransportError::Reset));
         assert_eq!(runs, 1);
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn a_section_ending_with_a_reset_forgets_the_pin_and_never_replays_it() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(FIRST, OK)
+                // After the section's reset: the selection comes back
+                // before the next command, the PIN does not.
+                .expect(&select(), OK)
+                .expect(SECOND, OK)
+                // A reset by another program later: SELECT is replayed,
+                // not the PIN of the finished flow.
+                .expect_error(FIRST, TransportError::Reset)
+                .expect(&select(), OK)
+                .expect(FIRST, &[0x69, 0x82]),
+        );
+        s.transmit(&select()).unwrap();
+        s.exclusive_reset(&mut |t| {
+            t.transmit(&verify(b"123456"))?;
+            t.transmit(FIRST)?;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.get_ref().resets(), 1, "the section ends with a reset");
+        assert!(!s.has_pin() && s.has_selection());
+        s.transmit(SECOND).unwrap();
+        assert_eq!(s.transmit(FIRST).unwrap(), [0x69, 0x82]);
+        assert!(!s.has_pin());
+        s.get_ref().assert_done();
+    }
+
+    #[test]
+    fn a_failed_section_ending_with_a_reset_forgets_the_pin_too() {
+        let mut s = Session::new(
+            ScriptedTransport::new()
+                .expect(&select(), OK)
+                .expect(&verify(b"123456"), OK)
+                .expect(FIRST, &[0x6A, 0x80]),
+        );
+        s.transmit(&select()).unwrap();
+        let e = s
+            .exclusive_reset(&mut |t| {
+                t.transmit(&verify(b"123456"))?;
+                t.transmit(FIRST)?;
+                Err(Error::Input("the flow failed".into()))
+            })
+            .unwrap_err();
+        assert_eq!(e, Error::Input("the flow failed".into()));
+        assert_eq!(s.get_ref().resets(), 1);
+        assert!(!s.has_pin());
         s.get_ref().assert_done();
     }
 

@@ -14,14 +14,17 @@ pub struct SimTransport {
 }
 
 impl SimTransport {
-    /// Opens the simulated card at `path`.
+    /// Opens the simulated card at `path`, which must be a regular file
+    /// (a FIFO or a device would hang or never end).
     pub fn open(path: &Path) -> Result<Self, TransportError> {
+        check_regular(path, false)?;
         let file = StateFile::open(path, SimConfig::default()).map_err(map)?;
         Ok(SimTransport { file })
     }
 
     /// Manufactures a blank simulated card at `path` (replacing one only if `force`).
     pub fn create(path: &Path, force: bool) -> Result<Self, TransportError> {
+        check_regular(path, true)?;
         let file = StateFile::create(path, force, SimConfig::default()).map_err(map)?;
         Ok(SimTransport { file })
     }
@@ -29,6 +32,44 @@ impl SimTransport {
     /// The state file (for tests: tearing, inspection).
     pub fn state_file(&mut self) -> &mut StateFile {
         &mut self.file
+    }
+}
+
+/// Refuses a state file path that is not a regular file (a FIFO, a
+/// directory, a device, a socket), following links; a missing file is
+/// left to the simulator (`missing_ok`, or its own "not found").
+fn check_regular(path: &Path, missing_ok: bool) -> Result<(), TransportError> {
+    let kind = match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => return Ok(()),
+        Ok(m) => file_kind(&m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && missing_ok => return Ok(()),
+        Err(_) => return Ok(()),
+    };
+    Err(TransportError::Unavailable(format!(
+        "--card sim:{}: not a regular file ({kind}); a simulated card is a state file made by `meter card new`",
+        path.display()
+    )))
+}
+
+fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = m.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if m.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
     }
 }
 

@@ -26,6 +26,18 @@ pub trait Transport {
     /// other program's command comes between the APDUs `f` sends. A
     /// transport with nothing to lock just runs `f` on itself.
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error>;
+
+    /// Like [`exclusive`](Self::exclusive), but the card is reset when `f`
+    /// ends, however it ends (PC/SC: the transaction ends with
+    /// `Disposition::ResetCard`, before any other program gets the card):
+    /// a PIN verified inside `f` does not outlive it. The default runs
+    /// `exclusive` then [`reset`](Self::reset).
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        let result = self.exclusive(f);
+        let reset = self.reset();
+        result?;
+        Ok(reset?)
+    }
 }
 
 /// The work [`Transport::exclusive`] runs.
@@ -51,6 +63,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         (**self).exclusive(f)
     }
+
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        (**self).exclusive_reset(f)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for &mut T {
@@ -72,6 +88,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 
     fn exclusive(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
         (**self).exclusive(f)
+    }
+
+    fn exclusive_reset(&mut self, f: &mut Exclusive<'_>) -> Result<(), Error> {
+        (**self).exclusive_reset(f)
     }
 }
 

@@ -27,7 +27,8 @@ pub enum CertCommand {
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
     let CertCommand::Export { slot, pem, output } = command;
-    let sink = Sink::open(output).with_context(|| format!("cannot write {}", output.display()))?;
+    let sink = Sink::open(output, &g.guard())
+        .with_context(|| format!("cannot write {}", output.display()))?;
     let certificate = g
         .open_meter()?
         .read_certificate(*slot)

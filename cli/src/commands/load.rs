@@ -38,9 +38,45 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     let amount = money::parse(&args.amount)?;
     let mut authority = g.open_authority()?;
     let mut meter = g.open_meter()?;
-    let record = reader::value::load(&mut meter, &mut authority, args.register.into(), amount)?;
-    loaded(g.json, &record)?;
+    match reader::value::load(&mut meter, &mut authority, args.register.into(), amount) {
+        Ok(record) => loaded(g.json, &record)?,
+        // The card was credited: not a failed load. The authority records
+        // it with the next receipt.
+        Err(e @ reader::Error::Unconfirmed { .. }) => unconfirmed(g.json, &e),
+        Err(e) => return Err(e.into()),
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn unconfirmed(json: bool, e: &reader::Error) {
+    let reader::Error::Unconfirmed {
+        number,
+        register,
+        amount,
+        reason,
+        ..
+    } = e
+    else {
+        return;
+    };
+    if json {
+        println!(
+            "{}",
+            json!({
+                "number": number,
+                "register": register,
+                "amount": amount,
+                "confirmed": false,
+                "reason": reason.to_string(),
+            })
+        );
+    } else {
+        println!(
+            "loaded {} into the {register} register (load {number}); the authority could not \
+             record the card's receipt yet ({reason}): the next load confirms it",
+            money::format(*amount)
+        );
+    }
 }
 
 fn loaded(json: bool, r: &authority::LoadRecord) -> Result<()> {

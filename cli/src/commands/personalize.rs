@@ -22,8 +22,9 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     let funds = money::parse(&args.funds)?;
     let mut authority = g.open_authority()?;
     let mut meter = g.open_meter()?;
-    g.verify_pin(&mut meter)?;
-    let done = reader::personalize::personalize(&mut meter, &mut authority, &args.serial, funds)?;
+    let done = g.with_pin(&mut meter, |m| {
+        reader::personalize::personalize(m, &mut authority, &args.serial, funds)
+    })?;
     personalized(g.json, &done)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -30,10 +30,10 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         p.into()
     });
     let mut message = open_file(file)?;
-    let sink = Sink::open(&out).with_context(|| format!("cannot write {}", out.display()))?;
+    let sink =
+        Sink::open(&out, &g.guard()).with_context(|| format!("cannot write {}", out.display()))?;
     let mut meter = g.open_meter()?;
-    g.verify_pin(&mut meter)?;
-    let pm = postmark::postmark(&mut meter, &mut message)?;
+    let pm = g.with_pin(&mut meter, |m| postmark::postmark(m, &mut message))?;
     let to_stdout = sink.is_stdout();
     if let Err(e) = sink.finish(&pm) {
         // Last resort: the postmark was paid for; hand it over.

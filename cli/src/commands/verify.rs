@@ -13,7 +13,10 @@ use reader::postmark::{self, PostmarkInfo};
 use serde_json::json;
 
 use crate::global::Global;
-use crate::output::{open_file, time};
+use crate::output::{open_file, read_limited, time};
+
+/// The largest PEM public key file `--authority-key` reads.
+const MAX_PEM_FILE: usize = 16 * 1024;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -36,8 +39,9 @@ pub struct Args {
 fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
     let path = Path::new(arg);
     if path.is_file() {
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let pem = read_limited(path, MAX_PEM_FILE, "a PEM public key")?;
+        let pem = String::from_utf8(pem)
+            .map_err(|_| anyhow::anyhow!("{} is not a PEM file", path.display()))?;
         let key = reader::export::public_key_from_pem(&pem)
             .with_context(|| format!("--authority-key {}", path.display()))?;
         return Ok(key.to_vec());
@@ -53,8 +57,7 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         authority_key,
     } = args;
     let json = g.json;
-    let pm =
-        std::fs::read(pm_path).with_context(|| format!("cannot read {}", pm_path.display()))?;
+    let pm = read_limited(pm_path, postmark::MAX_POSTMARK_FILE, "a postmark file")?;
     let mut message = open_file(file)?;
     if let Err(e) = apdu::postmark::PostmarkFile::parse(&pm) {
         malformed(json, &e.to_string())?;
@@ -62,8 +65,9 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     }
     let result = if *on_card {
         let mut meter = g.open_meter()?;
-        g.verify_pin(&mut meter)?;
-        let (verdict, info) = postmark::verify_on_card(&mut meter, &mut message, &pm)?;
+        let (verdict, info) = g.with_pin(&mut meter, |m| {
+            postmark::verify_on_card(m, &mut message, &pm)
+        })?;
         card_verdict(json, &verdict, info.as_ref(), &pm)?;
         verdict.result.is_ok()
     } else {
