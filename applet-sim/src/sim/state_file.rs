@@ -275,15 +275,18 @@ impl StateFile {
         }
         let lock = lock(path)?;
         // The file itself, never a link put in its place since.
-        let mut file = open_nofollow(path, OpenOptions::new().read(true))?;
+        let file = open_nofollow(path, OpenOptions::new().read(true))?;
         let meta = file.metadata().map_err(io)?;
         if !meta.is_file() {
             return Err(SimError::BadStateFile(display(), "not a regular file"));
         }
         check_private(&display, &meta)?;
-        let mut bytes = Vec::with_capacity(TAGGED_LEN);
-        file.read_to_end(&mut bytes).map_err(io)?;
-        drop(file);
+        // One byte more than a card tells a longer file, without reading
+        // all of a large one.
+        let mut bytes = Vec::with_capacity(TAGGED_LEN + 1);
+        file.take(TAGGED_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         let (version, image) = decode(&display, &bytes)?;
         let unknown = |version| SimError::UnknownLayout {
             what: display(),
