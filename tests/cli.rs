@@ -125,6 +125,7 @@ fn errors_are_one_clear_line() {
     let path = home.path().join("card.sim");
     let mut image = std::fs::read(&path).unwrap();
     image[8] = 0; // life-cycle byte: erased
+    applet_sim::sim::reseal(&mut image);
     std::fs::write(&path, image).unwrap();
     let run = home.meter(["status"]).expect_code(2);
     assert!(run.stderr.contains("6A82"), "{}", run.stderr);

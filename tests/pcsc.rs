@@ -87,6 +87,7 @@ fn errors_a_user_can_act_on() {
         .expect_code(0);
     let mut image = std::fs::read(&state).unwrap();
     image[8] = 0;
+    applet_sim::sim::reseal(&mut image);
     std::fs::write(&state, image).unwrap();
     let card = VirtualCard::start(&state, &[]);
     expect(&["--card", "pcsc", "status"], "not a meter card");

@@ -11,7 +11,7 @@ mod platform;
 mod state_file;
 
 pub use platform::{SimConfig, SimPlatform};
-pub use state_file::StateFile;
+pub use state_file::{StateFile, reseal};
 
 use apdu::meter::ins;
 use apdu::{Command, StatusWord};
@@ -56,6 +56,30 @@ pub enum SimError {
     /// The file is not a simulated card.
     #[error("{0} is not a certmeter simulated card ({1})")]
     BadStateFile(String, &'static str),
+    /// The state file was changed outside certmeter or damaged (a byte
+    /// flipped, cut short, extended): it is refused, never read as funds,
+    /// and left as it is.
+    #[error(
+        "simulated card {0} was altered or damaged ({1}); it is not read and nothing was changed: restore a backup or make a new card"
+    )]
+    Damaged(String, &'static str),
+    /// The state file can be read or changed by other users: it holds the
+    /// meter's private key and PIN.
+    #[error(
+        "simulated card {path} is accessible by other users (mode {mode:04o}) and holds the meter's private key and PIN; refused: run `chmod 600 {path}`"
+    )]
+    TooOpen {
+        /// The state file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The state file (or its lock file) is a symbolic link, which is
+    /// never followed.
+    #[error(
+        "simulated card {0} is a symbolic link; refused (a state file is never reached through a link): use the file it points to as the card's path"
+    )]
+    Symlink(String),
     /// The card's persistent layout (or its state file format) is newer
     /// than this software: it is refused, never misread, and left as it is.
     #[error(
