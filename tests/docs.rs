@@ -589,7 +589,8 @@ const SERIAL: &str = "PB-0000000000001";
 fn flows(extended: bool) -> Vec<Vec<u8>> {
     assert_eq!(SERIAL.len(), apdu::meter::SERIAL_MAX_LEN);
     let mut authority = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
-    let card = Card::manufacture(SimConfig::deterministic(7, TIME)).unwrap();
+    let config = SimConfig::deterministic(7, TIME).with_issuer_root(authority.issuer_root());
+    let card = Card::manufacture(config).unwrap();
     let mut m = Meter::new(Recording {
         inner: Some(MemoryTransport::new(card, extended)),
         extended,

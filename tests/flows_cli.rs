@@ -358,7 +358,10 @@ fn refused_personalizations_leave_the_card_blank() {
     }
     // A serial another card holds.
     let other = Home::new();
-    other.meter(["card", "new"]).expect_code(0);
+    let home_authority = home.path().join("authority").display().to_string();
+    other
+        .meter(["--authority", &home_authority, "card", "new"])
+        .expect_code(0);
     let other_card = format!("sim:{}", other.path().join("card.sim").display());
     home.meter([
         "--card",

@@ -107,6 +107,7 @@ fn funded_card() -> (Card, Genuine) {
         card: vectors::CardSpec {
             seed: 23,
             time: TIME,
+            issuer_root: None,
         },
         authority: "CERTMETER-CA",
         authority_seed: 7,

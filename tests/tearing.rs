@@ -18,6 +18,7 @@ const FUNDED: Funded = Funded {
     card: vectors::CardSpec {
         seed: 11,
         time: TIME,
+        issuer_root: None,
     },
     authority: "CERTMETER-CA",
     authority_seed: 5,

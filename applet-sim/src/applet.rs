@@ -45,8 +45,14 @@ pub struct Applet {
 impl Applet {
     /// Manufactures a blank card into erased memory: the current layout
     /// version, life cycle `Blank`, a random chip id, the default PIN with
-    /// full tries.
-    pub fn manufacture(p: &mut impl Platform) -> core::result::Result<Self, Error> {
+    /// full tries, and the issuer root `issuer_root` pinned (uncompressed
+    /// SEC1; the card then accepts only authority keys it certifies).
+    /// Without one (or with bytes that are not a P-256 point) the card is
+    /// made without a root and refuses personalization.
+    pub fn manufacture(
+        p: &mut impl Platform,
+        issuer_root: Option<&[u8; apdu::meter::PUBLIC_KEY_LEN]>,
+    ) -> core::result::Result<Self, Error> {
         let mut a = Applet::default();
         let mut chip = [0u8; 8];
         p.fill_random(&mut chip);
@@ -54,6 +60,10 @@ impl Applet {
         LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
         state::set_pin(&mut a.store, DEFAULT_PIN)?;
+        if let Some(root) = issuer_root.filter(|r| apdu::crypto::public_key(&r[..]).is_some()) {
+            layout::ISSUER_ROOT.write(&mut a.store, root)?;
+            layout::ISSUER_ROOT_PRESENT.set(&mut a.store, 1)?;
+        }
         LIFECYCLE.set(&mut a.store, Lifecycle::Blank as u64)?;
         a.store.commit()?;
         Ok(a)

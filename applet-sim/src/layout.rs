@@ -10,7 +10,9 @@
 //! [`crate::migrate`] brings an older image to this version at power-up.
 //! From version 2 on the layout is append-only: a later version adds fields
 //! after [`END`] (or in bytes no version used) and never moves one, so its
-//! migration only fills the new fields.
+//! migration only fills the new fields. Version 3 appends, after the v2
+//! objects ([`V2_END`]), the issuer root pinned at manufacture
+//! ([`ISSUER_ROOT_PRESENT`], [`ISSUER_ROOT`]).
 
 use crate::budget::{
     AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS, DATA_CAPACITY,
@@ -100,7 +102,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -130,6 +132,7 @@ pub fn stored(s: &Store) -> Stored {
     match version {
         0 if LIFECYCLE.get(s).unwrap_or(0) == 0 => Stored::Erased,
         0 => Stored::Known(1),
+        2 => Stored::Known(2),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -206,8 +209,19 @@ pub const CERTIFICATES: Field = COUNTERS.then(CERTIFICATE_SLOTS * CERTIFICATE_SL
 /// Bytes of one certificate slot, length prefix included.
 pub const CERTIFICATE_SLOT_LEN: usize = 2 + CERTIFICATE_SLOT_SIZE;
 
+/// One past the last byte layout v2 used (v2 fields end here; v3 appends).
+pub const V2_END: usize = CERTIFICATES.end();
+
+/// v3: whether an issuer root is pinned (1) or not (0: a card made before
+/// layout v3, migrated; it refuses personalization with `6A88`).
+pub const ISSUER_ROOT_PRESENT: Field = Field { at: V2_END, len: 1 };
+/// v3: the issuer root public key (uncompressed SEC1), written once at
+/// manufacture ([`crate::Applet::manufacture`]); it certifies the authority
+/// keys the card accepts.
+pub const ISSUER_ROOT: Field = ISSUER_ROOT_PRESENT.then(PUBLIC_KEY_LEN);
+
 /// One past the last byte the layout uses.
-pub const END: usize = CERTIFICATES.end();
+pub const END: usize = ISSUER_ROOT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -24,7 +24,8 @@ fn measure() -> [(&'static str, StoreStats); 4] {
     let mut card = StateFile::create(
         &path,
         true,
-        applet_sim::sim::SimConfig::deterministic(generator::SEED, generator::TIME),
+        applet_sim::sim::SimConfig::deterministic(generator::SEED, generator::TIME)
+            .with_issuer_root(generator::root_public()),
     )
     .unwrap();
     generator::ok(&mut card, Request::Select { aid: AID });

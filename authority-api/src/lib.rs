@@ -114,6 +114,10 @@ pub trait AuthorityService {
     /// [`Service::ALL`] order, minor units.
     fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError>;
 
+    /// The issuer root public key, uncompressed SEC1: pinned into cards at
+    /// manufacture, it certifies the authority keys they accept.
+    fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError>;
+
     /// Checks everything about personalizing chip `chip_id` as meter
     /// `serial` with initial `funds` that needs no card key. Changes nothing.
     fn check_personalization(
@@ -157,6 +161,10 @@ macro_rules! forward {
 
             fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
                 (**self).rates()
+            }
+
+            fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+                (**self).issuer_root()
             }
 
             fn check_personalization(

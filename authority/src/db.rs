@@ -16,6 +16,14 @@ use crate::AuthorityError;
 pub const NAME: &str = "name";
 /// Settings key: the authority public key, uncompressed SEC1 in hex (TEXT).
 pub const PUBLIC_KEY: &str = "public_key";
+/// Settings key: the issuer root public key, uncompressed SEC1 in hex
+/// (TEXT). Its private key is `issuer-root.key`, apart from the
+/// operational key.
+pub const ROOT_PUBLIC_KEY: &str = "root_public_key";
+/// Settings key: the authority certificate (hex of the `7F21`, TEXT): the
+/// operational key certified by the issuer root, carried by every
+/// personalization.
+pub const AUTHORITY_CERTIFICATE: &str = "authority_certificate";
 /// Settings key: the next certificate serial (INTEGER, starts at 1).
 pub const NEXT_CERTIFICATE_SERIAL: &str = "next_certificate_serial";
 

@@ -46,6 +46,16 @@ pub const CERTIFICATE_VALIDITY: u64 = 5 * 365 * 24 * 3600;
 pub const DB_FILE: &str = "authority.db";
 /// The signing key file inside an authority directory.
 pub const KEY_FILE: &str = "authority.key";
+/// The issuer root key file inside an authority directory (mode 0600): the
+/// key pinned into cards at manufacture, which certifies the operational
+/// key. Kept apart from it: it signs only at `init`, at a key rollover and
+/// when a card is manufactured; it can be moved offline in between.
+pub const ROOT_KEY_FILE: &str = "issuer-root.key";
+/// Validity of the authority certificate (the operational key certified by
+/// the issuer root): 10 years of 365 days.
+pub const AUTHORITY_KEY_VALIDITY: u64 = 10 * 365 * 24 * 3600;
+/// Validity of a card's attestation certificate: 20 years of 365 days.
+pub const ATTESTATION_VALIDITY: u64 = 20 * 365 * 24 * 3600;
 /// Longest authority name, in bytes.
 pub const NAME_MAX_LEN: usize = 64;
 /// Default rates, minor units.
@@ -116,6 +126,12 @@ impl From<rusqlite::Error> for AuthorityError {
 pub struct Authority {
     conn: Connection,
     key: SigningKey,
+    /// The issuer root's private key, when its file is present.
+    root: Option<SigningKey>,
+    /// The issuer root public key.
+    root_public: [u8; 65],
+    /// The operational key's certificate by the issuer root (`7F21`).
+    authority_certificate: Vec<u8>,
     name: String,
     rates: Vec<(Service, u64)>,
     clock: Option<u64>,
@@ -143,19 +159,28 @@ impl Authority {
         }
         std::fs::create_dir_all(dir).map_err(|e| AuthorityError::Io(dir.to_path_buf(), e))?;
         let key = keys::generate()?;
-        // Claim both files exclusively, so two concurrent inits cannot share them.
+        let root = keys::generate()?;
+        let root_path = dir.join(ROOT_KEY_FILE);
+        // Claim the files exclusively, so two concurrent inits cannot share them.
         db::create_file(&db_path).map_err(|e| exists_or_io(dir, &db_path, e))?;
-        if let Err(e) = keys::write_key_file(&key_path, &key) {
+        let written = keys::write_key_file(&key_path, &key).and_then(|()| {
+            keys::write_key_file(&root_path, &root).inspect_err(|_| {
+                let _ = std::fs::remove_file(&key_path);
+            })
+        });
+        if let Err(e) = written {
             let _ = std::fs::remove_file(&db_path);
             return Err(match e {
                 AuthorityError::Io(p, e) => exists_or_io(dir, &p, e),
                 e => e,
             });
         }
-        let created = db::open_file(&db_path).and_then(|conn| Self::setup(conn, key, name));
+        let created = db::open_file(&db_path)
+            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()));
         if created.is_err() {
             let _ = std::fs::remove_file(&db_path);
             let _ = std::fs::remove_file(&key_path);
+            let _ = std::fs::remove_file(&root_path);
         }
         created
     }
@@ -177,7 +202,64 @@ impl Authority {
                 "not the key of the authority in authority.db",
             ));
         }
-        Self::load(conn, key)
+        let root_path = dir.join(ROOT_KEY_FILE);
+        let stored_root: Option<String> = db::setting(&conn, db::ROOT_PUBLIC_KEY)?;
+        let root = match stored_root {
+            // An authority made before issuer roots: it gets one now, once.
+            None => {
+                let root = keys::generate()?;
+                keys::write_key_file(&root_path, &root)?;
+                Self::certify_operational_key(&conn, &key, &root, now_or_zero())?;
+                Some(root)
+            }
+            Some(public) => {
+                if !root_path.exists() {
+                    None
+                } else {
+                    let root = keys::read_key_file(&root_path)?;
+                    if public != hex::encode(keys::encode_public(root.verifying_key())) {
+                        return Err(AuthorityError::BadKeyFile(
+                            root_path,
+                            "not the issuer root of the authority in authority.db",
+                        ));
+                    }
+                    Some(root)
+                }
+            }
+        };
+        Self::load(conn, key, root)
+    }
+
+    /// Stores the issuer root's public key and a fresh certificate of the
+    /// operational `key` by `root` (usage AUTHORITY, effective now, valid
+    /// [`AUTHORITY_KEY_VALIDITY`]).
+    fn certify_operational_key(
+        conn: &Connection,
+        key: &SigningKey,
+        root: &SigningKey,
+        now: u64,
+    ) -> Result<(), AuthorityError> {
+        let name: String = db::setting(conn, db::NAME)?
+            .ok_or_else(|| AuthorityError::Database("the authority name is missing".into()))?;
+        let cert = certificate::build(
+            root,
+            &certificate::Fields {
+                issuer: &name,
+                holder: &name,
+                serial: 0,
+                public_key: &keys::encode_public(key.verifying_key()),
+                usage: apdu::cert::usage::AUTHORITY,
+                effective: now.saturating_sub(24 * 3600),
+                expiry: now.saturating_add(AUTHORITY_KEY_VALIDITY),
+            },
+        )?;
+        db::set_setting(
+            conn,
+            db::ROOT_PUBLIC_KEY,
+            hex::encode(keys::encode_public(root.verifying_key())),
+        )?;
+        db::set_setting(conn, db::AUTHORITY_CERTIFICATE, hex::encode(cert))?;
+        Ok(())
     }
 
     /// The public key of the authority in `dir`, read without opening it
@@ -207,7 +289,13 @@ impl Authority {
         check_name(name)?;
         let conn = Connection::open_in_memory()?;
         db::configure(&conn)?;
-        let mut a = Self::setup(conn, keys::from_seed(seed), name)?;
+        let mut a = Self::setup(
+            conn,
+            keys::from_seed(seed),
+            keys::root_from_seed(seed),
+            name,
+            time,
+        )?;
         a.clock = Some(time);
         Ok(a)
     }
@@ -237,6 +325,56 @@ impl Authority {
         keys::encode_public(self.key.verifying_key())
     }
 
+    /// The issuer root public key, uncompressed SEC1: what `meter card new`
+    /// pins into the cards made for this authority.
+    pub fn issuer_root(&self) -> [u8; 65] {
+        self.root_public
+    }
+
+    /// The operational key's certificate by the issuer root (`7F21`).
+    pub fn authority_certificate(&self) -> &[u8] {
+        &self.authority_certificate
+    }
+
+    /// As the card manufacturer: certifies the attestation key a new card
+    /// generated (uncompressed SEC1), bound to its chip id: a `7F21` by
+    /// the issuer root, holder the chip id in 16 lower-case hex digits,
+    /// usage ATTESTATION, valid [`ATTESTATION_VALIDITY`] from now. Needs
+    /// the issuer root key file.
+    pub fn certify_attestation(
+        &self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; 65],
+    ) -> Result<Vec<u8>, AuthorityError> {
+        if apdu::crypto::public_key(attestation_key).is_none() {
+            return Err(AuthorityError::InvalidRequest(
+                "the attestation key is not an uncompressed P-256 point".into(),
+            ));
+        }
+        let now = self.now();
+        certificate::build(
+            self.root_key()?,
+            &certificate::Fields {
+                issuer: &self.name,
+                holder: &hex::encode(chip_id),
+                serial: 0,
+                public_key: attestation_key,
+                usage: apdu::cert::usage::ATTESTATION,
+                effective: now.saturating_sub(24 * 3600),
+                expiry: now.saturating_add(ATTESTATION_VALIDITY),
+            },
+        )
+    }
+
+    /// The issuer root's private key, if its file is here.
+    pub(crate) fn root_key(&self) -> Result<&SigningKey, AuthorityError> {
+        self.root.as_ref().ok_or_else(|| {
+            AuthorityError::InvalidRequest(format!(
+                "the issuer root key ({ROOT_KEY_FILE}) is not in the authority directory"
+            ))
+        })
+    }
+
     /// The rate table installed into meters, in [`Service::ALL`] order.
     pub fn rates(&self) -> Vec<(Service, u64)> {
         self.rates.clone()
@@ -260,8 +398,15 @@ impl Authority {
         Ok(())
     }
 
-    /// Migrates a fresh database and stores the authority's settings.
-    fn setup(mut conn: Connection, key: SigningKey, name: &str) -> Result<Self, AuthorityError> {
+    /// Migrates a fresh database and stores the authority's settings, the
+    /// issuer root and the operational key's certificate (made at `now`).
+    fn setup(
+        mut conn: Connection,
+        key: SigningKey,
+        root: SigningKey,
+        name: &str,
+        now: u64,
+    ) -> Result<Self, AuthorityError> {
         db::migrate(&mut conn)?;
         let tx = conn.transaction()?;
         db::set_setting(&tx, db::NAME, name)?;
@@ -274,12 +419,26 @@ impl Authority {
         for (service, fee) in DEFAULT_RATES {
             db::set_setting(&tx, &db::rate_key(service), db::to_int(fee, "fee")?)?;
         }
+        Self::certify_operational_key(&tx, &key, &root, now)?;
         tx.commit()?;
-        Self::load(conn, key)
+        Self::load(conn, key, Some(root))
     }
 
     /// Reads the cached settings.
-    fn load(conn: Connection, key: SigningKey) -> Result<Self, AuthorityError> {
+    fn load(
+        conn: Connection,
+        key: SigningKey,
+        root: Option<SigningKey>,
+    ) -> Result<Self, AuthorityError> {
+        let root_public = db::setting::<String>(&conn, db::ROOT_PUBLIC_KEY)?
+            .and_then(|k| hex::decode(k).ok())
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+            .ok_or_else(|| AuthorityError::Database("the issuer root is missing".into()))?;
+        let authority_certificate = db::setting::<String>(&conn, db::AUTHORITY_CERTIFICATE)?
+            .and_then(|c| hex::decode(c).ok())
+            .ok_or_else(|| {
+                AuthorityError::Database("the authority certificate is missing".into())
+            })?;
         let name: String = db::setting(&conn, db::NAME)?
             .ok_or_else(|| AuthorityError::Database("the authority name is missing".into()))?;
         let mut rates = Vec::with_capacity(Service::ALL.len());
@@ -293,11 +452,21 @@ impl Authority {
         Ok(Authority {
             conn,
             key,
+            root,
+            root_public,
+            authority_certificate,
             name,
             rates,
             clock: None,
         })
     }
+}
+
+fn now_or_zero() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn check_name(name: &str) -> Result<(), AuthorityError> {

@@ -5,7 +5,10 @@
 //! certificate.
 
 use apdu::cert::{self, usage};
-use apdu::message::{CHALLENGE, CHIP_ID, DEADLINE, PERSONALIZATION, TIME};
+use apdu::message::{
+    AUTHORITY_CERTIFICATE, CHALLENGE, CHIP_ID, DEADLINE, OBJECT_TYPE, PERSONALIZATION, TIME,
+    object_type,
+};
 use apdu::meter::tag::{RATE, RATE_TABLE};
 use rusqlite::{OptionalExtension, params};
 
@@ -107,7 +110,7 @@ impl Authority {
         }
         let now = self.now();
         let deadline = now.saturating_add(SERVICE_INTERVAL);
-        let authority_key = self.public_key();
+        let authority_certificate = self.authority_certificate.clone();
         let rates = self.rates.clone();
 
         let tx = self.conn.transaction()?;
@@ -153,10 +156,11 @@ impl Authority {
         };
 
         let message = keys::signed_object(PERSONALIZATION, &self.key, |w| {
+            w.put(OBJECT_TYPE, &object_type(PERSONALIZATION))?;
             w.put(CHIP_ID, &req.chip_id)?;
             w.put(CHALLENGE, &req.challenge)?;
             w.put(cert::HOLDER, serial.as_bytes())?;
-            w.nested(cert::PUBLIC_KEY, |w| w.put(cert::EC_POINT, &authority_key))?;
+            w.nested(AUTHORITY_CERTIFICATE, |w| w.raw(&authority_certificate))?;
             w.nested(RATE_TABLE, |w| {
                 for (service, fee) in &rates {
                     w.put(RATE, &apdu::meter::rate_entry(*service, *fee))?;

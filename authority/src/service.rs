@@ -43,6 +43,10 @@ impl AuthorityService for Authority {
         Ok(Authority::rates(self))
     }
 
+    fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+        Ok(Authority::issuer_root(self))
+    }
+
     fn check_personalization(
         &mut self,
         chip_id: &[u8; 8],

@@ -134,7 +134,15 @@ fn personalization_message() {
     assert_eq!(p.chip_id, &req.chip_id);
     assert_eq!(p.challenge, &req.challenge);
     assert_eq!(p.serial, b"METER-0001");
-    assert_eq!(p.authority_key, &a.public_key());
+    // The authority certificate: the operational key, certified by the
+    // issuer root for usage AUTHORITY.
+    let root = crypto::public_key(&a.issuer_root()).unwrap();
+    let ac = p.authority_certificate;
+    assert!(crypto::verify_certificate(&ac, &root));
+    assert_eq!(ac.public_key, &a.public_key());
+    assert_eq!(ac.usage, usage::AUTHORITY);
+    assert!(ac.valid_at(T));
+    assert_ne!(a.issuer_root(), a.public_key());
     assert_eq!(p.time, T);
     assert_eq!(p.deadline, T + SERVICE_INTERVAL);
 

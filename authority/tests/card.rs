@@ -43,7 +43,9 @@ fn status_field(card: &mut Card, t: tlv::Tag) -> Vec<u8> {
 
 #[test]
 fn card_accepts_personalization_and_load() {
-    let mut card = Card::manufacture(SimConfig::deterministic(3, T)).unwrap();
+    let mut a = Authority::deterministic("Test Post CA", 9, T + 10).unwrap();
+    let config = SimConfig::deterministic(3, T).with_issuer_root(a.issuer_root());
+    let mut card = Card::manufacture(config).unwrap();
     ok(&mut card, Request::Select { aid: AID });
     ok(
         &mut card,
@@ -56,7 +58,6 @@ fn card_accepts_personalization_and_load() {
     let chip_id = status_field(&mut card, tag::CHIP_ID);
     let challenge = ok(&mut card, Request::GetChallenge);
 
-    let mut a = Authority::deterministic("Test Post CA", 9, T + 10).unwrap();
     let message = a
         .personalize(&PersonalizationRequest {
             chip_id: chip_id.try_into().unwrap(),

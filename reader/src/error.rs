@@ -178,7 +178,7 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
     }
     Some(match sw {
         StatusWord::SECURITY_STATUS_NOT_SATISFIED => {
-            "the owner PIN was not verified (pass --pin or set METER_PIN), or a message's signature did not verify"
+            "the owner PIN was not verified (pass --pin or set METER_PIN), or a message's signature did not verify, or (personalization) the authority is not certified by the issuer root this card was made with"
         }
         StatusWord::AUTH_METHOD_BLOCKED => {
             "the PIN is blocked: no tries are left, so the card refuses PIN-protected commands"
@@ -211,6 +211,9 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "the message is stale or replayed: get a fresh one and retry"
         }
         StatusWord::COMMAND_NOT_ALLOWED => "select the meter application first",
+        StatusWord::REFERENCED_DATA_NOT_FOUND => {
+            "the card has no such object (a key, certificate or slot), or (personalization) it was made without an issuer root: make a new card with `meter card new`"
+        }
         StatusWord::MEMORY_FAILURE => {
             "the card failed to write its memory: read the meter status before retrying"
         }

@@ -124,6 +124,10 @@ mod tests {
             Ok(Vec::new())
         }
 
+        fn issuer_root(&self) -> Result<[u8; 65], ServiceError> {
+            Err(ServiceError::Unavailable("no key".into()))
+        }
+
         fn check_personalization(
             &mut self,
             _: &[u8; 8],

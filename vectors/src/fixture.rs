@@ -56,9 +56,14 @@ impl Funded {
         Ok(Card::manufacture(self.sim_config())?)
     }
 
-    /// The card's simulator settings (seed and fixed clock).
+    /// The card's simulator settings (seed and fixed clock), manufacturing
+    /// cards with the authority's issuer root pinned.
     pub fn sim_config(&self) -> SimConfig {
-        SimConfig::deterministic(self.card.seed, self.card.time)
+        CardSpec {
+            issuer_root: Some(self.authority_seed),
+            ..self.card
+        }
+        .sim_config()
     }
 
     /// Personalizes the blank card behind `meter` with [`Self::funds`]:
@@ -106,6 +111,7 @@ mod tests {
             card: CardSpec {
                 seed: 3,
                 time: 1_800_000_000,
+                issuer_root: None,
             },
             authority: "CERTMETER-CA",
             authority_seed: 4,

@@ -3,7 +3,7 @@
 //! tests. It is [`reader::sim::MemoryTransport`], offering short APDUs only
 //! so that long commands are recorded as chains any reader can replay.
 
-use applet_sim::sim::{Card, SimConfig, SimError};
+use applet_sim::sim::{Card, SimError};
 use reader::sim::MemoryTransport;
 
 use crate::CardSpec;
@@ -14,8 +14,7 @@ pub type SimCard = MemoryTransport;
 /// A freshly manufactured card as `spec` describes: the card a vector
 /// starts from.
 pub fn fresh(spec: &CardSpec) -> Result<SimCard, SimError> {
-    Card::manufacture(SimConfig::deterministic(spec.seed, spec.time))
-        .map(|card| MemoryTransport::new(card, false))
+    Card::manufacture(spec.sim_config()).map(|card| MemoryTransport::new(card, false))
 }
 
 /// [`fresh`], for tests.

@@ -4,9 +4,9 @@
 //! lifetime of the [`StateFile`] keeps other processes away.
 //!
 //! Format: an 8-byte header `CMSIMvNN`, NN the persistent layout version of
-//! the image (today `CMSIMv02`), then the [`PERSISTENT_CAPACITY`]-byte image.
+//! the image (today `CMSIMv03`), then the [`PERSISTENT_CAPACITY`]-byte image.
 //! A `CMSIMv01` file (layout v1, no version byte) is opened, migrated by the
-//! card at power-up ([`crate::migrate`]) and saved as `CMSIMv02`. A newer
+//! card at power-up ([`crate::migrate`]) and saved as `CMSIMv03` (a `CMSIMv02` file likewise). A newer
 //! header or image version is refused ([`SimError::UnknownLayout`]) and the
 //! file left untouched; a header that contradicts its image is refused too.
 
@@ -22,7 +22,7 @@ use crate::store::Store;
 /// The header of a state file: `CMSIMv` and two digits, the version of
 /// the persistent layout of the image that follows. Written: the current
 /// layout ([`layout::VERSION`]).
-const MAGIC: &[u8; 8] = b"CMSIMv02";
+const MAGIC: &[u8; 8] = b"CMSIMv03";
 /// What every header starts with.
 const MAGIC_PREFIX: &[u8; 6] = b"CMSIMv";
 

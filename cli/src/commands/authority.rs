@@ -19,8 +19,12 @@ pub enum AuthorityCommand {
         #[arg(long, default_value = "CERTMETER-CA")]
         name: String,
     },
-    /// Print the authority's public key (hex), for verifiers.
+    /// Print the authority's public key (hex), for verifiers; with
+    /// `--root`, its issuer root (what `card new` pins into cards).
     Key {
+        /// The issuer root's public key instead of the operational key.
+        #[arg(long)]
+        root: bool,
         /// Write the key as a PEM SubjectPublicKeyInfo, as openssl reads it.
         #[arg(long)]
         pem: bool,
@@ -34,10 +38,29 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
     let dir = g.authority_dir()?;
     let a = match command {
         AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
-        AuthorityCommand::Key { pem: true, output } => {
-            let pem = reader::export::public_key_pem(&Authority::open(&dir)?.public_key())?;
+        AuthorityCommand::Key {
+            pem: true,
+            output,
+            root,
+        } => {
+            let a = Authority::open(&dir)?;
+            let key = if *root {
+                a.issuer_root()
+            } else {
+                a.public_key()
+            };
+            let pem = reader::export::public_key_pem(&key)?;
             let out = output.clone().unwrap_or_else(|| "-".into());
             write_output(&out, pem.as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Key {
+            pem: false,
+            root: true,
+            ..
+        } => {
+            let a = Authority::open(&dir)?;
+            authority(g.json, &dir, a.name(), &a.issuer_root());
             return Ok(ExitCode::SUCCESS);
         }
         AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,

@@ -71,7 +71,7 @@ pub fn run(_json: bool) -> Result<ExitCode> {
 
     n.step("A blank card is manufactured (Figure 2, meter 218)");
     let card_path = dir.path().join("card.sim");
-    let transport = SimTransport::create(&card_path, false)?;
+    let transport = SimTransport::create(&card_path, false, Some(authority.issuer_root()))?;
     let mut card: Card = Meter::new(Box::new(transport));
     card.select()?;
     let s = card.status()?;

@@ -107,6 +107,7 @@ fn verify_other_authority() -> Result<Vector> {
     let other_card = CardSpec {
         seed: CARD.seed + 1,
         time: CARD.time,
+        issuer_root: Some(OTHER_AUTHORITY_SEED),
     };
     let mut o = Session::new("fig4-verify-other-authority (other meter)", other_card)?;
     o.open()?;

@@ -27,6 +27,7 @@ use crate::{CardSpec, Vector};
 pub const CARD: CardSpec = CardSpec {
     seed: 7,
     time: 1_780_000_000,
+    issuer_root: Some(AUTHORITY_SEED),
 };
 /// The authority's name.
 pub const AUTHORITY: &str = "CERTMETER-CA";
@@ -82,7 +83,10 @@ pub fn generate() -> Vec<Vector> {
 /// Every vector, generated afresh; an error when a flow fails or the card
 /// does not behave as a vector says.
 pub fn try_generate() -> Result<Vec<Vector>> {
-    let mut all = vec![personalization::personalization()?];
+    let mut all = vec![
+        personalization::personalization()?,
+        personalization::rogue_authority()?,
+    ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
     Ok(all)
@@ -203,6 +207,24 @@ impl Session {
                     "Figure 2, 250: the authority's signed value load credits the certificate register; the card answers a receipt signed with the meter key",
                 ),
             ],
+        );
+        reader::personalize::personalize(&mut self.meter, authority, serial, funds)?;
+        Ok(())
+    }
+
+    /// [`Self::personalize`], returning the flow's error (a refusal to record).
+    pub(super) fn try_personalize(
+        &mut self,
+        authority: &mut Authority,
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), reader::Error> {
+        self.phase(
+            "Figure 2: personalization by an authority the card's issuer root does not certify",
+            &[(
+                ins::PERSONALIZE,
+                "Figure 2, 240: the card refuses the message (6982): its authority certificate is not signed by the issuer root pinned at manufacture; nothing is written",
+            )],
         );
         reader::personalize::personalize(&mut self.meter, authority, serial, funds)?;
         Ok(())
