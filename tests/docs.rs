@@ -544,6 +544,8 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::Postmark => "POSTMARK",
         Request::VerifyPostmark { .. } => "VERIFY POSTMARK",
         Request::ReadCertificate { .. } => "READ CERTIFICATE",
+        Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
+        Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
     }
 }
 
@@ -590,7 +592,7 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     assert_eq!(SERIAL.len(), apdu::meter::SERIAL_MAX_LEN);
     let mut authority = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
     let config = SimConfig::deterministic(7, TIME).with_issuer_root(authority.issuer_root());
-    let card = Card::manufacture(config).unwrap();
+    let card = vectors::attested(Card::manufacture(config).unwrap(), 1, TIME).unwrap();
     let mut m = Meter::new(Recording {
         inner: Some(MemoryTransport::new(card, extended)),
         extended,
@@ -638,6 +640,16 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         Request::GenerateKey { generate: false },
         Request::HashInit,
         Request::Postmark,
+        Request::ReadAttestation,
+        Request::Attest {
+            nonce: scratch[..16].try_into().unwrap(),
+        },
+        Request::StoreAttestation {
+            certificate: &scratch[..SHORT_MAX_NC],
+        },
+        Request::StoreAttestation {
+            certificate: &scratch[..applet_sim::budget::ATTESTATION_CERTIFICATE_SIZE],
+        },
     ];
     for n in [
         1,

@@ -120,6 +120,8 @@ fn funded_card() -> (Card, Genuine) {
     let status = m.status().unwrap();
     let chip_id = hex::decode(&status.chip_id).unwrap().try_into().unwrap();
     let meter_public_key = m.generate_meter_key().unwrap().try_into().unwrap();
+    let nonce = authority.attestation_nonce(&chip_id);
+    let attestation = m.attest(&nonce).unwrap();
     let challenge = m.challenge().unwrap();
     let personalization = authority
         .personalize(&PersonalizationRequest {
@@ -127,6 +129,7 @@ fn funded_card() -> (Card, Genuine) {
             challenge,
             meter_public_key,
             serial: SERIAL.into(),
+            attestation,
         })
         .unwrap();
     m.personalize(&personalization).unwrap();

@@ -329,3 +329,65 @@ fn funds_lost_after_personalization_are_reported_and_loadable() {
     .unwrap();
     assert_eq!(m.status().unwrap().registers.certificate.descending, FUNDS);
 }
+
+/// STORE ATTESTATION CERTIFICATE cut at every write: after power-up the
+/// card has either no attestation certificate (and takes it again) or the
+/// whole one, never a part; nothing else changed.
+#[test]
+fn store_attestation_torn_at_every_write() {
+    let authority = FUNDED.authority().unwrap();
+    let base = Card::manufacture(FUNDED.sim_config()).unwrap();
+    let mut probe = Meter::new(MemoryTransport::new(
+        Card::from_image(base.store().image(), FUNDED.sim_config()).unwrap(),
+        true,
+    ));
+    probe.select().unwrap();
+    let chip: [u8; 8] = hex::decode(probe.status().unwrap().chip_id)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (key, _) = probe.read_attestation().unwrap();
+    let cert = authority.certify_attestation(&chip, &key).unwrap();
+    let mut card = probe.into_transport().into_card();
+    let w0 = card.store().writes();
+    let out = send(&mut card, Request::StoreAttestation { certificate: &cert }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = card.store().writes() - w0;
+    eprintln!("STORE ATTESTATION CERTIFICATE makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 5, "{writes}");
+    let stored = card.store().data().to_vec();
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        send(
+            &mut card,
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+        )
+        .unwrap();
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, Request::StoreAttestation { certificate: &cert }).is_err(),
+            "cut at write {n}: answered"
+        );
+        card.power_on();
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        match m.read_attestation().unwrap().1 {
+            None => {
+                assert_eq!(
+                    m.transport().card().store().data(),
+                    base.store().data(),
+                    "cut at write {n}: rolled back"
+                );
+                m.store_attestation(&cert).unwrap();
+            }
+            Some(c) => assert_eq!(c, cert, "cut at write {n}"),
+        }
+        assert_eq!(
+            m.transport().card().store().data(),
+            &stored[..],
+            "cut at write {n}"
+        );
+    }
+}

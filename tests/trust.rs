@@ -11,6 +11,7 @@ use reader::sim::MemoryTransport;
 
 const TIME: u64 = 1_800_000_000;
 
+/// A blank card made for `a` (its root pinned), not yet attested.
 fn blank_for(a: &Authority, seed: u64) -> Meter<MemoryTransport> {
     let config = SimConfig::deterministic(seed, TIME).with_issuer_root(a.issuer_root());
     let card = Card::manufacture(config).unwrap();
@@ -26,9 +27,11 @@ fn blank_for(a: &Authority, seed: u64) -> Meter<MemoryTransport> {
 #[test]
 fn a_card_made_for_one_authority_refuses_another_of_the_same_name() {
     let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
-    let mut b = Authority::deterministic("CERTMETER-CA", 2, TIME).unwrap();
-    assert_eq!(a.name(), b.name());
-    let mut m = blank_for(&a, 5);
+    // B does not check attestation either (a rogue): the card's own checks
+    // are what refuse it.
+    let mut b = vectors::fixture::Rogue(Authority::deterministic("CERTMETER-CA", 2, TIME).unwrap());
+    assert_eq!(a.name(), b.0.name());
+    let mut m = attested_card(&a, 1, 5).0;
     let e = reader::personalize::personalize(&mut m, &mut b, "PB-1", 100).unwrap_err();
     assert_eq!(
         e,
@@ -56,17 +59,17 @@ fn a_card_made_for_one_authority_refuses_another_of_the_same_name() {
 fn a_message_signed_by_another_key_under_a_borrowed_certificate_is_refused() {
     let a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
     let mut b = Authority::deterministic("CERTMETER-CA", 2, TIME).unwrap();
-    let mut m = blank_for(&a, 6);
-    let status = m.status().unwrap();
-    let chip_id: [u8; 8] = hex::decode(&status.chip_id).unwrap().try_into().unwrap();
-    let key: [u8; 65] = m.generate_meter_key().unwrap().try_into().unwrap();
+    let (mut m, chip_id, key) = attested_card(&a, 1, 6);
+    let nonce = b.attestation_nonce(&chip_id);
+    let attestation = m.attest(&nonce).unwrap();
     let challenge = m.challenge().unwrap();
     let message = b
-        .personalize(&authority::PersonalizationRequest {
+        .personalize_unattested(&authority::PersonalizationRequest {
             chip_id,
             challenge,
             meter_public_key: key,
             serial: "PB-2".into(),
+            attestation,
         })
         .unwrap();
     // Swap B's authority certificate for A's: the chain then holds, but the
@@ -100,10 +103,17 @@ fn card_new_pins_the_authoritys_root() {
     let other_authority = other.path().join("authority").display().to_string();
     home.meter(["--authority", &other_authority, "card", "new"])
         .expect_code(0);
+    // This authority refuses it first: the card's attestation is by the
+    // other root (a rogue authority that went on would meet the card's
+    // 6982, tested above).
     let run = home
         .meter(["--pin", "123456", "personalize", "--serial", "PB-9"])
         .expect_code(2);
-    assert!(run.stderr.contains("6982"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not by this issuer's root"),
+        "{}",
+        run.stderr
+    );
     let s = home.meter(["status", "--json"]).expect_code(0).json();
     assert_eq!(s["personalized"], false, "{s}");
 
@@ -117,7 +127,172 @@ fn card_new_pins_the_authoritys_root() {
     let file = file.display().to_string();
     home.meter(["card", "new", "--force", "--issuer-root", &file])
         .expect_code(0);
-    // (PB-9 stays recorded for the refused card's chip.)
-    home.meter(["--pin", "123456", "personalize", "--serial", "PB-10"])
+    home.meter(["--pin", "123456", "personalize", "--serial", "PB-9"])
         .expect_code(0);
+}
+
+/// A blank card made for `a` with its attestation key certified by
+/// `issuer` (the card's factory), selected, PIN verified, meter key made.
+fn attested_card(
+    a: &Authority,
+    issuer: u64,
+    seed: u64,
+) -> (Meter<MemoryTransport>, [u8; 8], [u8; 65]) {
+    let config = SimConfig::deterministic(seed, TIME).with_issuer_root(a.issuer_root());
+    let card = vectors::attested(Card::manufacture(config).unwrap(), issuer, TIME).unwrap();
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    m.verify_pin(DEFAULT_PIN).unwrap();
+    let chip: [u8; 8] = hex::decode(m.status().unwrap().chip_id)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key: [u8; 65] = m.generate_meter_key().unwrap().try_into().unwrap();
+    (m, chip, key)
+}
+
+fn unattested(e: authority::AuthorityError) -> String {
+    match e {
+        authority::AuthorityError::Unattested(why) => why.to_owned(),
+        other => panic!("not an attestation refusal: {other}"),
+    }
+}
+
+/// The authority certifies a meter key only with a valid attestation chain
+/// (its own root -> the card's attestation certificate for this chip ->
+/// the statement over this key and its fresh nonce); a key attested for
+/// another chip id, by a card of another issuer, without a nonce, with a
+/// stale nonce or for another key is refused, and nothing is recorded.
+#[test]
+fn the_authority_certifies_only_attested_keys() {
+    const A_SEED: u64 = 1;
+    let mut a = Authority::deterministic("CERTMETER-CA", A_SEED, TIME).unwrap();
+    let request = |chip_id, key, attestation| authority::PersonalizationRequest {
+        chip_id,
+        challenge: [9; 16],
+        meter_public_key: key,
+        serial: "PB-7".into(),
+        attestation,
+    };
+    let (mut x, chip_x, key_x) = attested_card(&a, A_SEED, 11);
+    let (_y, chip_y, key_y) = attested_card(&a, A_SEED, 12);
+
+    // No attestation at all (and no nonce issued).
+    let e = a
+        .personalize(&request(chip_x, key_x, Vec::new()))
+        .unwrap_err();
+    assert!(unattested(e).contains("no attestation nonce"));
+    // A nonce, but not a parsable attestation.
+    a.attestation_nonce(&chip_x);
+    let e = a
+        .personalize(&request(chip_x, key_x, vec![0x7F, 0x73, 0]))
+        .unwrap_err();
+    assert!(unattested(e).contains("does not parse"));
+
+    // Card X's valid attestation, presented for chip Y (with Y's nonce).
+    let nonce_y = a.attestation_nonce(&chip_y);
+    let from_x = x.attest(&nonce_y).unwrap();
+    let e = a
+        .personalize(&request(chip_y, key_x, from_x.clone()))
+        .unwrap_err();
+    assert!(unattested(e).contains("another chip id"), "for chip Y");
+    // ... or for Y's key under X's chip id.
+    let nonce_x = a.attestation_nonce(&chip_x);
+    let from_x = x.attest(&nonce_x).unwrap();
+    let e = a
+        .personalize(&request(chip_x, key_y, from_x.clone()))
+        .unwrap_err();
+    assert!(unattested(e).contains("another meter key"));
+    // The nonce was used up by that attempt: the same statement again.
+    let e = a
+        .personalize(&request(chip_x, key_x, from_x.clone()))
+        .unwrap_err();
+    assert!(unattested(e).contains("no attestation nonce"));
+    // A stale nonce.
+    a.attestation_nonce(&chip_x);
+    let e = a.personalize(&request(chip_x, key_x, from_x)).unwrap_err();
+    assert!(unattested(e).contains("nonce"));
+
+    // A card whose attestation key another issuer certified (same name).
+    let b = Authority::deterministic("CERTMETER-CA", 2, TIME).unwrap();
+    let (mut z, chip_z, key_z) = attested_card(&b, 2, 13);
+    let nonce_z = a.attestation_nonce(&chip_z);
+    let from_z = z.attest(&nonce_z).unwrap();
+    let e = a.personalize(&request(chip_z, key_z, from_z)).unwrap_err();
+    assert!(unattested(e).contains("not by this issuer's root"));
+
+    // A forged statement: X's certificate, but signed by another key.
+    let nonce_x = a.attestation_nonce(&chip_x);
+    let genuine = x.attest(&nonce_x).unwrap();
+    let mut forged = genuine.clone();
+    let sig_end = forged.len() - {
+        let (_, rest) = apdu::signed::Signed::read(&genuine, 0x7F73).unwrap();
+        rest.len()
+    };
+    forged[sig_end - 1] ^= 1;
+    let e = a.personalize(&request(chip_x, key_x, forged)).unwrap_err();
+    assert!(unattested(e).contains("statement"));
+
+    assert!(
+        a.meter("PB-7").unwrap().is_none(),
+        "a refused key was recorded"
+    );
+
+    // The genuine one goes through.
+    let nonce_x = a.attestation_nonce(&chip_x);
+    let genuine = x.attest(&nonce_x).unwrap();
+    a.personalize(&request(chip_x, key_x, genuine)).unwrap();
+    assert!(a.meter("PB-7").unwrap().is_some());
+}
+
+/// A card without an attestation certificate (made from a root file alone)
+/// cannot attest (6A88), so no authority certifies its key; a second STORE
+/// ATTESTATION CERTIFICATE, or one for another chip, is refused.
+#[test]
+fn attestation_certificates_are_written_once_for_their_chip() {
+    let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
+    let mut m = blank_for(&a, 21);
+    m.generate_meter_key().unwrap();
+    assert_eq!(
+        m.attest(&[0; 16]).unwrap_err(),
+        reader::Error::Card {
+            sw: StatusWord::REFERENCED_DATA_NOT_FOUND
+        }
+    );
+    let chip: [u8; 8] = hex::decode(m.status().unwrap().chip_id)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (key, none) = m.read_attestation().unwrap();
+    assert!(none.is_none());
+    // For another chip id: refused (6A80).
+    let mut other = chip;
+    other[0] ^= 1;
+    let wrong = a.certify_attestation(&other, &key).unwrap();
+    assert_eq!(
+        m.store_attestation(&wrong).unwrap_err(),
+        reader::Error::Card {
+            sw: StatusWord::INCORRECT_DATA
+        }
+    );
+    // By another issuer's root: refused (6982).
+    let b = Authority::deterministic("CERTMETER-CA", 2, TIME).unwrap();
+    let foreign = b.certify_attestation(&chip, &key).unwrap();
+    assert_eq!(
+        m.store_attestation(&foreign).unwrap_err(),
+        reader::Error::Card {
+            sw: StatusWord::SECURITY_STATUS_NOT_SATISFIED
+        }
+    );
+    let right = a.certify_attestation(&chip, &key).unwrap();
+    m.store_attestation(&right).unwrap();
+    assert_eq!(m.read_attestation().unwrap().1.as_deref(), Some(&right[..]));
+    // Once.
+    assert_eq!(
+        m.store_attestation(&right).unwrap_err(),
+        reader::Error::Card {
+            sw: StatusWord::CONDITIONS_NOT_SATISFIED
+        }
+    );
+    reader::personalize::personalize(&mut m, &mut a, "PB-3", 0).unwrap();
 }

@@ -54,9 +54,15 @@ pub mod ins {
     pub const VERIFY_POSTMARK: u8 = cmd::verify_postmark::INS;
     /// READ CERTIFICATE (proprietary): the certificate in slot P1.
     pub const READ_CERTIFICATE: u8 = cmd::read_certificate::INS;
+    /// STORE ATTESTATION CERTIFICATE (proprietary): the factory installs the
+    /// attestation certificate.
+    pub const STORE_ATTESTATION: u8 = cmd::attestation::INS_STORE;
+    /// READ ATTESTATION / ATTEST (proprietary): the attestation key, or a
+    /// signed statement over the meter key.
+    pub const ATTEST: u8 = cmd::attestation::INS_ATTEST;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 13] = [
+    pub const ALL: [u8; 15] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -70,6 +76,8 @@ pub mod ins {
         POSTMARK,
         VERIFY_POSTMARK,
         READ_CERTIFICATE,
+        STORE_ATTESTATION,
+        ATTEST,
     ];
 }
 

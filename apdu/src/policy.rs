@@ -160,6 +160,22 @@ pub const VERIFY_POSTMARK: Policy = Policy {
 };
 /// READ CERTIFICATE: not terminated.
 pub const READ_CERTIFICATE: Policy = Policy::OPEN;
+/// STORE ATTESTATION CERTIFICATE: Blank, no PIN (the factory's step; the
+/// certificate's signature by the pinned issuer root is the authorization,
+/// and it is written once).
+pub const STORE_ATTESTATION: Policy = Policy {
+    lifecycles: Lifecycles::BLANK,
+    ..Policy::OPEN
+};
+/// READ ATTESTATION: not terminated.
+pub const READ_ATTESTATION: Policy = Policy::OPEN;
+/// ATTEST: Blank, PIN (the statement vouches for the key personalization
+/// certifies).
+pub const ATTEST: Policy = Policy {
+    lifecycles: Lifecycles::BLANK,
+    pin: true,
+    ..Policy::OPEN
+};
 
 impl Request<'_> {
     /// This command's access policy.
@@ -178,6 +194,9 @@ impl Request<'_> {
             Request::Postmark => POSTMARK,
             Request::VerifyPostmark { .. } => VERIFY_POSTMARK,
             Request::ReadCertificate { .. } => READ_CERTIFICATE,
+            Request::StoreAttestation { .. } => STORE_ATTESTATION,
+            Request::ReadAttestation => READ_ATTESTATION,
+            Request::Attest { .. } => ATTEST,
         }
     }
 }
@@ -194,7 +213,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 14] {
+    fn every_request() -> [Request<'static>; 17] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -212,6 +231,9 @@ mod tests {
             Request::Postmark,
             Request::VerifyPostmark { file: b"f" },
             Request::ReadCertificate { slot: 0 },
+            Request::StoreAttestation { certificate: b"c" },
+            Request::ReadAttestation,
+            Request::Attest { nonce: &[0; 16] },
         ]
     }
 
@@ -249,6 +271,9 @@ mod tests {
                 Some((Service::Verify, certificate)),
             ),
             Request::ReadCertificate { .. } => (NOT_TERMINATED, false, false, None),
+            Request::StoreAttestation { .. } => (BLANK, false, false, None),
+            Request::ReadAttestation => (NOT_TERMINATED, false, false, None),
+            Request::Attest { .. } => (BLANK, true, false, None),
         }
     }
 

@@ -10,9 +10,10 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
+    attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
     read_certificate, select, verify_postmark,
 };
+use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
 use crate::migrate;
 use crate::platform::Platform;
@@ -46,7 +47,9 @@ impl Applet {
     /// Manufactures a blank card into erased memory: the current layout
     /// version, life cycle `Blank`, a random chip id, the default PIN with
     /// full tries, and the issuer root `issuer_root` pinned (uncompressed
-    /// SEC1; the card then accepts only authority keys it certifies).
+    /// SEC1; the card then accepts only authority keys it certifies), and
+    /// a fresh attestation key pair (its certificate comes from the factory
+    /// with STORE ATTESTATION CERTIFICATE).
     /// Without one (or with bytes that are not a P-256 point) the card is
     /// made without a root and refuses personalization.
     pub fn manufacture(
@@ -56,10 +59,17 @@ impl Applet {
         let mut a = Applet::default();
         let mut chip = [0u8; 8];
         p.fill_random(&mut chip);
+        let attestation = keys::new_key(p)?;
         a.store.begin()?;
         LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
         state::set_pin(&mut a.store, DEFAULT_PIN)?;
+        layout::ATTESTATION_PRIVATE_KEY.write(&mut a.store, &attestation.to_bytes())?;
+        layout::ATTESTATION_PUBLIC_KEY.write(
+            &mut a.store,
+            &keys::encode_public(attestation.verifying_key()),
+        )?;
+        layout::ATTESTATION_KEY_PRESENT.set(&mut a.store, 1)?;
         if let Some(root) = issuer_root.filter(|r| apdu::crypto::public_key(&r[..]).is_some()) {
             layout::ISSUER_ROOT.write(&mut a.store, root)?;
             layout::ISSUER_ROOT_PRESENT.set(&mut a.store, 1)?;
@@ -189,6 +199,9 @@ impl Applet {
             Request::Postmark => postmark::postmark(ctx),
             Request::VerifyPostmark { file } => verify_postmark::verify_postmark(ctx, file),
             Request::ReadCertificate { slot } => read_certificate::read_certificate(ctx, slot),
+            Request::StoreAttestation { certificate } => attestation::store(ctx, certificate),
+            Request::ReadAttestation => attestation::read(ctx),
+            Request::Attest { nonce } => attestation::attest(ctx, nonce),
         }
     }
 }

@@ -12,11 +12,13 @@
 //! after [`END`] (or in bytes no version used) and never moves one, so its
 //! migration only fills the new fields. Version 3 appends, after the v2
 //! objects ([`V2_END`]), the issuer root pinned at manufacture
-//! ([`ISSUER_ROOT_PRESENT`], [`ISSUER_ROOT`]).
+//! ([`ISSUER_ROOT_PRESENT`], [`ISSUER_ROOT`]) and the card's attestation
+//! key and certificate ([`ATTESTATION_KEY_PRESENT`] ..
+//! [`ATTESTATION_CERTIFICATE`]).
 
 use crate::budget::{
-    AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS, DATA_CAPACITY,
-    RATE_TABLE_ENTRIES, SERIAL_MAX_LEN,
+    ATTESTATION_CERTIFICATE_SIZE, AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS,
+    DATA_CAPACITY, RATE_TABLE_ENTRIES, SERIAL_MAX_LEN,
 };
 use crate::store::{Store, StoreError};
 use apdu::meter::{PIN_MAX_LEN, PUBLIC_KEY_LEN};
@@ -220,8 +222,19 @@ pub const ISSUER_ROOT_PRESENT: Field = Field { at: V2_END, len: 1 };
 /// keys the card accepts.
 pub const ISSUER_ROOT: Field = ISSUER_ROOT_PRESENT.then(PUBLIC_KEY_LEN);
 
+/// v3: whether the attestation key pair exists (1), made at manufacture.
+pub const ATTESTATION_KEY_PRESENT: Field = ISSUER_ROOT.then(1);
+/// v3: the attestation private key scalar; never leaves the card.
+pub const ATTESTATION_PRIVATE_KEY: Field = ATTESTATION_KEY_PRESENT.then(32);
+/// v3: the attestation public key, uncompressed SEC1.
+pub const ATTESTATION_PUBLIC_KEY: Field = ATTESTATION_PRIVATE_KEY.then(PUBLIC_KEY_LEN);
+/// v3: the attestation certificate by the issuer root: a u16 length (0:
+/// none yet) then the certificate (STORE ATTESTATION CERTIFICATE, once).
+pub const ATTESTATION_CERTIFICATE: Field =
+    ATTESTATION_PUBLIC_KEY.then(2 + ATTESTATION_CERTIFICATE_SIZE);
+
 /// One past the last byte the layout uses.
-pub const END: usize = ISSUER_ROOT.end();
+pub const END: usize = ATTESTATION_CERTIFICATE.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

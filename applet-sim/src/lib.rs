@@ -38,6 +38,7 @@ pub mod context;
 pub mod error;
 pub mod flows;
 pub mod funds;
+pub mod keys;
 pub mod layout;
 pub mod migrate;
 pub mod platform;

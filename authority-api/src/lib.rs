@@ -25,6 +25,10 @@ pub struct PersonalizationRequest {
     pub meter_public_key: [u8; PUBLIC_KEY_LEN],
     /// The serial to assign: 1 to 16 printable ASCII characters, no spaces.
     pub serial: String,
+    /// The card's ATTEST answer: its statement over the meter public key
+    /// and the authority's nonce ([`AuthorityService::attestation_nonce`]),
+    /// signed by its attestation key, then its attestation certificate.
+    pub attestation: Vec<u8>,
 }
 
 /// The authority's answer to a [`PersonalizationRequest`].
@@ -89,6 +93,10 @@ pub enum ServiceError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The meter key is not attested by a card of this issuer for this
+    /// chip (the reason says why): it is not certified.
+    #[error("the meter key is not attested by the card: {0}")]
+    Unattested(String),
     /// The authority could not serve the request: its records, its key,
     /// its files or the way to it failed (the text says what).
     #[error("{0}")]
@@ -117,6 +125,19 @@ pub trait AuthorityService {
     /// The issuer root public key, uncompressed SEC1: pinned into cards at
     /// manufacture, it certifies the authority keys they accept.
     fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError>;
+
+    /// As the card manufacturer (the issuer): certifies the attestation key
+    /// a new card made, bound to its chip id, with the issuer root. The
+    /// certificate goes into the card (STORE ATTESTATION CERTIFICATE).
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; PUBLIC_KEY_LEN],
+    ) -> Result<Vec<u8>, ServiceError>;
+
+    /// A fresh nonce for chip `chip_id`'s attestation of its meter key
+    /// (ATTEST), usable by one [`personalize`](Self::personalize) request.
+    fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError>;
 
     /// Checks everything about personalizing chip `chip_id` as meter
     /// `serial` with initial `funds` that needs no card key. Changes nothing.
@@ -165,6 +186,18 @@ macro_rules! forward {
 
             fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
                 (**self).issuer_root()
+            }
+
+            fn certify_card(
+                &mut self,
+                chip_id: &[u8; 8],
+                attestation_key: &[u8; PUBLIC_KEY_LEN],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).certify_card(chip_id, attestation_key)
+            }
+
+            fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
+                (**self).attestation_nonce(chip_id)
             }
 
             fn check_personalization(
@@ -218,6 +251,7 @@ mod tests {
             },
             ServiceError::BadReceipt("bad signature".into()),
             ServiceError::InvalidRequest("amount 0".into()),
+            ServiceError::Unattested("no nonce".into()),
             ServiceError::Unavailable("authority database: locked".into()),
         ] {
             let s = e.to_string();

@@ -105,6 +105,9 @@ pub enum AuthorityError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The meter key is not attested by a card of this issuer for this chip.
+    #[error("the meter key is not attested by the card: {0}")]
+    Unattested(&'static str),
     /// The key file does not hold this authority's key.
     #[error("key file {path}: {1}", path = .0.display())]
     BadKeyFile(PathBuf, &'static str),
@@ -135,6 +138,10 @@ pub struct Authority {
     name: String,
     rates: Vec<(Service, u64)>,
     clock: Option<u64>,
+    /// Attestation nonces issued and not yet used, by chip id.
+    nonces: std::collections::HashMap<[u8; 8], [u8; 16]>,
+    /// Nonces issued by this instance (an input to the next one).
+    nonce_count: u64,
 }
 
 impl fmt::Debug for Authority {
@@ -366,6 +373,27 @@ impl Authority {
         )
     }
 
+    /// A fresh nonce for chip `chip_id`'s attestation (ATTEST), replacing
+    /// any earlier one for that chip; [`Authority::personalize`] consumes
+    /// it. Derived from the operational private key, the chip id, the
+    /// clock and a counter: unpredictable without the key, reproducible for
+    /// a deterministic authority.
+    pub fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> [u8; 16] {
+        self.nonce_count = self.nonce_count.wrapping_add(1);
+        let mut input = b"certmeter attestation nonce".to_vec();
+        input.extend_from_slice(&self.key.to_bytes());
+        input.extend_from_slice(chip_id);
+        input.extend_from_slice(&self.now().to_be_bytes());
+        input.extend_from_slice(&self.nonce_count.to_be_bytes());
+        let mut nonce = [0u8; 16];
+        let digest = apdu::crypto::sha256(&input);
+        if let Some(d) = digest.get(..16) {
+            nonce.copy_from_slice(d);
+        }
+        self.nonces.insert(*chip_id, nonce);
+        nonce
+    }
+
     /// The issuer root's private key, if its file is here.
     pub(crate) fn root_key(&self) -> Result<&SigningKey, AuthorityError> {
         self.root.as_ref().ok_or_else(|| {
@@ -458,6 +486,8 @@ impl Authority {
             name,
             rates,
             clock: None,
+            nonces: std::collections::HashMap::new(),
+            nonce_count: 0,
         })
     }
 }

@@ -53,9 +53,24 @@ fn card_accepts_personalization_and_load() {
             pin: Some(DEFAULT_PIN),
         },
     );
+    // The factory: the issuer certifies the card's attestation key.
+    let chip_id = status_field(&mut card, tag::CHIP_ID);
+    let chip: [u8; 8] = chip_id.clone().try_into().unwrap();
+    let attestation = ok(&mut card, Request::ReadAttestation);
+    let attestation_key = tlv::find(
+        tlv::find(tlv::find(&attestation, 0xE3).unwrap(), tag::PUBLIC_KEY).unwrap(),
+        tag::EC_POINT,
+    )
+    .unwrap();
+    let cert = a
+        .certify_attestation(&chip, attestation_key.try_into().unwrap())
+        .unwrap();
+    ok(&mut card, Request::StoreAttestation { certificate: &cert });
+
     let key = ok(&mut card, Request::GenerateKey { generate: true });
     let point = tlv::find(tlv::find(&key, tag::PUBLIC_KEY).unwrap(), tag::EC_POINT).unwrap();
-    let chip_id = status_field(&mut card, tag::CHIP_ID);
+    let nonce = a.attestation_nonce(&chip);
+    let attestation = ok(&mut card, Request::Attest { nonce: &nonce });
     let challenge = ok(&mut card, Request::GetChallenge);
 
     let message = a
@@ -64,6 +79,7 @@ fn card_accepts_personalization_and_load() {
             challenge: challenge.try_into().unwrap(),
             meter_public_key: point.try_into().unwrap(),
             serial: "SIM-0001".into(),
+            attestation,
         })
         .unwrap();
     ok(&mut card, Request::Personalize { message: &message });

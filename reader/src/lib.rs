@@ -28,6 +28,7 @@ pub mod card;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod manufacture;
 pub mod meter;
 pub mod money;
 pub mod pcsc;

@@ -218,6 +218,32 @@ impl<T: Transport> Meter<T> {
         parse_public_key(&data)
     }
 
+    /// READ ATTESTATION: the card's attestation public key (uncompressed
+    /// SEC1) and its attestation certificate, if the factory stored one.
+    pub fn read_attestation(&mut self) -> Result<([u8; 65], Option<Vec<u8>>), Error> {
+        let data = self.call(Request::ReadAttestation)?;
+        let bad = || Error::Malformed("attestation template".into());
+        let inner = apdu::tlv::find(&data, apdu::cmd::attestation::ATTESTATION).ok_or_else(bad)?;
+        let key = apdu::tlv::find(inner, apdu::meter::tag::PUBLIC_KEY)
+            .and_then(|k| apdu::tlv::find(k, apdu::meter::tag::EC_POINT))
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+            .ok_or_else(bad)?;
+        let cert = apdu::tlv::find_object(inner, apdu::cert::CERTIFICATE).map(<[u8]>::to_vec);
+        Ok((key, cert))
+    }
+
+    /// STORE ATTESTATION CERTIFICATE (the factory's step, once).
+    pub fn store_attestation(&mut self, certificate: &[u8]) -> Result<(), Error> {
+        self.call(Request::StoreAttestation { certificate })
+            .map(drop)
+    }
+
+    /// ATTEST: the card's statement over its meter key and `nonce`, then its
+    /// attestation certificate (blank card, PIN verified).
+    pub fn attest(&mut self, nonce: &[u8; 16]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Attest { nonce })
+    }
+
     /// PERSONALIZE with the authority's message.
     pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Personalize { message }).map(drop)

@@ -53,7 +53,12 @@ impl Funded {
 
     /// The deterministic blank card.
     pub fn blank_card(&self) -> Result<Card, FixtureError> {
-        Ok(Card::manufacture(self.sim_config())?)
+        let card = Card::manufacture(self.sim_config())?;
+        Ok(crate::sim::attested(
+            card,
+            self.authority_seed,
+            self.card.time,
+        )?)
     }
 
     /// The card's simulator settings (seed and fixed clock), manufacturing
@@ -99,6 +104,81 @@ impl Funded {
 pub fn open<T: Transport>(meter: &mut Meter<T>) -> Result<(), reader::Error> {
     meter.select()?;
     meter.verify_pin(DEFAULT_PIN)
+}
+
+/// An authority that does not check the card's attestation (it signs with
+/// [`Authority::personalize_unattested`]) and otherwise is the one inside:
+/// a rogue authority, for the refusals the card makes on its own.
+pub struct Rogue(pub Authority);
+
+impl authority::AuthorityService for Rogue {
+    fn name(&self) -> Result<String, authority::ServiceError> {
+        Ok(self.0.name().to_owned())
+    }
+
+    fn public_key(&self) -> Result<[u8; 65], authority::ServiceError> {
+        Ok(self.0.public_key())
+    }
+
+    fn rates(&self) -> Result<Vec<(apdu::meter::Service, u64)>, authority::ServiceError> {
+        Ok(self.0.rates())
+    }
+
+    fn issuer_root(&self) -> Result<[u8; 65], authority::ServiceError> {
+        Ok(self.0.issuer_root())
+    }
+
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        key: &[u8; 65],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.certify_attestation(chip_id, key)?)
+    }
+
+    fn attestation_nonce(
+        &mut self,
+        chip_id: &[u8; 8],
+    ) -> Result<[u8; 16], authority::ServiceError> {
+        Ok(self.0.attestation_nonce(chip_id))
+    }
+
+    fn check_personalization(
+        &mut self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), authority::ServiceError> {
+        Ok(self.0.check_personalization(chip_id, serial, funds)?)
+    }
+
+    fn personalize(
+        &mut self,
+        request: &authority::PersonalizationRequest,
+    ) -> Result<authority::Personalization, authority::ServiceError> {
+        let message = self.0.personalize_unattested(request)?;
+        Ok(authority::Personalization {
+            message,
+            certificate_serial: 0,
+        })
+    }
+
+    fn value_load(
+        &mut self,
+        serial: &str,
+        register: apdu::meter::RegisterId,
+        amount: u64,
+        number: u32,
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::value_load(&mut self.0, serial, register, amount, number)
+    }
+
+    fn confirm_load(
+        &mut self,
+        receipt: &[u8],
+    ) -> Result<authority::LoadRecord, authority::ServiceError> {
+        authority::AuthorityService::confirm_load(&mut self.0, receipt)
+    }
 }
 
 #[cfg(test)]

@@ -32,19 +32,35 @@ pub fn run(g: &Global, command: &CardCommand) -> Result<ExitCode> {
     let CardSpec::Sim(path) = g.card_spec()? else {
         bail!("only simulated cards can be manufactured; use --card sim:PATH");
     };
-    let root = match issuer_root {
-        Some(file) => root_from_file(file)?,
+    let dir = g.authority_dir()?;
+    let (root, mut issuer) = match issuer_root {
+        // The root from a file; the local authority certifies the card's
+        // attestation key only if that root is its own.
+        Some(file) => {
+            let root = root_from_file(file)?;
+            let issuer = Authority::open(&dir)
+                .ok()
+                .filter(|a| a.issuer_root() == root);
+            (root, issuer)
+        }
         None => {
-            let dir = g.authority_dir()?;
-            Authority::open(&dir)
-                .with_context(|| {
-                    "the card's issuer root comes from the authority (or give --issuer-root FILE)"
-                })?
-                .issuer_root()
+            let a = Authority::open(&dir).with_context(
+                || "the card's issuer root comes from the authority (or give --issuer-root FILE)",
+            )?;
+            (a.issuer_root(), Some(a))
         }
     };
-    SimTransport::create(&path, *force, Some(root))?;
-    card_new(g.json, &path, &root);
+    let transport = SimTransport::create(&path, *force, Some(root))?;
+    let attested = match issuer.as_mut() {
+        Some(issuer) => {
+            let mut meter = reader::Meter::new(transport);
+            reader::manufacture::certify_attestation(&mut meter, issuer)
+                .context("certifying the card's attestation key")?;
+            true
+        }
+        None => false,
+    };
+    card_new(g.json, &path, &root, attested);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -72,15 +88,22 @@ fn root_from_file(file: &Path) -> Result<[u8; 65]> {
     Ok(key)
 }
 
-fn card_new(json: bool, path: &Path, root: &[u8; 65]) {
+fn card_new(json: bool, path: &Path, root: &[u8; 65], attested: bool) {
     let root = hex::encode_upper(root);
     if json {
         println!(
             "{}",
-            json!({ "card": path, "lifecycle": "blank", "issuer_root": root })
+            json!({ "card": path, "lifecycle": "blank", "issuer_root": root, "attested": attested })
         );
     } else {
         println!("manufactured a blank simulated card at {}", path.display());
         println!("issuer root {root}");
+        if attested {
+            println!("attestation key certified by the issuer");
+        } else {
+            println!(
+                "no attestation certificate (the issuer root's authority is not at --authority): no authority will certify this card's meter key"
+            );
+        }
     }
 }

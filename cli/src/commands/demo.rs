@@ -73,6 +73,10 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     let card_path = dir.path().join("card.sim");
     let transport = SimTransport::create(&card_path, false, Some(authority.issuer_root()))?;
     let mut card: Card = Meter::new(Box::new(transport));
+    reader::manufacture::certify_attestation(&mut card, &mut authority)?;
+    n.say(
+        "the card is made with the authority's issuer root pinned, and its attestation key is certified for its chip id",
+    );
     card.select()?;
     let s = card.status()?;
     n.say(format!(

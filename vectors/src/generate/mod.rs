@@ -215,7 +215,7 @@ impl Session {
     /// [`Self::personalize`], returning the flow's error (a refusal to record).
     pub(super) fn try_personalize(
         &mut self,
-        authority: &mut Authority,
+        authority: &mut dyn authority::AuthorityService,
         serial: &str,
         funds: u64,
     ) -> Result<(), reader::Error> {

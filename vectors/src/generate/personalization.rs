@@ -16,7 +16,12 @@ use crate::Vector;
 /// message (6982: its authority certificate does not chain to the pinned
 /// root) and stays blank; then the card's own authority personalizes it.
 pub(super) fn rogue_authority() -> Result<Vector> {
-    let mut rogue = Authority::deterministic(AUTHORITY, OTHER_AUTHORITY_SEED, CARD.time)?;
+    // A rogue: it does not check the card's attestation either.
+    let mut rogue = crate::fixture::Rogue(Authority::deterministic(
+        AUTHORITY,
+        OTHER_AUTHORITY_SEED,
+        CARD.time,
+    )?);
     let mut s = Session::new("personalization-rogue-authority", CARD)?;
     s.open()?;
     let refused = s.try_personalize(&mut rogue, SERIAL, 0);
