@@ -546,6 +546,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ReadCertificate { .. } => "READ CERTIFICATE",
         Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
         Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
+        Request::Unblock { .. } => "RESET RETRY COUNTER",
     }
 }
 
@@ -605,6 +606,9 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     m.change_pin(b"4321", DEFAULT_PIN).unwrap();
     reader::personalize::personalize(&mut m, &mut authority, SERIAL, 1_000).unwrap();
     reader::value::load(&mut m, &mut authority, RegisterId::Postage, 500).unwrap();
+    authority.approve_unblock(SERIAL).unwrap();
+    reader::pin::unblock(&mut m, &mut authority, DEFAULT_PIN).unwrap();
+    m.verify_pin(DEFAULT_PIN).unwrap();
     // Over one extended HASH part, so that a full part and a shorter one go.
     let message: Vec<u8> = (0..reader::postmark::EXTENDED_CHUNK + 1000)
         .map(|i| i as u8)
@@ -672,7 +676,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         match Request::parse(&cmd) {
             Ok(r @ Request::Personalize { .. })
             | Ok(r @ Request::LoadValue { .. })
-            | Ok(r @ Request::VerifyPostmark { .. }) => out.push(r),
+            | Ok(r @ Request::VerifyPostmark { .. })
+            | Ok(r @ Request::Unblock { .. }) => out.push(r),
             _ => {}
         }
     }

@@ -38,7 +38,7 @@
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use apdu::meter::{AID, DEFAULT_PIN, DataObject, RegisterId, Request, Service, ins};
+use apdu::meter::{AID, DataObject, RegisterId, Request, Service, ins};
 use apdu::{Command, StatusWord};
 use applet_sim::layout::{LOAD_COUNT, PIN_TRIES, Register};
 use applet_sim::sim::Card;
@@ -369,8 +369,12 @@ impl Generator {
     /// (CHANGE REFERENCE DATA's new PIN may hold the forbidden FF).
     fn wrong_pin(&mut self) -> Vec<u8> {
         let rng = &mut self.rng;
-        let mut pin = DEFAULT_PIN.to_vec();
-        while pin.iter().take_while(|&&b| b != 0xFF).eq(DEFAULT_PIN) {
+        let mut pin = vectors::fixture::OWNER_PIN.to_vec();
+        while pin
+            .iter()
+            .take_while(|&&b| b != 0xFF)
+            .eq(vectors::fixture::OWNER_PIN)
+        {
             let n = 4 + below(rng, 5) as usize;
             pin = bytes(rng, n);
         }
@@ -571,7 +575,7 @@ impl Checked {
             );
         }
         let verify = encode(Request::Verify {
-            pin: Some(DEFAULT_PIN),
+            pin: Some(vectors::fixture::OWNER_PIN),
         });
         let r = self.transmit(&verify);
         assert_eq!(r, [0x90, 0x00], "PIN restore after {}", hex(apdu));
@@ -604,7 +608,7 @@ impl Checked {
         for r in [
             Request::Select { aid: AID },
             Request::Verify {
-                pin: Some(DEFAULT_PIN),
+                pin: Some(vectors::fixture::OWNER_PIN),
             },
             Request::HashInit,
             Request::HashUpdate { data: LETTER },

@@ -2,7 +2,7 @@
 //! power-up ascending + descending = loaded, the piece count moved together
 //! with the registers, and no postmark left the card without its debit.
 
-use apdu::meter::{DEFAULT_PIN, Request};
+use apdu::meter::Request;
 use applet_sim::sim::{Card, SimConfig};
 use authority::Authority;
 use reader::Meter;
@@ -53,7 +53,7 @@ fn prepare(card: &mut Card) {
             aid: apdu::meter::AID,
         },
         Request::Verify {
-            pin: Some(DEFAULT_PIN),
+            pin: Some(vectors::fixture::OWNER_PIN),
         },
         Request::HashInit,
         Request::HashUpdate { data: b"a letter" },

@@ -2,7 +2,6 @@
 //! authority a card accepts, through the real host flows and the CLI.
 
 use apdu::StatusWord;
-use apdu::meter::DEFAULT_PIN;
 use applet_sim::sim::{Card, SimConfig};
 use authority::Authority;
 use certmeter_tests::Home;
@@ -16,8 +15,7 @@ fn blank_for(a: &Authority, seed: u64) -> Meter<MemoryTransport> {
     let config = SimConfig::deterministic(seed, TIME).with_issuer_root(a.issuer_root());
     let card = Card::manufacture(config).unwrap();
     let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
+    vectors::fixture::open(&mut m).unwrap();
     m
 }
 
@@ -106,8 +104,10 @@ fn card_new_pins_the_authoritys_root() {
     // This authority refuses it first: the card's attestation is by the
     // other root (a rogue authority that went on would meet the card's
     // 6982, tested above).
+    home.meter(["--pin", "123456", "pin", "change", "--new", "13579"])
+        .expect_code(0);
     let run = home
-        .meter(["--pin", "123456", "personalize", "--serial", "PB-9"])
+        .meter(["--pin", "13579", "personalize", "--serial", "PB-9"])
         .expect_code(2);
     assert!(
         run.stderr.contains("not by this issuer's root"),
@@ -127,7 +127,9 @@ fn card_new_pins_the_authoritys_root() {
     let file = file.display().to_string();
     home.meter(["card", "new", "--force", "--issuer-root", &file])
         .expect_code(0);
-    home.meter(["--pin", "123456", "personalize", "--serial", "PB-9"])
+    home.meter(["--pin", "123456", "pin", "change", "--new", "13579"])
+        .expect_code(0);
+    home.meter(["--pin", "13579", "personalize", "--serial", "PB-9"])
         .expect_code(0);
 }
 
@@ -141,8 +143,7 @@ fn attested_card(
     let config = SimConfig::deterministic(seed, TIME).with_issuer_root(a.issuer_root());
     let card = vectors::attested(Card::manufacture(config).unwrap(), issuer, TIME).unwrap();
     let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
+    vectors::fixture::open(&mut m).unwrap();
     let chip: [u8; 8] = hex::decode(m.status().unwrap().chip_id)
         .unwrap()
         .try_into()

@@ -25,6 +25,7 @@
 //! Defined with their commands: [`crate::cmd::personalize`] (PERSONALIZE)
 //! and [`crate::cmd::load_value`] (LOAD VALUE); re-exported here.
 
+pub use crate::cmd::attestation::{Attestation, STATEMENT, StatementBody};
 pub use crate::cmd::load_value::{
     AMOUNT, ASCENDING, DESCENDING, LOAD_NUMBER, LOAD_RECEIPT, LoadReceipt, LoadReceiptBody,
     REGISTER, VALUE_LOAD, VALUE_LOAD_MAX_LEN, ValueLoad, ValueLoadBody,
@@ -33,3 +34,4 @@ pub use crate::cmd::personalize::{
     AUTHORITY_CERTIFICATE, CHALLENGE, CHIP_ID, DEADLINE, OBJECT_TYPE, PERSONALIZATION,
     Personalization, PersonalizationBody, TIME, check_type, object_type,
 };
+pub use crate::cmd::unblock::{UNBLOCK, Unblock, UnblockBody};

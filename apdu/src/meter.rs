@@ -60,9 +60,12 @@ pub mod ins {
     /// READ ATTESTATION / ATTEST (proprietary): the attestation key, or a
     /// signed statement over the meter key.
     pub const ATTEST: u8 = cmd::attestation::INS_ATTEST;
+    /// RESET RETRY COUNTER (ISO 7816-4): unblock the owner PIN with the
+    /// authority's signed message.
+    pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 15] = [
+    pub const ALL: [u8; 16] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -70,6 +73,7 @@ pub mod ins {
         GET_DATA,
         GET_CHALLENGE,
         GENERATE_KEY,
+        RESET_RETRY_COUNTER,
         PERSONALIZE,
         LOAD_VALUE,
         HASH,

@@ -14,7 +14,9 @@
 //!    attempt from here on consumes it, whatever its outcome;
 //! 4. [`Policy::lifecycles`]: the life cycle is not allowed, `6985` (this is
 //!    also where Terminated refuses everything but SELECT and GET DATA);
-//! 5. [`Policy::pin`]: the owner PIN is not verified, `6982`.
+//! 5. [`Policy::pin`]: the owner PIN is not verified, `6982`;
+//! 6. [`Policy::user_pin`]: the owner PIN is still the transport PIN a new
+//!    card comes with, `9403` (change it first).
 //!
 //! Then the command checks what only it knows (hash state, data, funds).
 //! The funds check needs the computed fee, so it stays with the command, but
@@ -75,6 +77,10 @@ pub struct Policy {
     /// The owner PIN must be verified since the last power-up, reset or
     /// SELECT (`6982`).
     pub pin: bool,
+    /// The owner PIN must have been changed from the transport PIN a new
+    /// card comes with (`9403`): every command that spends or
+    /// personalizes.
+    pub user_pin: bool,
     /// The command consumes the GET CHALLENGE nonce: it is taken out of RAM
     /// before the life-cycle and PIN checks, so any attempt uses it up.
     pub challenge: bool,
@@ -89,6 +95,7 @@ impl Policy {
         selected: true,
         lifecycles: Lifecycles::NOT_TERMINATED,
         pin: false,
+        user_pin: false,
         challenge: false,
         charge: None,
     };
@@ -116,6 +123,7 @@ pub const GET_CHALLENGE: Policy = Policy::OPEN;
 pub const GENERATE_KEY: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     pin: true,
+    user_pin: true,
     ..Policy::OPEN
 };
 /// GENERATE KEY `81` (read the public key): not terminated.
@@ -124,6 +132,7 @@ pub const READ_PUBLIC_KEY: Policy = Policy::OPEN;
 pub const PERSONALIZE: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     pin: true,
+    user_pin: true,
     challenge: true,
     ..Policy::OPEN
 };
@@ -141,6 +150,7 @@ pub const HASH: Policy = Policy::OPEN;
 pub const POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
+    user_pin: true,
     charge: Some(Charge {
         service: Service::Postmark,
         register: RegisterId::Certificate,
@@ -152,6 +162,7 @@ pub const POSTMARK: Policy = Policy {
 pub const VERIFY_POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
+    user_pin: true,
     charge: Some(Charge {
         service: Service::Verify,
         register: RegisterId::Certificate,
@@ -167,6 +178,14 @@ pub const STORE_ATTESTATION: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     ..Policy::OPEN
 };
+/// RESET RETRY COUNTER: Personalized, no PIN (it replaces a forgotten or
+/// blocked one: the authority's signature is the authorization), and it
+/// consumes the challenge.
+pub const UNBLOCK: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
 /// READ ATTESTATION: not terminated.
 pub const READ_ATTESTATION: Policy = Policy::OPEN;
 /// ATTEST: Blank, PIN (the statement vouches for the key personalization
@@ -174,6 +193,7 @@ pub const READ_ATTESTATION: Policy = Policy::OPEN;
 pub const ATTEST: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     pin: true,
+    user_pin: true,
     ..Policy::OPEN
 };
 
@@ -197,6 +217,7 @@ impl Request<'_> {
             Request::StoreAttestation { .. } => STORE_ATTESTATION,
             Request::ReadAttestation => READ_ATTESTATION,
             Request::Attest { .. } => ATTEST,
+            Request::Unblock { .. } => UNBLOCK,
         }
     }
 }
@@ -213,7 +234,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 17] {
+    fn every_request() -> [Request<'static>; 18] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -234,6 +255,9 @@ mod tests {
             Request::StoreAttestation { certificate: b"c" },
             Request::ReadAttestation,
             Request::Attest { nonce: &[0; 16] },
+            Request::Unblock {
+                message_then_pin: b"m",
+            },
         ]
     }
 
@@ -274,6 +298,7 @@ mod tests {
             Request::StoreAttestation { .. } => (BLANK, false, false, None),
             Request::ReadAttestation => (NOT_TERMINATED, false, false, None),
             Request::Attest { .. } => (BLANK, true, false, None),
+            Request::Unblock { .. } => (PERSONALIZED, false, true, None),
         }
     }
 
@@ -287,6 +312,9 @@ mod tests {
             assert_eq!(allowed, lifecycles, "{r:?}");
             assert_eq!(p.pin, pin, "{r:?}");
             assert_eq!(p.challenge, challenge, "{r:?}");
+            // Every PIN-protected command spends or personalizes: none
+            // runs on the transport PIN.
+            assert_eq!(p.user_pin, p.pin, "{r:?}");
             assert_eq!(p.charge.map(|c| (c.service, c.register)), charge, "{r:?}");
             // Only SELECT runs unselected, and then it may not lean on a
             // check the card skips for it.

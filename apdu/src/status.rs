@@ -49,6 +49,9 @@ impl StatusWord {
     pub const INSUFFICIENT_FUNDS: Self = Self(0x9401);
     /// 9402 (proprietary): the meter is locked out until the authority services it.
     pub const METER_LOCKED: Self = Self(0x9402);
+    /// 9403 (proprietary): the owner PIN is still the transport PIN a new
+    /// card comes with: change it (CHANGE REFERENCE DATA) first.
+    pub const TRANSPORT_PIN: Self = Self(0x9403);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {
@@ -151,6 +154,7 @@ impl StatusWord {
             [0x6F, 0x00] => "no precise diagnosis",
             [0x94, 0x01] => "insufficient funds",
             [0x94, 0x02] => "meter locked until serviced by the authority",
+            [0x94, 0x03] => "the owner PIN is still the transport PIN: change it first",
             _ => "unknown status",
         }
     }

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
     attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, verify_postmark,
+    read_certificate, select, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -46,7 +46,8 @@ pub struct Applet {
 impl Applet {
     /// Manufactures a blank card into erased memory: the current layout
     /// version, life cycle `Blank`, a random chip id, the default PIN with
-    /// full tries, and the issuer root `issuer_root` pinned (uncompressed
+    /// full tries (a transport PIN: it must be changed before anything is
+    /// spent or personalized), and the issuer root `issuer_root` pinned (uncompressed
     /// SEC1; the card then accepts only authority keys it certifies), and
     /// a fresh attestation key pair (its certificate comes from the factory
     /// with STORE ATTESTATION CERTIFICATE).
@@ -64,6 +65,7 @@ impl Applet {
         LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
         state::set_pin(&mut a.store, DEFAULT_PIN)?;
+        layout::PIN_TRANSPORT.set(&mut a.store, 1)?;
         layout::ATTESTATION_PRIVATE_KEY.write(&mut a.store, &attestation.to_bytes())?;
         layout::ATTESTATION_PUBLIC_KEY.write(
             &mut a.store,
@@ -175,6 +177,10 @@ impl Applet {
             if policy.pin && !self.ram.pin_verified {
                 return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
             }
+            // 11: the transport PIN a new card comes with spends nothing.
+            if policy.user_pin && state::transport_pin(&self.store)? {
+                return Err(StatusWord::TRANSPORT_PIN.into());
+            }
         }
         let ctx = &mut Context {
             store: &mut self.store,
@@ -202,6 +208,7 @@ impl Applet {
             Request::StoreAttestation { certificate } => attestation::store(ctx, certificate),
             Request::ReadAttestation => attestation::read(ctx),
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
+            Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
         }
     }
 }

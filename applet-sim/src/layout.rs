@@ -233,8 +233,13 @@ pub const ATTESTATION_PUBLIC_KEY: Field = ATTESTATION_PRIVATE_KEY.then(PUBLIC_KE
 pub const ATTESTATION_CERTIFICATE: Field =
     ATTESTATION_PUBLIC_KEY.then(2 + ATTESTATION_CERTIFICATE_SIZE);
 
+/// v3: the owner PIN is still the transport PIN a new card comes with (1),
+/// or was changed (0; a card migrated from v2 counts as changed). Commands
+/// that spend or personalize refuse the transport PIN (`9403`).
+pub const PIN_TRANSPORT: Field = ATTESTATION_CERTIFICATE.then(1);
+
 /// One past the last byte the layout uses.
-pub const END: usize = ATTESTATION_CERTIFICATE.end();
+pub const END: usize = PIN_TRANSPORT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -96,6 +96,11 @@ pub fn issuer_root(s: &Store) -> Result<VerifyingKey> {
         .ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
 }
 
+/// Whether the owner PIN is still the transport PIN (layout v3).
+pub fn transport_pin(s: &Store) -> Result<bool> {
+    Ok(layout::PIN_TRANSPORT.get(s)? == 1)
+}
+
 /// The meter public key (Figure 2, 246), if generated.
 pub fn meter_public(s: &Store) -> Result<Option<&[u8]>> {
     if METER_KEY_PRESENT.get(s)? != 1 {

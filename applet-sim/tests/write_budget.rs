@@ -35,6 +35,7 @@ fn measure() -> [(&'static str, StoreStats); 4] {
             pin: Some(DEFAULT_PIN),
         },
     );
+    generator::change_transport_pin(&mut card);
     let key = generator::ok(&mut card, Request::GenerateKey { generate: true });
     let public_key = key[key.len() - 65..].to_vec();
     let status = generator::ok(&mut card, Request::GetData(DataObject::Status));

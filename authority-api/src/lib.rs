@@ -139,6 +139,16 @@ pub trait AuthorityService {
     /// (ATTEST), usable by one [`personalize`](Self::personalize) request.
     fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError>;
 
+    /// The signed unblock message (7F74) for meter `serial` on chip
+    /// `chip_id`, answering the card's `challenge`; only once the authority
+    /// has checked the holder.
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError>;
+
     /// Checks everything about personalizing chip `chip_id` as meter
     /// `serial` with initial `funds` that needs no card key. Changes nothing.
     fn check_personalization(
@@ -198,6 +208,15 @@ macro_rules! forward {
 
             fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
                 (**self).attestation_nonce(chip_id)
+            }
+
+            fn unblock(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).unblock(serial, chip_id, challenge)
             }
 
             fn check_personalization(

@@ -74,6 +74,13 @@ pub const MIGRATIONS: &[&str] = &[
         card_time    INTEGER,
         UNIQUE (meter, number)
     ) STRICT;",
+    // trust-card: PIN unblock approvals (the holder check), one pending per
+    // meter, consumed when the unblock message is signed. Independent of
+    // the other steps.
+    "CREATE TABLE unblock_approvals (
+        meter       TEXT PRIMARY KEY REFERENCES meters (serial),
+        approved_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Creates an empty database file, failing if the file exists.

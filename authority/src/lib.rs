@@ -23,6 +23,7 @@ pub mod db;
 pub mod keys;
 pub mod personalization;
 pub mod service;
+pub mod unblock;
 pub mod value;
 
 use std::fmt;

@@ -64,6 +64,15 @@ impl AuthorityService for Authority {
         Ok(Authority::attestation_nonce(self, chip_id))
     }
 
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::unblock(self, serial, chip_id, challenge)?)
+    }
+
     fn check_personalization(
         &mut self,
         chip_id: &[u8; 8],

@@ -53,6 +53,16 @@ fn card_accepts_personalization_and_load() {
             pin: Some(DEFAULT_PIN),
         },
     );
+    // The transport PIN is changed first.
+    let mut both = DEFAULT_PIN.to_vec();
+    both.resize(8, 0xFF);
+    both.extend_from_slice(b"13579");
+    ok(
+        &mut card,
+        Request::ChangePin {
+            old_then_new: &both,
+        },
+    );
     // The factory: the issuer certifies the card's attestation key.
     let chip_id = status_field(&mut card, tag::CHIP_ID);
     let chip: [u8; 8] = chip_id.clone().try_into().unwrap();

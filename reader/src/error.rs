@@ -191,6 +191,9 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "not enough funds: load value from the authority; nothing was charged"
         }
         StatusWord::METER_LOCKED => "meter locked: have it serviced by the authority",
+        StatusWord::TRANSPORT_PIN => {
+            "a new card's PIN is a transport PIN: change it with `meter --pin 123456 pin change --new PIN` first"
+        }
         StatusWord::NOT_ENOUGH_MEMORY => {
             "the card's memory for this is full: free space on the card (e.g. a certificate slot) first"
         }

@@ -33,6 +33,7 @@ pub mod meter;
 pub mod money;
 pub mod pcsc;
 pub mod personalize;
+pub mod pin;
 pub mod postmark;
 pub mod session;
 pub mod sim;

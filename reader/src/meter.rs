@@ -89,6 +89,9 @@ pub struct Status {
     pub deadline: u64,
     /// Postmarks signed.
     pub postmarks: u32,
+    /// The owner PIN is still the transport PIN a new card comes with:
+    /// nothing is spent or personalized until it is changed.
+    pub transport_pin: bool,
     /// The certificates stored on the card (filled by [`Meter::status`]).
     pub certificates: Vec<CertificateInfo>,
 }
@@ -244,6 +247,16 @@ impl<T: Transport> Meter<T> {
         self.call(Request::Attest { nonce })
     }
 
+    /// RESET RETRY COUNTER: the authority's unblock `message`, then the new
+    /// owner PIN.
+    pub fn unblock(&mut self, message: &[u8], new_pin: &[u8]) -> Result<(), Error> {
+        let data = zeroize::Zeroizing::new([message, new_pin].concat());
+        self.call(Request::Unblock {
+            message_then_pin: &data,
+        })
+        .map(drop)
+    }
+
     /// PERSONALIZE with the authority's message.
     pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Personalize { message }).map(drop)
@@ -375,6 +388,7 @@ fn parse_status(data: &[u8]) -> Result<Status, Error> {
         load_count: t.load_count,
         deadline: t.deadline,
         postmarks: t.postmarks,
+        transport_pin: t.transport_pin,
         certificates: Vec::new(),
     })
 }
@@ -415,9 +429,14 @@ mod tests {
         let e = m.verify_pin(b"0000").unwrap_err();
         assert_eq!(e.status().and_then(|s| s.tries_left()), Some(2));
         m.verify_pin(apdu::meter::DEFAULT_PIN).unwrap();
-        let k = m.generate_meter_key().unwrap();
-        assert_eq!(k.len(), 65);
-        assert_eq!(m.meter_public_key().unwrap(), k);
+        assert!(m.status().unwrap().transport_pin);
+        // The transport PIN generates no key.
+        assert_eq!(
+            m.generate_meter_key().unwrap_err(),
+            Error::Card {
+                sw: apdu::StatusWord::TRANSPORT_PIN
+            }
+        );
         let tries = |m: &mut Meter<MemoryTransport>| m.status().unwrap().pin_tries;
         assert!(matches!(
             m.change_pin(b"123456789", b"2468"),
@@ -436,6 +455,10 @@ mod tests {
         m.transport().reset().unwrap();
         m.select().unwrap();
         m.verify_pin(b"24680").unwrap();
+        assert!(!m.status().unwrap().transport_pin);
+        let k = m.generate_meter_key().unwrap();
+        assert_eq!(k.len(), 65);
+        assert_eq!(m.meter_public_key().unwrap(), k);
         assert_ne!(m.challenge().unwrap(), m.challenge().unwrap());
         assert!(m.status().unwrap().meter_key);
     }

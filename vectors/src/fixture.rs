@@ -100,10 +100,20 @@ impl Funded {
     }
 }
 
-/// SELECT the meter application and VERIFY the default PIN.
+/// The owner PIN the fixtures give a card in place of its transport PIN.
+pub const OWNER_PIN: &[u8] = b"13579";
+
+/// SELECT the meter application and VERIFY the owner PIN: on a card still
+/// holding its transport PIN, VERIFY that and change it to [`OWNER_PIN`]
+/// (which leaves it verified).
 pub fn open<T: Transport>(meter: &mut Meter<T>) -> Result<(), reader::Error> {
     meter.select()?;
-    meter.verify_pin(DEFAULT_PIN)
+    if meter.status()?.transport_pin {
+        meter.verify_pin(DEFAULT_PIN)?;
+        meter.change_pin(DEFAULT_PIN, OWNER_PIN)
+    } else {
+        meter.verify_pin(OWNER_PIN)
+    }
 }
 
 /// An authority that does not check the card's attestation (it signs with
@@ -141,6 +151,15 @@ impl authority::AuthorityService for Rogue {
         chip_id: &[u8; 8],
     ) -> Result<[u8; 16], authority::ServiceError> {
         Ok(self.0.attestation_nonce(chip_id))
+    }
+
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.unblock(serial, chip_id, challenge)?)
     }
 
     fn check_personalization(

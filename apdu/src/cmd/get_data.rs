@@ -10,7 +10,8 @@
 //!   A6 { 80 ascending (u64), 81 descending (u64) }   certificate register
 //!   87 postage pieces (u32)  88 certificate pieces (u32)  89 PIN tries (1)
 //!   8A meter key (1)  8B authority keys (1)  8C slots used, total (1 + 1)
-//!   8E loads (u32)  8F deadline (u64)  9F01 postmarks (u32)  8D memory used, capacity (u32 + u32)
+//!   8E loads (u32)  8F deadline (u64)  9F01 postmarks (u32)  9F02 transport PIN (1)
+//!   8D memory used, capacity (u32 + u32)
 //! E1 rate table
 //!   90 service (1) || fee (u64) ...
 //! ```
@@ -68,6 +69,9 @@ pub mod tag {
     pub const DEADLINE: Tag = 0x8F;
     /// Inside [`STATUS`]: postmarks signed so far, u32.
     pub const POSTMARKS: Tag = 0x9F01;
+    /// Inside [`STATUS`]: the owner PIN is still the transport PIN (1) or
+    /// was changed (0), one byte.
+    pub const TRANSPORT_PIN: Tag = 0x9F02;
 
     /// Inside a register template: ascending register (total used), u64.
     pub const ASCENDING: Tag = 0x80;
@@ -324,6 +328,8 @@ pub struct StatusTemplate<'a> {
     pub deadline: u64,
     /// Postmarks signed.
     pub postmarks: u32,
+    /// The owner PIN is still the transport PIN (absent: false).
+    pub transport_pin: bool,
 }
 
 impl<'a> StatusTemplate<'a> {
@@ -349,6 +355,7 @@ impl<'a> StatusTemplate<'a> {
             w.put_u32(tag::LOAD_COUNT, self.load_count)?;
             w.put_u64(tag::DEADLINE, self.deadline)?;
             w.put_u32(tag::POSTMARKS, self.postmarks)?;
+            w.put(tag::TRANSPORT_PIN, &[u8::from(self.transport_pin)])?;
             // Used bytes in the upper half, capacity in the lower.
             self.memory.write(w, tag::MEMORY, false)
         })
@@ -379,6 +386,7 @@ impl<'a> StatusTemplate<'a> {
             load_count: u32_field(tag::LOAD_COUNT)?,
             deadline: super::uint(c, tag::DEADLINE, u64::MAX)?,
             postmarks: u32_field(tag::POSTMARKS)?,
+            transport_pin: tlv::find(c, tag::TRANSPORT_PIN) == Some(&[1][..]),
         })
     }
 }
@@ -450,6 +458,7 @@ mod tests {
             (postage_pieces, certificate_pieces, load_count, postmarks) in
                 (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
             (pin_tries, meter_key, authority_keys) in (any::<u8>(), any::<bool>(), any::<u8>()),
+            transport_pin in any::<bool>(),
             (certificate_slots, memory) in (budget(), budget()),
         ) {
             let s = StatusTemplate {
@@ -470,6 +479,7 @@ mod tests {
                 load_count,
                 deadline,
                 postmarks,
+                transport_pin,
             };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);

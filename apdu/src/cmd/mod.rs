@@ -33,6 +33,7 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod unblock;
 pub mod verify_postmark;
 
 pub use crate::signed::FormatError;
@@ -131,6 +132,12 @@ pub enum Request<'a> {
         /// The authority's nonce.
         nonce: &'a [u8; attestation::NONCE_LEN],
     },
+    /// RESET RETRY COUNTER: `00 2C 00 81 Lc message||PIN`, the authority's
+    /// unblock message ([`unblock::Unblock`]) then the new owner PIN.
+    Unblock {
+        /// The message, then the new PIN.
+        message_then_pin: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -146,6 +153,7 @@ impl<'a> Request<'a> {
             (CLA_ISO, get_data::INS) => get_data::parse(cmd),
             (CLA_ISO, challenge::INS) => challenge::parse(cmd),
             (CLA_ISO, generate_key::INS) => generate_key::parse(cmd),
+            (CLA_ISO, unblock::INS) => unblock::parse(cmd),
             (CLA_PROPRIETARY, personalize::INS) => personalize::parse(cmd),
             (CLA_PROPRIETARY, load_value::INS) => load_value::parse(cmd),
             (CLA_PROPRIETARY, hash::INS) => hash::parse(cmd),
@@ -180,6 +188,7 @@ impl<'a> Request<'a> {
             Request::StoreAttestation { certificate } => attestation::store_command(certificate),
             Request::ReadAttestation => attestation::read_command(),
             Request::Attest { nonce } => attestation::attest_command(nonce),
+            Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
         }
     }
 
@@ -222,6 +231,7 @@ impl core::fmt::Display for Name<'_> {
             Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
             Request::ReadAttestation => "READ ATTESTATION",
             Request::Attest { .. } => "ATTEST the meter key",
+            Request::Unblock { .. } => "RESET RETRY COUNTER",
         })
     }
 }
@@ -331,6 +341,9 @@ mod tests {
             Request::StoreAttestation { certificate: both },
             Request::ReadAttestation,
             Request::Attest { nonce: &[7; 16] },
+            Request::Unblock {
+                message_then_pin: both,
+            },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }
@@ -390,7 +403,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..19) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..20) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -418,6 +431,9 @@ mod tests {
             15 => Request::ReadCertificate { slot: n },
             16 => Request::StoreAttestation { certificate: data },
             17 => Request::ReadAttestation,
+            18 => Request::Unblock {
+                message_then_pin: data,
+            },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -426,7 +442,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..19,
+        fn request_round_trip(kind in 0u8..20,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

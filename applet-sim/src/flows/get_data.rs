@@ -77,6 +77,8 @@ fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
         w.put_u32(tag::LOAD_COUNT, LOAD_COUNT.get(s).unwrap_or(0) as u32)?;
         w.put_u64(tag::DEADLINE, DEADLINE.get(s).unwrap_or(0))?;
         w.put_u32(tag::POSTMARKS, POSTMARK_COUNT.get(s).unwrap_or(0) as u32)?;
+        let transport = state::transport_pin(s).unwrap_or(false);
+        w.put(tag::TRANSPORT_PIN, &[u8::from(transport)])?;
         // Used bytes in the upper half, capacity in the lower.
         w.put_u64(
             tag::MEMORY,

@@ -17,4 +17,5 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod unblock;
 pub mod verify_postmark;

@@ -32,6 +32,24 @@ pub const TIME: u64 = 1_800_000_000;
 pub const SERIAL: &[u8] = b"GOLD-0001";
 /// Loaded into the certificate register (minor units).
 pub const LOAD: u64 = 1_000;
+/// The owner PIN the golden card (v3 on) takes in place of its transport
+/// PIN.
+pub const OWNER_PIN: &[u8] = b"13579";
+
+/// CHANGE REFERENCE DATA from the transport PIN to [`OWNER_PIN`] (layout
+/// v3 on: a new card's PIN must be changed before it personalizes).
+pub fn change_transport_pin(card: &mut StateFile) {
+    let mut both = DEFAULT_PIN.to_vec();
+    both.resize(8, 0xFF);
+    both.extend_from_slice(OWNER_PIN);
+    ok(
+        card,
+        Request::ChangePin {
+            old_then_new: &both,
+        },
+    );
+}
+
 /// The message postmarked.
 pub const LETTER: &[u8] = b"a letter for the golden card";
 /// The authority's name.
@@ -228,6 +246,7 @@ pub fn make(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
             pin: Some(DEFAULT_PIN),
         },
     );
+    change_transport_pin(&mut card);
     let key = ok(&mut card, Request::GenerateKey { generate: true });
     let public_key = key[key.len() - 65..].to_vec();
     let status = ok(&mut card, Request::GetData(DataObject::Status));

@@ -19,6 +19,12 @@ pub enum AuthorityCommand {
         #[arg(long, default_value = "CERTMETER-CA")]
         name: String,
     },
+    /// Record that the holder of meter SERIAL was checked: the next `meter
+    /// pin unblock` of that meter is signed.
+    ApproveUnblock {
+        /// The meter serial.
+        serial: String,
+    },
     /// Print the authority's public key (hex), for verifiers; with
     /// `--root`, its issuer root (what `card new` pins into cards).
     Key {
@@ -38,6 +44,15 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
     let dir = g.authority_dir()?;
     let a = match command {
         AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
+        AuthorityCommand::ApproveUnblock { serial } => {
+            Authority::open(&dir)?.approve_unblock(serial)?;
+            if g.json {
+                println!("{}", json!({ "unblock_approved": serial }));
+            } else {
+                println!("unblock of meter {serial} approved (holder checked)");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         AuthorityCommand::Key {
             pem: true,
             output,

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, ensure};
 use apdu::StatusWord;
 use apdu::meter::{DEFAULT_PIN, RegisterId};
+
+/// The owner PIN the demo sets in place of the transport PIN.
+const OWNER_PIN: &[u8] = b"2468";
 use authority::Authority;
 use reader::meter::{RegisterState, Status};
 use reader::postmark::{self, VerifyError};
@@ -84,8 +87,23 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         s.chip_id, s.lifecycle, s.pin_tries
     ));
 
-    n.step("Personalization: the card makes its meter key, the authority certifies it (Figure 1) and loads 1.00");
+    n.step("The owner changes the transport PIN the card came with");
     card.verify_pin(DEFAULT_PIN)?;
+    match card.generate_meter_key() {
+        Err(reader::Error::Card { sw }) if sw == apdu::StatusWord::TRANSPORT_PIN => n.say(format!(
+            "with the transport PIN {} the card refuses to make a key ({sw}: {})",
+            String::from_utf8_lossy(DEFAULT_PIN),
+            sw.description()
+        )),
+        other => anyhow::bail!("the transport PIN was not refused: {other:?}"),
+    }
+    card.change_pin(DEFAULT_PIN, OWNER_PIN)?;
+    n.say(format!(
+        "meter pin change: the owner PIN is now {}; the card personalizes and spends from here on",
+        String::from_utf8_lossy(OWNER_PIN)
+    ));
+
+    n.step("Personalization: the card makes its meter key, attests it under its attestation key, the authority certifies it (Figure 1) and loads 1.00");
     let p = reader::personalize::personalize(&mut card, &mut authority, "PB-000001", 100)?;
     let s = card.status()?;
     let cert = s

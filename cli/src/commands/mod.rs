@@ -8,6 +8,7 @@ pub mod cert;
 pub mod demo;
 pub mod load;
 pub mod personalize;
+pub mod pin;
 pub mod postmark;
 pub mod readers;
 pub mod status;
@@ -51,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: authority::AuthorityCommand,
     },
+    /// The owner PIN: change it (a new card's transport PIN first), unblock it.
+    Pin {
+        #[command(subcommand)]
+        command: pin::PinCommand,
+    },
     /// Personalize a blank card with the authority and load its first funds.
     Personalize(personalize::Args),
     /// Load funds from the authority into a register.
@@ -79,6 +85,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Demo => demo::run(g.json),
         Command::Card { command } => card::run(g, command),
         Command::Authority { command } => authority::run(g, command),
+        Command::Pin { command } => pin::run(g, command),
         Command::Personalize(args) => personalize::run(g, args),
         Command::Load(args) => load::run(g, args),
         Command::Status => status::run(g),

@@ -163,11 +163,23 @@ impl Session {
             &[],
         );
         self.meter.select()?;
+        self.unlock()
+    }
+
+    /// VERIFY the transport PIN a new card comes with, then CHANGE
+    /// REFERENCE DATA to the owner's PIN (`fixture::OWNER_PIN`): nothing
+    /// is spent or personalized before.
+    pub(super) fn unlock(&mut self) -> Result<()> {
         self.phase(
             "Figure 2, meter 218: the owner PIN unlocks the meter's services",
-            &[],
+            &[(
+                ins::CHANGE_REFERENCE_DATA,
+                "Figure 2, meter 218: the transport PIN a new card comes with is changed to the owner's own PIN; until then the card spends and personalizes nothing (9403)",
+            )],
         );
         self.meter.verify_pin(DEFAULT_PIN)?;
+        self.meter
+            .change_pin(DEFAULT_PIN, crate::fixture::OWNER_PIN)?;
         Ok(())
     }
 

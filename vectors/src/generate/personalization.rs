@@ -2,7 +2,6 @@
 //! meter key certified, the authority's signed message and a first load.
 
 use apdu::StatusWord;
-use apdu::meter::DEFAULT_PIN;
 use authority::Authority;
 
 use super::{
@@ -62,11 +61,7 @@ pub(super) fn personalization() -> Result<Vector> {
     s.ensure(f.is_some_and(|f| f.descending == 0), || {
         format!("a blank card has funds: {f:?}")
     })?;
-    s.phase(
-        "Figure 2, meter 218: the owner PIN unlocks the meter's services",
-        &[],
-    );
-    s.meter.verify_pin(DEFAULT_PIN)?;
+    s.unlock()?;
     s.personalize(&mut authority, SERIAL, 100)?;
     let (f, _) = s.funds(
         "Figure 2, 238/250: the personalized card's status: life cycle 2, serial, 1.00 in the certificate register, one load",
