@@ -5,9 +5,9 @@
 use apdu::meter::Request;
 use applet_sim::sim::{Card, SimConfig};
 use authority::Authority;
-use reader::Meter;
 use reader::meter::Status;
 use reader::sim::MemoryTransport;
+use reader::{Meter, Transport};
 use vectors::Funded;
 
 const TIME: u64 = 1_800_000_000;
@@ -389,5 +389,166 @@ fn store_attestation_torn_at_every_write() {
             &stored[..],
             "cut at write {n}"
         );
+    }
+}
+
+/// VERIFY with the right PIN, cut at every write (the committed decrement,
+/// then the reset of the try counter): after power-up the PIN is not
+/// verified, and the counter is as it was, back at 3, or down by the one
+/// try in flight, never more, never above 3; the next right VERIFY gives
+/// it back.
+/// A cut gives back nothing (a wrong PIN's try stays spent) and costs no
+/// more than that one try.
+#[test]
+fn verify_torn_at_every_write() {
+    let (base, _) = personalized();
+    let pin = vectors::fixture::OWNER_PIN;
+    let mut probe = copy(&base);
+    send(
+        &mut probe,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::Verify { pin: Some(pin) }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("a right VERIFY makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 6, "{writes}");
+    for wrong_first in [false, true] {
+        for n in 1..=writes {
+            let mut card = copy(&base);
+            let select = Request::Select {
+                aid: apdu::meter::AID,
+            };
+            send(&mut card, select).unwrap();
+            if wrong_first {
+                let out = send(&mut card, Request::Verify { pin: Some(b"0000") }).unwrap();
+                assert_eq!(out, [0x63, 0xC2]);
+            }
+            let before = if wrong_first { 2 } else { 3 };
+            card.tear_at_write(n);
+            assert!(send(&mut card, Request::Verify { pin: Some(pin) }).is_err());
+            card.power_on();
+            let (s, card) = status(card);
+            assert!(
+                [3, before, before - 1].contains(&s.pin_tries),
+                "cut at write {n}: {} tries (had {before})",
+                s.pin_tries
+            );
+            let mut m = Meter::new(MemoryTransport::new(card, true));
+            m.select().unwrap();
+            // Not verified after the cut: a PIN-protected command refuses.
+            assert_eq!(
+                m.transport()
+                    .transmit(&Request::Postmark.to_command().to_vec().unwrap())
+                    .unwrap(),
+                [0x69, 0x82]
+            );
+            m.verify_pin(pin).unwrap();
+            assert_eq!(m.status().unwrap().pin_tries, 3, "cut at write {n}");
+        }
+    }
+}
+
+/// RESET RETRY COUNTER cut at every write: after power-up the card has
+/// either its old (blocked) PIN, or the new one with 3 tries, never a mix;
+/// the challenge is used up either way.
+#[test]
+fn unblock_torn_at_every_write() {
+    let (mut base, mut authority) = personalized();
+    // Block the PIN.
+    send(
+        &mut base,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        send(&mut base, Request::Verify { pin: Some(b"0000") }).unwrap();
+    }
+    base.reset();
+    let (blocked, base) = status(base);
+    assert_eq!(blocked.pin_tries, 0);
+    let chip: [u8; 8] = hex::decode(&blocked.chip_id).unwrap().try_into().unwrap();
+    let serial = blocked.serial.clone().unwrap();
+    let new_pin = b"97531";
+    // The data of one unblock, for a card whose next challenge is known:
+    // every copy of `base` draws the same challenge.
+    let mut probe = copy(&base);
+    send(
+        &mut probe,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let mut challenge = send(&mut probe, Request::GetChallenge).unwrap();
+    challenge.truncate(16);
+    let challenge: [u8; 16] = challenge.try_into().unwrap();
+    let mut messages = Vec::new();
+    let unblock_data = |authority: &mut Authority, messages: &mut Vec<Vec<u8>>| {
+        authority.approve_unblock(&serial).unwrap();
+        let m = authority.unblock(&serial, &chip, &challenge).unwrap();
+        messages.push(m.clone());
+        [m, new_pin.to_vec()].concat()
+    };
+    let data = unblock_data(&mut authority, &mut messages);
+    let w0 = probe.store().writes();
+    let out = send(
+        &mut probe,
+        Request::Unblock {
+            message_then_pin: &data,
+        },
+    )
+    .unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("RESET RETRY COUNTER makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 6, "{writes}");
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        let select = Request::Select {
+            aid: apdu::meter::AID,
+        };
+        send(&mut card, select).unwrap();
+        let c = send(&mut card, Request::GetChallenge).unwrap();
+        assert_eq!(&c[..16], &challenge[..]);
+        card.tear_at_write(n);
+        assert!(
+            send(
+                &mut card,
+                Request::Unblock {
+                    message_then_pin: &data
+                }
+            )
+            .is_err()
+        );
+        card.power_on();
+        let (s, card) = status(card);
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        if s.pin_tries == 0 {
+            // Rolled back: still blocked; the message's challenge is gone.
+            let again = m
+                .transport()
+                .transmit(
+                    &Request::Unblock {
+                        message_then_pin: &data,
+                    }
+                    .to_command()
+                    .to_vec()
+                    .unwrap(),
+                )
+                .unwrap();
+            assert_eq!(again, [0x69, 0x84], "cut at write {n}: replayed");
+            assert_eq!(m.status().unwrap().pin_tries, 0);
+        } else {
+            assert_eq!(s.pin_tries, 3, "cut at write {n}");
+            m.verify_pin(new_pin).unwrap();
+        }
     }
 }

@@ -297,3 +297,70 @@ fn attestation_certificates_are_written_once_for_their_chip() {
     );
     reader::personalize::personalize(&mut m, &mut a, "PB-3", 0).unwrap();
 }
+
+/// A new card's PIN is a transport PIN: personalization is refused (9403,
+/// with a hint) until `meter pin change`; a blocked PIN is unblocked only
+/// through the authority's signed message, after the holder check.
+#[test]
+fn transport_pin_and_unblock_through_the_cli() {
+    let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
+    home.meter(["card", "new"]).expect_code(0);
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(s["transport_pin"], true, "{s}");
+    let run = home
+        .meter(["--pin", "123456", "personalize", "--serial", "PB-5"])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("9403") && run.stderr.contains("pin change"),
+        "{}",
+        run.stderr
+    );
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(s["meter_key"], false, "{s}");
+    // Not to the same PIN.
+    home.meter(["--pin", "123456", "pin", "change", "--new", "123456"])
+        .expect_code(2);
+    home.meter(["--pin", "123456", "pin", "change", "--new", "2468"])
+        .expect_code(0);
+    assert_eq!(
+        home.meter(["status", "--json"]).expect_code(0).json()["transport_pin"],
+        false
+    );
+    home.meter([
+        "--pin",
+        "2468",
+        "personalize",
+        "--serial",
+        "PB-5",
+        "--funds",
+        "1.00",
+    ])
+    .expect_code(0);
+
+    // Block the PIN.
+    for _ in 0..3 {
+        home.meter(["--pin", "0000", "status"]).expect_code(0);
+        let _ = home.meter(["--pin", "0000", "postmark", "/dev/null"]);
+    }
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(s["pin_tries"], 0, "{s}");
+    // The holder was not checked: refused, the card untouched.
+    let run = home
+        .meter(["pin", "unblock", "--new", "8642"])
+        .expect_code(2);
+    assert!(run.stderr.contains("approve-unblock"), "{}", run.stderr);
+    home.meter(["authority", "approve-unblock", "PB-5"])
+        .expect_code(0);
+    home.meter(["pin", "unblock", "--new", "8642"])
+        .expect_code(0);
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(s["pin_tries"], 3, "{s}");
+    // The approval was used up.
+    home.meter(["pin", "unblock", "--new", "1111"])
+        .expect_code(2);
+    let msg = home.path().join("m.txt");
+    std::fs::write(&msg, "x").unwrap();
+    home.meter(["--pin", "8642", "postmark", msg.to_str().unwrap()])
+        .expect_code(0);
+}

@@ -10,6 +10,7 @@
 mod fig3_postmark;
 mod fig4_verify;
 mod personalization;
+mod pin;
 
 use apdu::meter::{DEFAULT_PIN, DataObject, Request, ins, tag};
 use apdu::{StatusWord, tlv};
@@ -86,6 +87,8 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     let mut all = vec![
         personalization::personalization()?,
         personalization::rogue_authority()?,
+        pin::transport_pin()?,
+        pin::unblock()?,
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
@@ -354,7 +357,7 @@ pub(super) fn personalized(name: &'static str, funds: u64) -> Result<(Session, A
 }
 
 pub(super) const PREAMBLE: &str =
-    "A fresh card is selected, unlocked with the default PIN and personalized";
+    "A fresh card is selected, its transport PIN changed to the owner PIN, and personalized";
 
 /// A funded card, one postmark; returns the postmark file.
 pub(super) fn postmarked(name: &'static str, funds: u64) -> Result<(Session, Authority, Vec<u8>)> {
