@@ -547,6 +547,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
         Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
         Request::Unblock { .. } => "RESET RETRY COUNTER",
+        Request::Sync { .. } => "SYNC",
     }
 }
 
@@ -609,6 +610,7 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     authority.approve_unblock(SERIAL).unwrap();
     reader::pin::unblock(&mut m, &mut authority, DEFAULT_PIN).unwrap();
     m.verify_pin(DEFAULT_PIN).unwrap();
+    reader::sync::sync(&mut m, &mut authority).unwrap();
     // Over one extended HASH part, so that a full part and a shorter one go.
     let message: Vec<u8> = (0..reader::postmark::EXTENDED_CHUNK + 1000)
         .map(|i| i as u8)
@@ -677,7 +679,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             Ok(r @ Request::Personalize { .. })
             | Ok(r @ Request::LoadValue { .. })
             | Ok(r @ Request::VerifyPostmark { .. })
-            | Ok(r @ Request::Unblock { .. }) => out.push(r),
+            | Ok(r @ Request::Unblock { .. })
+            | Ok(r @ Request::Sync { .. }) => out.push(r),
             _ => {}
         }
     }

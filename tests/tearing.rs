@@ -231,11 +231,27 @@ fn a_lost_receipt_is_confirmed_by_the_next_load() {
 }
 
 /// A postmark no verifier would accept is not sold: past the meter
-/// certificate's expiry the card refuses (6985) and charges nothing.
+/// certificate's expiry the card refuses and charges nothing: locked by
+/// time first (9404: five years without an authority contact), and with a
+/// policy without a time limit, by the certificate's expiry (6985), by the
+/// card's clock either way.
 #[test]
 fn no_postmark_after_the_certificate_expires() {
-    let (base, _) = personalized();
+    let (mut base, _) = personalized();
     let later = TIME + authority::CERTIFICATE_VALIDITY + 1;
+    let mut card =
+        Card::from_image(base.store().image(), SimConfig::deterministic(11, later)).unwrap();
+    prepare(&mut card);
+    let before = card.store().data().to_vec();
+    assert_eq!(send(&mut card, Request::Postmark).unwrap(), [0x94, 0x04]);
+    assert_eq!(card.store().data(), &before[..]);
+    // No time limit in the policy: the certificate's expiry still stops it.
+    let s = base.store_mut();
+    let mut contact = applet_sim::contact::Contact::read(s).unwrap();
+    contact.policy.service_days = 0;
+    s.begin().unwrap();
+    contact.write(s).unwrap();
+    s.commit().unwrap();
     let mut card =
         Card::from_image(base.store().image(), SimConfig::deterministic(11, later)).unwrap();
     prepare(&mut card);
@@ -254,6 +270,10 @@ fn a_counter_at_its_end_refuses_instead_of_wrapping() {
         let s = card.store_mut();
         s.begin().unwrap();
         field.set(s, u64::from(u32::MAX)).unwrap();
+        // As if the last contact were just before: not locked by debits.
+        let mut contact = applet_sim::contact::Contact::read(s).unwrap();
+        contact.sequence = SEQUENCE.get(s).unwrap();
+        contact.write(s).unwrap();
         s.commit().unwrap();
         assert!(field.set(card.store_mut(), 1 << 32).is_err());
         // The object area; the journal keeps the aborted entries' bytes.
@@ -550,5 +570,52 @@ fn unblock_torn_at_every_write() {
             assert_eq!(s.pin_tries, 3, "cut at write {n}");
             m.verify_pin(new_pin).unwrap();
         }
+    }
+}
+
+/// SYNC cut at every write: after power-up the card has either its old
+/// counters and contact record (still locked) or the new ones (unlocked),
+/// never a mix; its registers never move.
+#[test]
+fn sync_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let later = TIME + 200 * 24 * 3600;
+    authority.set_clock(Some(later));
+    let reopen = |image: &[u8; applet_sim::budget::PERSISTENT_CAPACITY]| {
+        Card::from_image(image, SimConfig::deterministic(11, later)).unwrap()
+    };
+    let (before, base) = status(reopen(base.store().image()));
+    assert!(before.service.as_ref().unwrap().locked, "{before:?}");
+    let chip: [u8; 8] = hex::decode(&before.chip_id).unwrap().try_into().unwrap();
+    let serial = before.serial.clone().unwrap();
+    let mut probe = reopen(base.store().image());
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    send(&mut probe, select).unwrap();
+    let challenge: [u8; 16] = send(&mut probe, Request::GetChallenge).unwrap()[..16]
+        .try_into()
+        .unwrap();
+    let message = authority.sync(&serial, &chip, &challenge).unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::Sync { message: &message }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("SYNC makes {writes} persistent writes; cutting at each");
+    let (synced, _) = status(probe);
+    assert!(!synced.service.as_ref().unwrap().locked);
+    for n in 1..=writes {
+        let mut card = reopen(base.store().image());
+        send(&mut card, select).unwrap();
+        send(&mut card, Request::GetChallenge).unwrap();
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::Sync { message: &message }).is_err());
+        card.power_on();
+        let (after, _) = status(card);
+        assert_eq!(after.registers, before.registers, "cut at write {n}");
+        let old = (before.clock, before.deadline, &before.service);
+        let new = (synced.clock, synced.deadline, &synced.service);
+        let got = (after.clock, after.deadline, &after.service);
+        assert!(got == old || got == new, "cut at write {n}: {got:?}");
     }
 }

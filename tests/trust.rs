@@ -364,3 +364,197 @@ fn transport_pin_and_unblock_through_the_cli() {
     home.meter(["--pin", "8642", "postmark", msg.to_str().unwrap()])
         .expect_code(0);
 }
+
+const DAY: u64 = 24 * 3600;
+
+/// A funded card of authority `a` (policy set by the caller before), its
+/// clock source frozen at `TIME`.
+fn funded(a: &mut Authority, seed: u64) -> Meter<MemoryTransport> {
+    let mut m = attested_card(a, 1, seed).0;
+    reader::personalize::personalize(&mut m, a, &format!("PB-T{seed}"), 1_000).unwrap();
+    m
+}
+
+fn reopen(
+    m: Meter<MemoryTransport>,
+    a: &Authority,
+    seed: u64,
+    time: u64,
+) -> Meter<MemoryTransport> {
+    let card = m.into_transport().into_card();
+    let config = SimConfig::deterministic(seed, time).with_issuer_root(a.issuer_root());
+    let card = Card::from_image(card.store().image(), config).unwrap();
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+    m
+}
+
+fn postmark(m: &mut Meter<MemoryTransport>) -> Result<Vec<u8>, reader::Error> {
+    reader::postmark::postmark(m, &mut &b"a letter"[..])
+}
+
+/// With the card's time source frozen (or set back), the card stops
+/// charging after the policy's N charged operations since the last contact
+/// (9405), and a sync lifts it.
+#[test]
+fn n_charged_operations_then_locked_whatever_the_clock_and_sync_lifts_it() {
+    let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
+    a.set_policy(apdu::message::ServicePolicy {
+        service_days: 90,
+        grace_days: 30,
+        max_debits: 3,
+    })
+    .unwrap();
+    let m = funded(&mut a, 31);
+    // The host's clock set back a year: the count is what stops it.
+    let mut m = reopen(m, &a, 31, TIME - 365 * DAY);
+    for _ in 0..3 {
+        postmark(&mut m).unwrap();
+    }
+    let e = postmark(&mut m).unwrap_err();
+    assert_eq!(
+        e,
+        reader::Error::Card {
+            sw: StatusWord::LOCKED_BY_DEBITS
+        }
+    );
+    let s = m.status().unwrap();
+    let service = s.service.clone().unwrap();
+    assert!(
+        service.locked && service.debits_since_contact == 3,
+        "{service:?}"
+    );
+    assert_eq!(s.piece_counts.certificate, 3);
+    // Status and loads still work while locked; a load is a contact too.
+    a.set_clock(Some(TIME + 60));
+    reader::value::load(&mut m, &mut a, apdu::meter::RegisterId::Certificate, 100).unwrap();
+    postmark(&mut m).unwrap();
+    for _ in 0..2 {
+        postmark(&mut m).unwrap();
+    }
+    assert!(postmark(&mut m).is_err());
+    // meter sync lifts it.
+    a.set_clock(Some(TIME + 120));
+    let s = reader::sync::sync(&mut m, &mut a).unwrap();
+    assert!(!s.service.unwrap().locked);
+    m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+    postmark(&mut m).unwrap();
+}
+
+/// With the card's time source past D + G days since the last contact the
+/// card refuses every debit (9404); past D it only warns; a sync lifts it.
+/// No postmark is ever dated before the card's last authority time,
+/// whatever the time source says.
+#[test]
+fn past_the_service_and_grace_days_the_card_refuses_and_time_never_goes_back() {
+    let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
+    a.set_policy(apdu::message::ServicePolicy {
+        service_days: 10,
+        grace_days: 5,
+        max_debits: 0,
+    })
+    .unwrap();
+    let m = funded(&mut a, 32);
+    // Past D: due, still charging.
+    let mut m = reopen(m, &a, 32, TIME + 11 * DAY);
+    let service = m.status().unwrap().service.unwrap();
+    assert_eq!(service.state, "service due");
+    postmark(&mut m).unwrap();
+    // Past D + G: locked.
+    let mut m = reopen(m, &a, 32, TIME + 15 * DAY + 1);
+    assert_eq!(
+        postmark(&mut m).unwrap_err(),
+        reader::Error::Card {
+            sw: StatusWord::LOCKED_BY_TIME
+        }
+    );
+    assert!(m.status().unwrap().service.unwrap().locked);
+    // The authority contact lifts it.
+    a.set_clock(Some(TIME + 15 * DAY + 2));
+    reader::sync::sync(&mut m, &mut a).unwrap();
+    m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+    let file = postmark(&mut m).unwrap();
+    let pm = apdu::postmark::PostmarkFile::parse(&file).unwrap();
+    assert!(pm.postmark.time >= TIME + 15 * DAY + 2);
+
+    // The time source set back a year: the postmark is still dated no
+    // earlier than the last authority time, and the card stays unlocked
+    // (its clock is the authority's).
+    let mut m = reopen(m, &a, 32, TIME - 365 * DAY);
+    let file = postmark(&mut m).unwrap();
+    let pm = apdu::postmark::PostmarkFile::parse(&file).unwrap();
+    assert!(
+        pm.postmark.time >= TIME + 15 * DAY + 2,
+        "a postmark dated {} before the authority's time",
+        pm.postmark.time
+    );
+}
+
+/// Verifiers refuse a postmark dated more than the skew ahead of their own
+/// clock, and say why: off the card (`verify_offline`, `meter verify`) and
+/// on the card (verdict 7, the card's clock).
+#[test]
+fn future_dated_postmarks_are_refused_by_every_verifier() {
+    let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
+    // A card whose time source runs an hour ahead.
+    let ahead = funded(&mut a, 33);
+    let mut ahead = reopen(ahead, &a, 33, TIME + 3600);
+    let file = postmark(&mut ahead).unwrap();
+    let key = a.public_key();
+    let check =
+        |now, skew| reader::postmark::verify_offline(&mut &b"a letter"[..], &file, &key, now, skew);
+    assert!(matches!(
+        check(TIME, 300),
+        Err(reader::postmark::VerifyError::Invalid(
+            apdu::meter::Invalid::FutureDated
+        ))
+    ));
+    assert!(check(TIME, 3600).is_ok(), "within a one-hour skew");
+    assert!(check(TIME + 3600, 300).is_ok());
+    assert!(
+        apdu::meter::Invalid::FutureDated
+            .reason()
+            .contains("ahead of the verifier's clock")
+    );
+    // On a card whose clock is at TIME: verdict 7.
+    let other = funded(&mut a, 34);
+    let mut other = reopen(other, &a, 34, TIME);
+    let (verdict, _) =
+        reader::postmark::verify_on_card(&mut other, &mut &b"a letter"[..], &file).unwrap();
+    assert_eq!(verdict.result, Err(apdu::meter::Invalid::FutureDated));
+}
+
+/// Through the CLI: `meter authority policy --max-debits 2`, two postmarks,
+/// the third refused (9405, with a hint), `meter status` shows the lock,
+/// `meter sync` lifts it.
+#[test]
+fn meter_sync_lifts_a_lock_through_the_cli() {
+    let home = Home::personalized("PB-S", "10.00");
+    home.meter(["authority", "policy", "--max-debits", "2"])
+        .expect_code(0);
+    // The policy rides on the next contact.
+    home.meter(["sync"]).expect_code(0);
+    let msg = home.path().join("m.txt");
+    std::fs::write(&msg, "x").unwrap();
+    let msg = msg.to_str().unwrap();
+    let pin = certmeter_tests::OWNER_PIN;
+    for _ in 0..2 {
+        home.meter(["--pin", pin, "postmark", msg]).expect_code(0);
+    }
+    let run = home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
+    assert!(
+        run.stderr.contains("9405") && run.stderr.contains("meter sync"),
+        "{}",
+        run.stderr
+    );
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(s["service"]["locked"], true, "{s}");
+    let text = home.meter(["status"]).expect_code(0).stdout;
+    assert!(
+        text.contains("locked: charged operations used up"),
+        "{text}"
+    );
+    home.meter(["sync"]).expect_code(0);
+    home.meter(["--pin", pin, "postmark", msg]).expect_code(0);
+}

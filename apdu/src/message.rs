@@ -34,4 +34,5 @@ pub use crate::cmd::personalize::{
     AUTHORITY_CERTIFICATE, CHALLENGE, CHIP_ID, DEADLINE, OBJECT_TYPE, PERSONALIZATION,
     Personalization, PersonalizationBody, TIME, check_type, object_type,
 };
+pub use crate::cmd::sync::{POLICY, SYNC, ServicePolicy, Sync, SyncBody};
 pub use crate::cmd::unblock::{UNBLOCK, Unblock, UnblockBody};

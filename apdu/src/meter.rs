@@ -11,7 +11,7 @@ pub use crate::cmd::generate_key::{
 };
 pub use crate::cmd::get_data::{
     Budget, DataObject, Lifecycle, RATE_ENTRY_LEN, RateTable, RegisterValues, Service,
-    StatusTemplate, parse_rate_entry, rate_entry,
+    ServiceState, ServiceStatus, StatusTemplate, parse_rate_entry, rate_entry,
 };
 pub use crate::cmd::hash::{P1_INIT as HASH_P1_INIT, P1_UPDATE as HASH_P1_UPDATE};
 pub use crate::cmd::load_value::RegisterId;
@@ -63,9 +63,11 @@ pub mod ins {
     /// RESET RETRY COUNTER (ISO 7816-4): unblock the owner PIN with the
     /// authority's signed message.
     pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
+    /// SYNC (proprietary): the authority's signed time and service policy.
+    pub const SYNC: u8 = cmd::sync::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 16] = [
+    pub const ALL: [u8; 17] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -82,6 +84,7 @@ pub mod ins {
         READ_CERTIFICATE,
         STORE_ATTESTATION,
         ATTEST,
+        SYNC,
     ];
 }
 

@@ -16,7 +16,10 @@
 //!    also where Terminated refuses everything but SELECT and GET DATA);
 //! 5. [`Policy::pin`]: the owner PIN is not verified, `6982`;
 //! 6. [`Policy::user_pin`]: the owner PIN is still the transport PIN a new
-//!    card comes with, `9403` (change it first).
+//!    card comes with, `9403` (change it first);
+//! 7. [`Policy::unlocked`]: the card is locked out by its service policy:
+//!    past the service and grace days since the last authority contact,
+//!    `9404`; the charged operations allowed since then used up, `9405`.
 //!
 //! Then the command checks what only it knows (hash state, data, funds).
 //! The funds check needs the computed fee, so it stays with the command, but
@@ -81,6 +84,9 @@ pub struct Policy {
     /// card comes with (`9403`): every command that spends or
     /// personalizes.
     pub user_pin: bool,
+    /// The card must not be locked out by its service policy (`9404` by
+    /// time, `9405` by charged operations): every command that charges.
+    pub unlocked: bool,
     /// The command consumes the GET CHALLENGE nonce: it is taken out of RAM
     /// before the life-cycle and PIN checks, so any attempt uses it up.
     pub challenge: bool,
@@ -96,6 +102,7 @@ impl Policy {
         lifecycles: Lifecycles::NOT_TERMINATED,
         pin: false,
         user_pin: false,
+        unlocked: false,
         challenge: false,
         charge: None,
     };
@@ -151,6 +158,7 @@ pub const POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
     user_pin: true,
+    unlocked: true,
     charge: Some(Charge {
         service: Service::Postmark,
         register: RegisterId::Certificate,
@@ -163,6 +171,7 @@ pub const VERIFY_POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
     user_pin: true,
+    unlocked: true,
     charge: Some(Charge {
         service: Service::Verify,
         register: RegisterId::Certificate,
@@ -182,6 +191,13 @@ pub const STORE_ATTESTATION: Policy = Policy {
 /// blocked one: the authority's signature is the authorization), and it
 /// consumes the challenge.
 pub const UNBLOCK: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+/// SYNC: Personalized, no PIN (the authority's signature is the
+/// authorization), works while locked, and consumes the challenge.
+pub const SYNC: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     challenge: true,
     ..Policy::OPEN
@@ -218,6 +234,7 @@ impl Request<'_> {
             Request::ReadAttestation => READ_ATTESTATION,
             Request::Attest { .. } => ATTEST,
             Request::Unblock { .. } => UNBLOCK,
+            Request::Sync { .. } => SYNC,
         }
     }
 }
@@ -234,7 +251,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 18] {
+    fn every_request() -> [Request<'static>; 19] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -258,6 +275,7 @@ mod tests {
             Request::Unblock {
                 message_then_pin: b"m",
             },
+            Request::Sync { message: b"m" },
         ]
     }
 
@@ -299,6 +317,7 @@ mod tests {
             Request::ReadAttestation => (NOT_TERMINATED, false, false, None),
             Request::Attest { .. } => (BLANK, true, false, None),
             Request::Unblock { .. } => (PERSONALIZED, false, true, None),
+            Request::Sync { .. } => (PERSONALIZED, false, true, None),
         }
     }
 
@@ -315,6 +334,8 @@ mod tests {
             // Every PIN-protected command spends or personalizes: none
             // runs on the transport PIN.
             assert_eq!(p.user_pin, p.pin, "{r:?}");
+            // Every charged command, and only those, stops when locked.
+            assert_eq!(p.unlocked, p.charge.is_some(), "{r:?}");
             assert_eq!(p.charge.map(|c| (c.service, c.register)), charge, "{r:?}");
             // Only SELECT runs unselected, and then it may not lean on a
             // check the card skips for it.

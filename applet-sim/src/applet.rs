@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
     attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, unblock, verify_postmark,
+    read_certificate, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -19,6 +19,7 @@ use crate::migrate;
 use crate::platform::Platform;
 use crate::state::{self, Transient};
 use crate::store::Store;
+use crate::{clock, contact};
 
 /// How a command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +182,11 @@ impl Applet {
             if policy.user_pin && state::transport_pin(&self.store)? {
                 return Err(StatusWord::TRANSPORT_PIN.into());
             }
+            // 12: a card locked by its service policy charges nothing.
+            if policy.unlocked {
+                let now = clock::now(&self.store, platform)?;
+                contact::check(&self.store, now)?;
+            }
         }
         let ctx = &mut Context {
             store: &mut self.store,
@@ -209,6 +215,7 @@ impl Applet {
             Request::ReadAttestation => attestation::read(ctx),
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
             Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
+            Request::Sync { message } => sync::sync(ctx, message),
         }
     }
 }

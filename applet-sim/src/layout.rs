@@ -238,8 +238,18 @@ pub const ATTESTATION_CERTIFICATE: Field =
 /// that spend or personalize refuse the transport PIN (`9403`).
 pub const PIN_TRANSPORT: Field = ATTESTATION_CERTIFICATE.then(1);
 
+/// Bytes of the contact record: set (1), authority time (u64), sequence at
+/// the contact (u32), service days, grace days, max debits (u32 each).
+pub const CONTACT_LEN: usize = 1 + 8 + 4 + 4 + 4 + 4;
+/// v3: the last authority contact (personalization, load, unblock, sync)
+/// and the service policy it set, one record written at each contact
+/// ([`crate::contact::Contact`]). The charged operations since the contact
+/// are the transaction sequence minus the one stored here: a debit writes
+/// nothing more than before.
+pub const CONTACT: Field = PIN_TRANSPORT.then(CONTACT_LEN);
+
 /// One past the last byte the layout uses.
-pub const END: usize = PIN_TRANSPORT.end();
+pub const END: usize = CONTACT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -34,6 +34,7 @@ pub mod applet;
 pub mod budget;
 pub mod certificates;
 pub mod clock;
+pub mod contact;
 pub mod context;
 pub mod error;
 pub mod flows;

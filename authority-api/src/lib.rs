@@ -149,6 +149,16 @@ pub trait AuthorityService {
         challenge: &[u8; 16],
     ) -> Result<Vec<u8>, ServiceError>;
 
+    /// The signed sync message (7F75) for meter `serial` on chip `chip_id`,
+    /// answering the card's `challenge`: the authority's time and service
+    /// policy, a contact that does nothing else.
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError>;
+
     /// Checks everything about personalizing chip `chip_id` as meter
     /// `serial` with initial `funds` that needs no card key. Changes nothing.
     fn check_personalization(
@@ -217,6 +227,15 @@ macro_rules! forward {
                 challenge: &[u8; 16],
             ) -> Result<Vec<u8>, ServiceError> {
                 (**self).unblock(serial, chip_id, challenge)
+            }
+
+            fn sync(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).sync(serial, chip_id, challenge)
             }
 
             fn check_personalization(

@@ -24,6 +24,13 @@ pub const ROOT_PUBLIC_KEY: &str = "root_public_key";
 /// operational key certified by the issuer root, carried by every
 /// personalization.
 pub const AUTHORITY_CERTIFICATE: &str = "authority_certificate";
+/// Settings key: the service policy's service days (INTEGER).
+pub const SERVICE_DAYS: &str = "policy.service_days";
+/// Settings key: the service policy's grace days (INTEGER).
+pub const GRACE_DAYS: &str = "policy.grace_days";
+/// Settings key: the service policy's charged operations between contacts
+/// (INTEGER).
+pub const MAX_DEBITS: &str = "policy.max_debits";
 /// Settings key: the next certificate serial (INTEGER, starts at 1).
 pub const NEXT_CERTIFICATE_SERIAL: &str = "next_certificate_serial";
 

@@ -38,9 +38,24 @@ pub use authority_api::{AuthorityService, Personalization, ServiceError};
 pub use personalization::{MeterRecord, PersonalizationRequest};
 pub use value::LoadRecord;
 
-/// How long a load or a personalization keeps the meter in service: the
-/// service deadline is the authority's time plus this (90 days).
-pub const SERVICE_INTERVAL: u64 = 90 * 24 * 3600;
+/// Days of service after a contact before the card warns (default policy).
+pub const DEFAULT_SERVICE_DAYS: u32 = 90;
+/// Days of grace after that before the card refuses debits (default policy).
+pub const DEFAULT_GRACE_DAYS: u32 = 30;
+/// Charged operations between two contacts (default policy).
+pub const DEFAULT_MAX_DEBITS: u32 = 10_000;
+/// The default policy.
+pub const DEFAULT_POLICY: apdu::message::ServicePolicy = apdu::message::ServicePolicy {
+    service_days: DEFAULT_SERVICE_DAYS,
+    grace_days: DEFAULT_GRACE_DAYS,
+    max_debits: DEFAULT_MAX_DEBITS,
+};
+/// How long a contact keeps the meter in service under the default
+/// policy: service and grace days (120). Every contact message carries the
+/// policy and a service deadline of the authority's time plus the policy's
+/// service and grace days (the certificate's expiry at the latest).
+pub const SERVICE_INTERVAL: u64 =
+    (DEFAULT_SERVICE_DAYS as u64 + DEFAULT_GRACE_DAYS as u64) * 24 * 3600;
 /// Validity of a meter certificate (5 years of 365 days).
 pub const CERTIFICATE_VALIDITY: u64 = 5 * 365 * 24 * 3600;
 /// The database file inside an authority directory.
@@ -402,6 +417,44 @@ impl Authority {
                 "the issuer root key ({ROOT_KEY_FILE}) is not in the authority directory"
             ))
         })
+    }
+
+    /// The service policy every contact message carries.
+    pub fn policy(&self) -> Result<apdu::message::ServicePolicy, AuthorityError> {
+        let get = |key: &str, default: u32| -> Result<u32, AuthorityError> {
+            match db::setting::<i64>(&self.conn, key)? {
+                Some(v) => u32::try_from(v)
+                    .map_err(|_| AuthorityError::Database(format!("{key} {v} out of range"))),
+                None => Ok(default),
+            }
+        };
+        Ok(apdu::message::ServicePolicy {
+            service_days: get(db::SERVICE_DAYS, DEFAULT_SERVICE_DAYS)?,
+            grace_days: get(db::GRACE_DAYS, DEFAULT_GRACE_DAYS)?,
+            max_debits: get(db::MAX_DEBITS, DEFAULT_MAX_DEBITS)?,
+        })
+    }
+
+    /// Sets the service policy for the contacts from now on (0 service days:
+    /// no time limit; 0 max debits: no count limit).
+    pub fn set_policy(&mut self, p: apdu::message::ServicePolicy) -> Result<(), AuthorityError> {
+        let tx = self.conn.transaction()?;
+        db::set_setting(&tx, db::SERVICE_DAYS, i64::from(p.service_days))?;
+        db::set_setting(&tx, db::GRACE_DAYS, i64::from(p.grace_days))?;
+        db::set_setting(&tx, db::MAX_DEBITS, i64::from(p.max_debits))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The service deadline of a contact at `now` under `p`: service and
+    /// grace days later (no time limit: none before `u64::MAX`; callers cap
+    /// it at the certificate's expiry).
+    pub fn service_deadline(now: u64, p: &apdu::message::ServicePolicy) -> u64 {
+        if p.service_days == 0 {
+            return u64::MAX;
+        }
+        let days = u64::from(p.service_days) + u64::from(p.grace_days);
+        now.saturating_add(days.saturating_mul(24 * 3600))
     }
 
     /// The rate table installed into meters, in [`Service::ALL`] order.

@@ -13,7 +13,7 @@ use apdu::meter::tag::{RATE, RATE_TABLE};
 use rusqlite::{OptionalExtension, params};
 
 use crate::certificate::{self, Fields};
-use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, SERVICE_INTERVAL, db, keys};
+use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, db, keys};
 
 pub use authority_api::PersonalizationRequest;
 
@@ -130,7 +130,9 @@ impl Authority {
             ));
         }
         let now = self.now();
-        let deadline = now.saturating_add(SERVICE_INTERVAL);
+        let policy = self.policy()?;
+        let deadline =
+            Authority::service_deadline(now, &policy).min(now.saturating_add(CERTIFICATE_VALIDITY));
         let authority_certificate = self.authority_certificate.clone();
         let rates = self.rates.clone();
 
@@ -190,6 +192,7 @@ impl Authority {
             })?;
             w.put_u64(TIME, now)?;
             w.put_u64(DEADLINE, deadline)?;
+            policy.write(w)?;
             w.raw(&cert)
         })?;
         tx.commit()?;

@@ -73,6 +73,15 @@ impl AuthorityService for Authority {
         Ok(Authority::unblock(self, serial, chip_id, challenge)?)
     }
 
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::sync(self, serial, chip_id, challenge)?)
+    }
+
     fn check_personalization(
         &mut self,
         chip_id: &[u8; 8],

@@ -191,6 +191,12 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "not enough funds: load value from the authority; nothing was charged"
         }
         StatusWord::METER_LOCKED => "meter locked: have it serviced by the authority",
+        StatusWord::LOCKED_BY_TIME => {
+            "locked: the service period since the last authority contact is over; contact the authority with `meter sync` (or a load)"
+        }
+        StatusWord::LOCKED_BY_DEBITS => {
+            "locked: the charged operations allowed since the last authority contact are used up; contact the authority with `meter sync` (or a load)"
+        }
         StatusWord::TRANSPORT_PIN => {
             "a new card's PIN is a transport PIN: change it with `meter --pin 123456 pin change --new PIN` first"
         }

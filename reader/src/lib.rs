@@ -37,6 +37,7 @@ pub mod pin;
 pub mod postmark;
 pub mod session;
 pub mod sim;
+pub mod sync;
 pub mod transport;
 pub mod value;
 

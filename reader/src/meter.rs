@@ -92,8 +92,33 @@ pub struct Status {
     /// The owner PIN is still the transport PIN a new card comes with:
     /// nothing is spent or personalized until it is changed.
     pub transport_pin: bool,
+    /// The authority's service policy and where the card stands in it,
+    /// once a contact set one.
+    pub service: Option<ServiceInfo>,
     /// The certificates stored on the card (filled by [`Meter::status`]).
     pub certificates: Vec<CertificateInfo>,
+}
+
+/// The service template of the status: the last authority contact, the
+/// policy, and the lock state the card computes from its own clock and
+/// count of charged operations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceInfo {
+    /// Authority time of the last contact, Unix seconds.
+    pub last_contact: u64,
+    /// Days of service after a contact before the card warns (0: none).
+    pub service_days: u32,
+    /// Days of grace after that before debits stop.
+    pub grace_days: u32,
+    /// Charged operations allowed between contacts (0: no limit).
+    pub max_debits: u32,
+    /// Charged operations since the last contact.
+    pub debits_since_contact: u32,
+    /// `in service`, `service due`, `locked: service overdue` or
+    /// `locked: charged operations used up`.
+    pub state: String,
+    /// Whether debits are refused until the next contact.
+    pub locked: bool,
 }
 
 /// A certificate stored on the card.
@@ -257,6 +282,11 @@ impl<T: Transport> Meter<T> {
         .map(drop)
     }
 
+    /// SYNC with the authority's signed time and policy.
+    pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::Sync { message }).map(drop)
+    }
+
     /// PERSONALIZE with the authority's message.
     pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Personalize { message }).map(drop)
@@ -389,6 +419,18 @@ fn parse_status(data: &[u8]) -> Result<Status, Error> {
         deadline: t.deadline,
         postmarks: t.postmarks,
         transport_pin: t.transport_pin,
+        service: t.service.map(|s| ServiceInfo {
+            last_contact: s.last_contact,
+            service_days: s.policy.service_days,
+            grace_days: s.policy.grace_days,
+            max_debits: s.policy.max_debits,
+            debits_since_contact: s.debits,
+            state: s.state.name().to_owned(),
+            locked: matches!(
+                s.state,
+                apdu::meter::ServiceState::LockedByTime | apdu::meter::ServiceState::LockedByDebits
+            ),
+        }),
         certificates: Vec::new(),
     })
 }

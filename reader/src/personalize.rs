@@ -145,6 +145,10 @@ mod tests {
             self.refuse()
         }
 
+        fn sync(&mut self, _: &str, _: &[u8; 8], _: &[u8; 16]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
         fn check_personalization(
             &mut self,
             _: &[u8; 8],

@@ -162,6 +162,15 @@ impl authority::AuthorityService for Rogue {
         Ok(self.0.unblock(serial, chip_id, challenge)?)
     }
 
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.sync(serial, chip_id, challenge)?)
+    }
+
     fn check_personalization(
         &mut self,
         chip_id: &[u8; 8],

@@ -33,6 +33,7 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod sync;
 pub mod unblock;
 pub mod verify_postmark;
 
@@ -132,6 +133,12 @@ pub enum Request<'a> {
         /// The authority's nonce.
         nonce: &'a [u8; attestation::NONCE_LEN],
     },
+    /// SYNC: `80 54 00 00 Lc 7F75...`, the authority's signed time and
+    /// service policy ([`sync::Sync`]), a contact that does nothing else.
+    Sync {
+        /// The sync message.
+        message: &'a [u8],
+    },
     /// RESET RETRY COUNTER: `00 2C 00 81 Lc message||PIN`, the authority's
     /// unblock message ([`unblock::Unblock`]) then the new owner PIN.
     Unblock {
@@ -161,6 +168,7 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, verify_postmark::INS) => verify_postmark::parse(cmd),
             (CLA_PROPRIETARY, read_certificate::INS) => read_certificate::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
+            (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
@@ -189,6 +197,7 @@ impl<'a> Request<'a> {
             Request::ReadAttestation => attestation::read_command(),
             Request::Attest { nonce } => attestation::attest_command(nonce),
             Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
+            Request::Sync { message } => sync::command(message),
         }
     }
 
@@ -232,6 +241,7 @@ impl core::fmt::Display for Name<'_> {
             Request::ReadAttestation => "READ ATTESTATION",
             Request::Attest { .. } => "ATTEST the meter key",
             Request::Unblock { .. } => "RESET RETRY COUNTER",
+            Request::Sync { .. } => "SYNC",
         })
     }
 }
@@ -344,6 +354,7 @@ mod tests {
             Request::Unblock {
                 message_then_pin: both,
             },
+            Request::Sync { message: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }
@@ -403,7 +414,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..20) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..21) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -434,6 +445,7 @@ mod tests {
             18 => Request::Unblock {
                 message_then_pin: data,
             },
+            19 => Request::Sync { message: data },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -442,7 +454,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..20,
+        fn request_round_trip(kind in 0u8..21,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

@@ -82,6 +82,8 @@ pub struct PersonalizationBody<'a> {
     pub deadline: u64,
     /// The meter certificate, encoded (`7F21`).
     pub certificate: &'a [u8],
+    /// The authority's service policy (`A8`), if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl PersonalizationBody<'_> {
@@ -95,6 +97,9 @@ impl PersonalizationBody<'_> {
         w.nested(RATE_TABLE, |w| w.raw(self.rates))?;
         w.put_u64(TIME, self.time)?;
         w.put_u64(DEADLINE, self.deadline)?;
+        if let Some(p) = self.policy {
+            p.write(w)?;
+        }
         w.raw(self.certificate)
     }
 
@@ -130,6 +135,8 @@ pub struct Personalization<'a> {
     pub deadline: u64,
     /// The meter certificate.
     pub certificate: Certificate<'a>,
+    /// The authority's service policy, if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl<'a> Personalization<'a> {
@@ -153,6 +160,7 @@ impl<'a> Personalization<'a> {
             time: signed.uint::<8>(TIME)?,
             deadline: signed.uint::<8>(DEADLINE)?,
             certificate,
+            policy: super::sync::ServicePolicy::find(&signed)?,
         })
     }
 
@@ -167,6 +175,7 @@ impl<'a> Personalization<'a> {
             time: self.time,
             deadline: self.deadline,
             certificate: self.certificate.signed.raw,
+            policy: self.policy,
         }
     }
 }
@@ -236,6 +245,11 @@ mod tests {
                 time,
                 deadline,
                 certificate: &cert,
+                policy: (time % 2 == 0).then_some(crate::cmd::sync::ServicePolicy {
+                    service_days: 90,
+                    grace_days: 30,
+                    max_debits: cert_serial as u32,
+                }),
             };
             let mut buf = [0u8; 1024];
             let mut w = Writer::new(&mut buf);

@@ -17,5 +17,6 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod sync;
 pub mod unblock;
 pub mod verify_postmark;

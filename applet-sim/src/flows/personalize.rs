@@ -24,7 +24,7 @@ use crate::layout::{
 };
 use crate::platform::Platform;
 use crate::records::Counters;
-use crate::{certificates, state};
+use crate::{certificates, contact, state};
 
 /// PERSONALIZE. The dispatcher took the challenge out of RAM (any attempt
 /// consumes it) and checked Blank and the PIN.
@@ -107,6 +107,7 @@ pub fn personalize<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Res
     counters.advance_clock(m.time);
     counters.deadline = m.deadline;
     counters.write(s)?;
+    contact::record(s, m.time, m.policy)?;
     certificates::write(s, METER_CERTIFICATE_SLOT.into(), cert.signed.raw)?;
     LIFECYCLE.set(s, Lifecycle::Personalized as u64)?;
     s.commit()?;

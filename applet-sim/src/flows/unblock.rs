@@ -3,7 +3,8 @@
 //! first), bound to this card's chip id and serial and to its GET CHALLENGE
 //! nonce, so it is usable once. The new PIN comes after the message; it is
 //! the holder's own (not a transport PIN), with full tries. The message's
-//! authority time moves the secure clock forward.
+//! authority time moves the secure clock forward; it does not service the
+//! meter (no policy, no deadline): a lock stays until a load or a sync.
 
 use apdu::StatusWord;
 use apdu::message::Unblock;

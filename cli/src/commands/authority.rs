@@ -19,6 +19,21 @@ pub enum AuthorityCommand {
         #[arg(long, default_value = "CERTMETER-CA")]
         name: String,
     },
+    /// Set the service policy every contact (personalization, load, unblock,
+    /// sync) carries: past D days since the last contact the card warns,
+    /// past D+G it refuses debits, and it refuses them once N charged
+    /// operations were made since the contact.
+    Policy {
+        /// Service days D (0: no time limit).
+        #[arg(long, default_value_t = authority::DEFAULT_SERVICE_DAYS)]
+        service_days: u32,
+        /// Grace days G.
+        #[arg(long, default_value_t = authority::DEFAULT_GRACE_DAYS)]
+        grace_days: u32,
+        /// Charged operations N between contacts (0: no limit).
+        #[arg(long, default_value_t = authority::DEFAULT_MAX_DEBITS)]
+        max_debits: u32,
+    },
     /// Record that the holder of meter SERIAL was checked: the next `meter
     /// pin unblock` of that meter is signed.
     ApproveUnblock {
@@ -44,6 +59,29 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
     let dir = g.authority_dir()?;
     let a = match command {
         AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
+        AuthorityCommand::Policy {
+            service_days,
+            grace_days,
+            max_debits,
+        } => {
+            let policy = apdu::message::ServicePolicy {
+                service_days: *service_days,
+                grace_days: *grace_days,
+                max_debits: *max_debits,
+            };
+            Authority::open(&dir)?.set_policy(policy)?;
+            if g.json {
+                println!(
+                    "{}",
+                    json!({ "service_days": service_days, "grace_days": grace_days, "max_debits": max_debits })
+                );
+            } else {
+                println!(
+                    "service policy: {service_days} days of service, {grace_days} of grace, {max_debits} charged operations between contacts"
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         AuthorityCommand::ApproveUnblock { serial } => {
             Authority::open(&dir)?.approve_unblock(serial)?;
             if g.json {

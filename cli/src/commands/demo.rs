@@ -135,7 +135,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
 
     n.step("Figure 4 off the card: anyone with the authority's public key verifies it, free");
     let key = authority.public_key();
-    let ok = postmark::verify_offline(&mut &message[..], &pm, &key)?;
+    let ok = postmark::verify_offline(
+        &mut &message[..],
+        &pm,
+        &key,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    )?;
     n.say(format!(
         "408 certificate signed by the authority; 414/416 digests equal; 420 valid (postmark {})",
         ok.sequence
@@ -152,7 +158,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     n.step("A tampered message is rejected");
     let mut tampered = message.clone();
     tampered[8] ^= 0x01;
-    match postmark::verify_offline(&mut &tampered[..], &pm, &key) {
+    match postmark::verify_offline(
+        &mut &tampered[..],
+        &pm,
+        &key,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    ) {
         Err(VerifyError::Invalid(why)) => {
             n.say(format!("off the card: 418 invalid: {}", why.reason()))
         }
@@ -169,7 +181,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         money::format(verdict.fee)
     ));
     let other = Authority::deterministic("OTHER-CA", 99, info.time)?;
-    match postmark::verify_offline(&mut &message[..], &pm, &other.public_key()) {
+    match postmark::verify_offline(
+        &mut &message[..],
+        &pm,
+        &other.public_key(),
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    ) {
         Err(VerifyError::Invalid(why)) => n.say(format!(
             "against another authority: 412 invalid: {}",
             why.reason()

@@ -12,6 +12,7 @@ pub mod pin;
 pub mod postmark;
 pub mod readers;
 pub mod status;
+pub mod sync;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -63,6 +64,9 @@ enum Command {
     Load(load::Args),
     /// Show what the card holds: life cycle, registers, counters, clock, certificates.
     Status,
+    /// Contact the authority and nothing else: its signed time and service
+    /// policy; lifts a lock by time or by charged operations.
+    Sync,
     /// Postmark a file (Figure 3): the card hashes it, charges the fee and signs.
     Postmark(postmark::Args),
     /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
@@ -89,6 +93,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Personalize(args) => personalize::run(g, args),
         Command::Load(args) => load::run(g, args),
         Command::Status => status::run(g),
+        Command::Sync => sync::run(g),
         Command::Postmark(args) => postmark::run(g, args),
         Command::Verify(args) => verify::run(g, args),
         Command::Cert { command } => cert::run(g, command),
