@@ -108,6 +108,7 @@ fn funded_card() -> (Card, Genuine) {
             seed: 23,
             time: TIME,
             issuer_root: None,
+            unattested: false,
         },
         authority: "CERTMETER-CA",
         authority_seed: 7,

@@ -19,6 +19,7 @@ const FUNDED: Funded = Funded {
         seed: 11,
         time: TIME,
         issuer_root: None,
+        unattested: false,
     },
     authority: "CERTMETER-CA",
     authority_seed: 5,

@@ -174,6 +174,7 @@ fn card_crypto(c: &mut Criterion) {
             seed: 11,
             time: TIME,
             issuer_root: None,
+            unattested: false,
         },
         authority: "CERTMETER-CA",
         authority_seed: 5,

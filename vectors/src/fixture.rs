@@ -66,6 +66,7 @@ impl Funded {
     pub fn sim_config(&self) -> SimConfig {
         CardSpec {
             issuer_root: Some(self.authority_seed),
+            unattested: false,
             ..self.card
         }
         .sim_config()
@@ -220,6 +221,7 @@ mod tests {
                 seed: 3,
                 time: 1_800_000_000,
                 issuer_root: None,
+                unattested: false,
             },
             authority: "CERTMETER-CA",
             authority_seed: 4,

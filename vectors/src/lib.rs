@@ -91,6 +91,10 @@ pub struct CardSpec {
     /// is made with; `None`: no issuer root (nothing can personalize it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer_root: Option<u64>,
+    /// The card is made without the factory's attestation certificate
+    /// (with an issuer root, [`crate::fresh`] otherwise stores it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unattested: bool,
 }
 
 impl CardSpec {

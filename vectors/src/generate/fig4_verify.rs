@@ -115,6 +115,7 @@ fn verify_other_authority() -> Result<Vector> {
         seed: CARD.seed + 1,
         time: CARD.time,
         issuer_root: Some(OTHER_AUTHORITY_SEED),
+        unattested: false,
     };
     let mut o = Session::new("fig4-verify-other-authority (other meter)", other_card)?;
     o.open()?;
@@ -217,6 +218,7 @@ fn verify_future_dated() -> Result<Vector> {
         seed: CARD.seed + 2,
         time: CARD.time + DAY,
         issuer_root: Some(AUTHORITY_SEED),
+        unattested: false,
     };
     let mut authority = super::authority()?;
     let mut o = Session::new("fig4-verify-future-dated (meter ahead)", ahead)?;

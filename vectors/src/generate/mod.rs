@@ -7,6 +7,7 @@
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
+mod attestation;
 mod fig3_postmark;
 mod fig4_verify;
 mod personalization;
@@ -29,6 +30,7 @@ pub const CARD: CardSpec = CardSpec {
     seed: 7,
     time: 1_780_000_000,
     issuer_root: Some(AUTHORITY_SEED),
+    unattested: false,
 };
 /// The authority's name.
 pub const AUTHORITY: &str = "CERTMETER-CA";
@@ -87,6 +89,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     let mut all = vec![
         personalization::personalization()?,
         personalization::rogue_authority()?,
+        attestation::unattested()?,
         pin::transport_pin()?,
         pin::unblock()?,
     ];
