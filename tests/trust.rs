@@ -558,3 +558,51 @@ fn meter_sync_lifts_a_lock_through_the_cli() {
     home.meter(["sync"]).expect_code(0);
     home.meter(["--pin", pin, "postmark", msg]).expect_code(0);
 }
+
+/// The writes of the new commands, measured (logical writes, journal
+/// bytes): the store's per-command counters.
+#[test]
+fn write_figures_of_the_new_commands() {
+    let mut a = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
+    let config = SimConfig::deterministic(41, TIME).with_issuer_root(a.issuer_root());
+    let mut m = Meter::new(MemoryTransport::new(
+        Card::manufacture(config).unwrap(),
+        true,
+    ));
+    let stats = |m: &mut Meter<MemoryTransport>| m.transport().card().last_command_stats();
+    let mut figures = Vec::new();
+    reader::manufacture::certify_attestation(&mut m, &mut a).unwrap();
+    figures.push(("STORE ATTESTATION CERTIFICATE", stats(&mut m)));
+    m.verify_pin(b"123456").unwrap();
+    figures.push(("VERIFY (right PIN)", stats(&mut m)));
+    m.change_pin(b"123456", b"2468").unwrap();
+    figures.push(("CHANGE REFERENCE DATA", stats(&mut m)));
+    m.generate_meter_key().unwrap();
+    m.attest(&[1; 16]).unwrap();
+    figures.push(("ATTEST", stats(&mut m)));
+    reader::personalize::personalize(&mut m, &mut a, "PB-W", 0).unwrap();
+    figures.push(("PERSONALIZE (last command)", stats(&mut m)));
+    reader::sync::sync(&mut m, &mut a).unwrap();
+    // sync ends with GET DATA; measure SYNC itself by sending it again.
+    let st = m.status().unwrap();
+    let chip: [u8; 8] = hex::decode(&st.chip_id).unwrap().try_into().unwrap();
+    let challenge = m.challenge().unwrap();
+    let message = a.sync("PB-W", &chip, &challenge).unwrap();
+    m.sync(&message).unwrap();
+    figures.push(("SYNC", stats(&mut m)));
+    a.approve_unblock("PB-W").unwrap();
+    let challenge = m.challenge().unwrap();
+    let message = a.unblock("PB-W", &chip, &challenge).unwrap();
+    m.unblock(&message, b"8642").unwrap();
+    figures.push(("RESET RETRY COUNTER", stats(&mut m)));
+    for (name, s) in &figures {
+        eprintln!(
+            "{name}: {} logical writes, {} raw writes, {} journal bytes",
+            s.logical_writes, s.raw_writes, s.journal_bytes
+        );
+    }
+    let get = |n: &str| figures.iter().find(|(name, _)| *name == n).unwrap().1;
+    assert_eq!(get("ATTEST").logical_writes, 0);
+    assert_eq!(get("SYNC").logical_writes, 2, "counters and contact record");
+    assert_eq!(get("STORE ATTESTATION CERTIFICATE").logical_writes, 2);
+}
