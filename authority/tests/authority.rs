@@ -564,8 +564,8 @@ fn the_public_key_is_read_without_writing() {
 #[test]
 fn a_receipt_that_does_not_reconcile_flags_the_meter() {
     let mut a = Authority::deterministic("CA", 1, T).unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
-    a.personalize(&request("M-2", 2)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-2", 2)).unwrap();
     let key = meter_key(1);
     a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
     a.confirm_load(&receipt(&key, "M-1", 1, RegisterId::Postage, 1_000))
@@ -659,7 +659,7 @@ fn a_receipt_going_back_flags_the_meter() {
         ),
     ] {
         let mut a = Authority::deterministic("CA", 1, T).unwrap();
-        a.personalize(&request("M-1", 1)).unwrap();
+        a.personalize_unattested(&request("M-1", 1)).unwrap();
         a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
         a.confirm_load(&receipt_with(
             &key,
@@ -699,17 +699,19 @@ fn open_refuses_a_key_file_others_can_read() {
     Authority::open(dir.path()).unwrap();
 }
 
-/// A version-1 database (before flags) is upgraded on open.
+/// A version-1 database (before flags and unblock approvals) is upgraded
+/// on open.
 #[test]
 fn open_upgrades_a_version_1_database() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = Authority::init(dir.path(), "CA").unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
     conn.execute_batch(
         "ALTER TABLE meters DROP COLUMN flagged_at;
          ALTER TABLE meters DROP COLUMN flag_reason;
+         DROP TABLE unblock_approvals;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -717,4 +719,14 @@ fn open_upgrades_a_version_1_database() {
     let a = Authority::open(dir.path()).unwrap();
     let m = a.meters().unwrap();
     assert_eq!((m.len(), m[0].flagged_at), (1, None));
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, authority::db::MIGRATIONS.len() as i64);
+    let approvals: i64 = conn
+        .query_row("SELECT count(*) FROM unblock_approvals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(approvals, 0);
 }
