@@ -920,6 +920,15 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::Postmark,
         Request::VerifyPostmark { file: b"f" },
         Request::ReadCertificate { slot: 0 },
+        Request::StoreAttestation { certificate: b"c" },
+        Request::ReadAttestation,
+        Request::Attest {
+            nonce: &[0; apdu::cmd::attestation::NONCE_LEN],
+        },
+        Request::Sync { message: b"m" },
+        Request::Unblock {
+            message_then_pin: b"m",
+        },
     ]
 }
 

@@ -81,7 +81,9 @@ fn errors_a_user_can_act_on() {
         run.stdout
     );
 
-    // A card that is not a meter: its application memory is erased.
+    // A card that is not a meter: its application memory is erased. (A
+    // card is made for an authority: it comes first.)
+    home.meter(["authority", "init"]).expect_code(0);
     let state = home.path().join("other.sim");
     home.meter(["--card", &format!("sim:{}", state.display()), "card", "new"])
         .expect_code(0);
@@ -204,9 +206,19 @@ fn every_vector_replays_through_pcscd() {
     let dir = tempfile::tempdir().unwrap();
     for v in &vectors {
         let state = dir.path().join(format!("{}.sim", v.name));
+        // The card the vector was recorded on: made with its issuer root
+        // pinned, then (unless unattested) the factory's step, through
+        // pcscd.
         let (seed, time) = (v.card.seed.to_string(), v.card.time.to_string());
-        let card = VirtualCard::start(&state, &["--seed", &seed, "--time", &time]);
-        let mut t = PcscTransport::connect(Some(READER), Duration::from_secs(1)).unwrap();
+        let root = v.card.sim_config().issuer_root.map(hex::encode_upper);
+        let mut args = vec!["--seed", &seed, "--time", &time];
+        if let Some(root) = &root {
+            args.extend(["--issuer-root", root]);
+        }
+        let card = VirtualCard::start(&state, &args);
+        let t = PcscTransport::connect(Some(READER), Duration::from_secs(1)).unwrap();
+        let mut t = vectors::factory_step(&v.card, t)
+            .unwrap_or_else(|e| panic!("{}: the factory's step: {e}", v.name));
         vectors::replay(v, &mut t).unwrap_or_else(|m| panic!("{}: {m}", v.name));
         drop(t);
         card.stop();
@@ -415,7 +427,7 @@ fn a_verified_pin_never_outlives_a_spending_flow() {
     let mut verified = false;
     let mut message = std::io::Cursor::new(b"Dear Sir,".to_vec());
     owner
-        .with_pin(DEFAULT_PIN, &mut verified, |m| {
+        .with_pin(PIN.as_bytes(), &mut verified, |m| {
             reader::postmark::postmark(m, &mut message)
         })
         .unwrap();
@@ -446,7 +458,7 @@ fn a_verified_pin_never_outlives_a_spending_flow() {
     assert_ne!(query.sw, apdu::StatusWord::OK, "the PIN was replayed");
     let mut message = std::io::Cursor::new(b"Dear Sir,".to_vec());
     owner
-        .with_pin(DEFAULT_PIN, &mut verified, |m| {
+        .with_pin(PIN.as_bytes(), &mut verified, |m| {
             reader::postmark::postmark(m, &mut message)
         })
         .unwrap();

@@ -7,7 +7,7 @@
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
-use certmeter_tests::{DEFAULT_PIN, Home, Run, meter_bin};
+use certmeter_tests::{DEFAULT_PIN, Home, OWNER_PIN, Run, meter_bin};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
@@ -41,16 +41,23 @@ fn assert_refused(run: Run, path: &Path, words: &str) {
 #[test]
 fn card_new_makes_a_private_file() {
     let home = Home::new();
+    // The card's issuer root comes from the authority: it exists first.
+    meter_umask_022(&home, &["authority", "init"]).expect_code(0);
     meter_umask_022(&home, &["card", "new"]).expect_code(0);
     let path = home.path().join("card.sim");
     assert_eq!(mode(&path), 0o600);
     // And every save keeps it so.
-    meter_umask_022(&home, &["authority", "init"]).expect_code(0);
+    meter_umask_022(
+        &home,
+        &["--pin", DEFAULT_PIN, "pin", "change", "--new", OWNER_PIN],
+    )
+    .expect_code(0);
+    assert_eq!(mode(&path), 0o600);
     meter_umask_022(
         &home,
         &[
             "--pin",
-            DEFAULT_PIN,
+            OWNER_PIN,
             "personalize",
             "--serial",
             "M1",
@@ -65,6 +72,7 @@ fn card_new_makes_a_private_file() {
 #[test]
 fn a_card_others_can_read_is_refused() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     let path = home.path().join("card.sim");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -86,11 +94,13 @@ fn a_planted_tmp_link_is_not_followed() {
     let victim = home.path().join("victim");
     std::fs::write(&victim, "precious").unwrap();
     symlink(&victim, home.path().join("card.sim.tmp")).unwrap();
-    home.meter(["card", "new"]).expect_code(0);
     home.meter(["authority", "init"]).expect_code(0);
+    home.meter(["card", "new"]).expect_code(0);
+    home.meter(["--pin", DEFAULT_PIN, "pin", "change", "--new", OWNER_PIN])
+        .expect_code(0);
     home.meter([
         "--pin",
-        DEFAULT_PIN,
+        OWNER_PIN,
         "personalize",
         "--serial",
         "M1",
@@ -118,7 +128,7 @@ fn a_flipped_byte_is_refused() {
     let before = std::fs::read(&path).unwrap();
     let msg = home.path().join("letter.txt");
     std::fs::write(&msg, "Dear Sir,").unwrap();
-    home.meter(["--pin", DEFAULT_PIN, "postmark", msg.to_str().unwrap()])
+    home.meter(["--pin", OWNER_PIN, "postmark", msg.to_str().unwrap()])
         .expect_code(0);
     let good = std::fs::read(&path).unwrap();
     let changed: Vec<usize> = (8..before.len().min(good.len()))
@@ -145,6 +155,7 @@ fn a_flipped_byte_is_refused() {
 #[test]
 fn a_truncated_file_is_refused() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     let path = home.path().join("card.sim");
     let good = std::fs::read(&path).unwrap();

@@ -338,10 +338,13 @@ fn transport_pin_and_unblock_through_the_cli() {
     ])
     .expect_code(0);
 
-    // Block the PIN.
+    // Block the PIN (a postmark whose output can be written: one that
+    // cannot is refused before the PIN is sent).
+    let msg = home.path().join("m.txt");
+    std::fs::write(&msg, "x").unwrap();
     for _ in 0..3 {
         home.meter(["--pin", "0000", "status"]).expect_code(0);
-        let _ = home.meter(["--pin", "0000", "postmark", "/dev/null"]);
+        let _ = home.meter(["--pin", "0000", "postmark", msg.to_str().unwrap()]);
     }
     let s = home.meter(["status", "--json"]).expect_code(0).json();
     assert_eq!(s["pin_tries"], 0, "{s}");
@@ -359,8 +362,6 @@ fn transport_pin_and_unblock_through_the_cli() {
     // The approval was used up.
     home.meter(["pin", "unblock", "--new", "1111"])
         .expect_code(2);
-    let msg = home.path().join("m.txt");
-    std::fs::write(&msg, "x").unwrap();
     home.meter(["--pin", "8642", "postmark", msg.to_str().unwrap()])
         .expect_code(0);
 }

@@ -184,8 +184,14 @@ impl AuthorityService for Busy {
 }
 
 fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {
+    // Made now and kept on the system clock, as the card is: an authority
+    // made at a later time would sign with a certificate not yet in force.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let mut a = Busy {
-        inner: Authority::deterministic("CA", 1, 1_800_000_000).unwrap(),
+        inner: Authority::deterministic("CA", 1, now).unwrap(),
         fail: 0,
         asked: 0,
     };
@@ -250,19 +256,7 @@ fn a_confirmation_that_keeps_failing_says_the_card_was_credited() {
 /// is issued to the meter.
 #[test]
 fn a_receipt_that_does_not_reconcile_is_reported_and_listed() {
-    let home = Home::new();
-    home.meter(["authority", "init"]).expect_code(0);
-    home.meter(["card", "new"]).expect_code(0);
-    home.meter([
-        "--pin",
-        "123456",
-        "personalize",
-        "--serial",
-        "PB-42",
-        "--funds",
-        "10.00",
-    ])
-    .expect_code(0);
+    let home = Home::personalized("PB-42", "10.00");
     let backup = home.path().join("backup");
     std::fs::create_dir(&backup).unwrap();
     for f in ["authority.db", "authority.key"] {
@@ -318,23 +312,12 @@ fn a_receipt_that_does_not_reconcile_is_reported_and_listed() {
     assert_eq!(ok[0]["state"], "ok");
 }
 
-const PIN: &str = "123456";
+/// The owner PIN of the card [`Home::personalized`] makes.
+const PIN: &str = certmeter_tests::OWNER_PIN;
 
 /// A personalized default card with funds, and a message to postmark.
 fn funded() -> (Home, std::path::PathBuf) {
-    let home = Home::new();
-    home.meter(["authority", "init"]).expect_code(0);
-    home.meter(["card", "new"]).expect_code(0);
-    home.meter([
-        "--pin",
-        PIN,
-        "personalize",
-        "--serial",
-        "PB-7",
-        "--funds",
-        "10.00",
-    ])
-    .expect_code(0);
+    let home = Home::personalized("PB-7", "10.00");
     let msg = home.path().join("letter.txt");
     std::fs::write(&msg, "Dear Sir,").unwrap();
     (home, msg)

@@ -59,7 +59,7 @@ pub use generate::{GenerateError, generate, try_generate};
 pub use reader::Transport;
 pub use record::Recorder;
 pub use runner::{Mismatch, replay};
-pub use sim::{SimCard, attested, fresh, sim_transport};
+pub use sim::{SimCard, attested, factory_step, fresh, sim_transport};
 
 /// One flow: the card it starts from and every APDU exchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
