@@ -1,0 +1,219 @@
+//! ECIES for Figure 3A, step 354: a private key made on the card for a
+//! receiver leaves the card only encrypted to the receiver's public key.
+//!
+//! The scheme is HPKE (RFC 9180) in base mode, single shot, with the suite
+//! DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM (`0x0010`, `0x0001`,
+//! `0x0001`), the application info [`INFO`] and the caller's AAD:
+//!
+//! ```text
+//! sealed = enc (65: the ephemeral public key 04||X||Y) || ciphertext || tag (16)
+//!
+//! dh            = x(ECDH(ephemeral, receiver))
+//! shared_secret = LabeledExpand(LabeledExtract("", "eae_prk", dh),
+//!                               "shared_secret", enc || receiver Q, 32)  (suite "KEM" 0010)
+//! key, nonce    = the HPKE key schedule of shared_secret and INFO (mode 0,
+//!                 suite "HPKE" 0010 0001 0001): 16 and 12 bytes
+//! ciphertext||tag = AES-128-GCM(key, nonce, aad, plaintext)
+//! ```
+//!
+//! The KDF binds both public keys (`enc || receiver Q`) and its labels; any
+//! HPKE implementation of that suite opens what this module seals (with
+//! info = [`INFO`]), and the RFC's test vector A.3 checks it here. No heap.
+
+use aes_gcm::Aes128Gcm;
+use aes_gcm::aead::{self, AeadInOut, KeyInit};
+use hkdf::{Hkdf, HkdfExtract};
+use p256::{PublicKey, SecretKey};
+use sha2::Sha256;
+use zeroize::Zeroize;
+
+use crate::channel::{POINT_LEN, decode_point, encode_point};
+
+/// The application info bound into every key (HPKE `info`).
+pub const INFO: &[u8] = b"certmeter ecies v1";
+/// Bytes of the GCM tag.
+pub const TAG_LEN: usize = 16;
+/// What sealing adds to a plaintext: the ephemeral key and the tag.
+pub const OVERHEAD: usize = POINT_LEN + TAG_LEN;
+
+const KEM_SUITE: &[u8] = b"KEM\x00\x10";
+const HPKE_SUITE: &[u8] = b"HPKE\x00\x10\x00\x01\x00\x01";
+const VERSION: &[u8] = b"HPKE-v1";
+const KEY_LEN: usize = 16;
+const NONCE_LEN: usize = 12;
+
+/// Why sealing or opening failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EciesError {
+    /// The output buffer is too small.
+    BufferTooSmall,
+    /// Shorter than an ephemeral key and a tag, or the ephemeral key is not
+    /// an uncompressed P-256 point.
+    Malformed,
+    /// Authentication failed: another receiver key, or altered bytes or AAD.
+    Forged,
+}
+
+impl core::fmt::Display for EciesError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::BufferTooSmall => "buffer too small",
+            Self::Malformed => "not an ECIES ciphertext",
+            Self::Forged => "ECIES ciphertext failed authentication",
+        })
+    }
+}
+
+/// RFC 9180 `LabeledExtract(salt, label, ikm)`.
+fn labeled_extract(suite: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> Hkdf<Sha256> {
+    let mut e = HkdfExtract::<Sha256>::new(Some(salt));
+    for part in [VERSION, suite, label, ikm] {
+        e.input_ikm(part);
+    }
+    let (mut prk, hkdf) = e.finalize();
+    prk.zeroize();
+    hkdf
+}
+
+/// RFC 9180 `LabeledExtract` when its output is used as bytes.
+fn labeled_extract_bytes(suite: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> [u8; 32] {
+    let mut e = HkdfExtract::<Sha256>::new(Some(salt));
+    for part in [VERSION, suite, label, ikm] {
+        e.input_ikm(part);
+    }
+    e.finalize().0.into()
+}
+
+/// RFC 9180 `LabeledExpand(prk, label, info, out.len())`.
+fn labeled_expand(prk: &Hkdf<Sha256>, suite: &[u8], label: &[u8], info: &[u8], out: &mut [u8]) {
+    let len = (out.len() as u16).to_be_bytes();
+    // Outputs here are at most 32 bytes, far below HKDF's limit.
+    let _ = prk.expand_multi_info(&[&len, VERSION, suite, label, info], out);
+}
+
+/// The AEAD key and nonce of an HPKE base-mode context (RFC 9180 4.1,
+/// 5.1), from the DH output and both public keys.
+fn key_schedule(
+    dh: &[u8],
+    enc: &[u8; POINT_LEN],
+    receiver: &[u8; POINT_LEN],
+    info: &[u8],
+) -> ([u8; KEY_LEN], [u8; NONCE_LEN]) {
+    // DHKEM ExtractAndExpand, kem_context = enc || pkRm.
+    let eae_prk = labeled_extract(KEM_SUITE, b"", b"eae_prk", dh);
+    let mut shared_secret = [0u8; 32];
+    let mut kem_context = [0u8; 2 * POINT_LEN];
+    kem_context[..POINT_LEN].copy_from_slice(enc);
+    kem_context[POINT_LEN..].copy_from_slice(receiver);
+    labeled_expand(
+        &eae_prk,
+        KEM_SUITE,
+        b"shared_secret",
+        &kem_context,
+        &mut shared_secret,
+    );
+    // KeySchedule, mode_base, no PSK.
+    let psk_id_hash = labeled_extract_bytes(HPKE_SUITE, b"", b"psk_id_hash", b"");
+    let info_hash = labeled_extract_bytes(HPKE_SUITE, b"", b"info_hash", info);
+    let mut context = [0u8; 1 + 32 + 32];
+    context[1..33].copy_from_slice(&psk_id_hash);
+    context[33..].copy_from_slice(&info_hash);
+    let secret = labeled_extract(HPKE_SUITE, &shared_secret, b"secret", b"");
+    shared_secret.zeroize();
+    let mut key = [0u8; KEY_LEN];
+    let mut nonce = [0u8; NONCE_LEN];
+    labeled_expand(&secret, HPKE_SUITE, b"key", &context, &mut key);
+    labeled_expand(&secret, HPKE_SUITE, b"base_nonce", &context, &mut nonce);
+    (key, nonce)
+}
+
+/// Seals `plaintext` for `receiver` into `out`: `enc || ciphertext || tag`,
+/// returns its length (`plaintext.len() + OVERHEAD`). `ephemeral` must be a
+/// fresh key from the card's generator, used once: it is consumed and
+/// wiped (the same ephemeral key, receiver and AAD would give the same GCM
+/// key and nonce).
+pub fn seal(
+    ephemeral: SecretKey,
+    receiver: &PublicKey,
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EciesError> {
+    seal_with_info(ephemeral, receiver, INFO, aad, plaintext, out)
+}
+
+fn seal_with_info(
+    ephemeral: SecretKey,
+    receiver: &PublicKey,
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EciesError> {
+    let total = plaintext
+        .len()
+        .checked_add(OVERHEAD)
+        .filter(|&t| t <= out.len())
+        .ok_or(EciesError::BufferTooSmall)?;
+    let out = &mut out[..total];
+    let enc = encode_point(&ephemeral.public_key());
+    let dh = ephemeral.diffie_hellman(receiver);
+    let (mut key, nonce) = key_schedule(dh.raw_secret_bytes(), &enc, &encode_point(receiver), info);
+    let (enc_out, rest) = out.split_at_mut(POINT_LEN);
+    enc_out.copy_from_slice(&enc);
+    let (body, tag_out) = rest.split_at_mut(plaintext.len());
+    body.copy_from_slice(plaintext);
+    let result =
+        Aes128Gcm::new(&key.into()).encrypt_inout_detached(&nonce.into(), aad, body.into());
+    key.zeroize();
+    let tag = result.map_err(|_| EciesError::BufferTooSmall)?;
+    tag_out.copy_from_slice(&tag);
+    Ok(total)
+}
+
+/// Opens `sealed` (`enc || ciphertext || tag`) with the receiver's secret
+/// key and the same `aad`; writes the plaintext into `out` and returns its
+/// length (`sealed.len() - OVERHEAD`).
+pub fn open(
+    receiver_secret: &SecretKey,
+    aad: &[u8],
+    sealed: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EciesError> {
+    open_with_info(receiver_secret, INFO, aad, sealed, out)
+}
+
+fn open_with_info(
+    receiver_secret: &SecretKey,
+    info: &[u8],
+    aad: &[u8],
+    sealed: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EciesError> {
+    let len = sealed
+        .len()
+        .checked_sub(OVERHEAD)
+        .ok_or(EciesError::Malformed)?;
+    let out = out.get_mut(..len).ok_or(EciesError::BufferTooSmall)?;
+    let (enc, rest) = sealed.split_at(POINT_LEN);
+    let (ciphertext, tag) = rest.split_at(len);
+    let enc: &[u8; POINT_LEN] = enc.try_into().map_err(|_| EciesError::Malformed)?;
+    let ephemeral = decode_point(enc).map_err(|_| EciesError::Malformed)?;
+    let tag = aead::Tag::<Aes128Gcm>::try_from(tag).map_err(|_| EciesError::Malformed)?;
+    let dh = receiver_secret.diffie_hellman(&ephemeral);
+    let receiver = encode_point(&receiver_secret.public_key());
+    let (mut key, nonce) = key_schedule(dh.raw_secret_bytes(), enc, &receiver, info);
+    out.copy_from_slice(ciphertext);
+    let result = Aes128Gcm::new(&key.into()).decrypt_inout_detached(
+        &nonce.into(),
+        aad,
+        (&mut *out).into(),
+        &tag,
+    );
+    key.zeroize();
+    result.map_err(|_| {
+        out.zeroize();
+        EciesError::Forged
+    })?;
+    Ok(len)
+}
