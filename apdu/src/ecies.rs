@@ -217,3 +217,197 @@ fn open_with_info(
     })?;
     Ok(len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        s.chunks(2)
+            .map(|p| u8::from_str_radix(core::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    fn secret(byte: u8) -> SecretKey {
+        SecretKey::from_slice(&[byte; 32]).unwrap()
+    }
+
+    fn sealed(ephemeral: u8, receiver: &PublicKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8; plaintext.len() + OVERHEAD];
+        let n = seal(secret(ephemeral), receiver, aad, plaintext, &mut out).unwrap();
+        assert_eq!(n, out.len());
+        out
+    }
+
+    fn opened(receiver: &SecretKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, EciesError> {
+        let mut out = vec![0u8; sealed.len().saturating_sub(OVERHEAD)];
+        open(receiver, aad, sealed, &mut out).map(|n| out[..n].to_vec())
+    }
+
+    /// RFC 9180, appendix A.3.1: DHKEM(P-256, HKDF-SHA256), HKDF-SHA256,
+    /// AES-128-GCM, base mode, first encryption (sequence number 0).
+    #[test]
+    fn rfc9180_a3_base_mode() {
+        let sk_em = hex("4995788ef4b9d6132b249ce59a77281493eb39af373d236a1fe415cb0c2d7beb");
+        let sk_rm = hex("f3ce7fdae57e1a310d87f1ebbde6f328be0a99cdbcadf4d6589cf29de4b8ffd2");
+        let pk_rm = hex(
+            "04fe8c19ce0905191ebc298a9245792531f26f0cece2460639e8bc39cb7f706a82\
+             6a779b4cf969b8a0e539c7f62fb3d30ad6aa8f80e30f1d128aafd68a2ce72ea0",
+        );
+        let enc = hex(
+            "04a92719c6195d5085104f469a8b9814d5838ff72b60501e2c4466e5e67b325ac9\
+             8536d7b61a1af4b78e5b7f951c0900be863c403ce65c9bfcb9382657222d18c4",
+        );
+        let info = b"Ode on a Grecian Urn";
+        let aad = b"Count-0";
+        let pt = b"Beauty is truth, truth beauty";
+        let ct = hex(
+            "5ad590bb8baa577f8619db35a36311226a896e7342a6d836d8b7bcd2f20b6c7f\
+             9076ac232e3ab2523f39513434",
+        );
+        let receiver = SecretKey::from_slice(&sk_rm).unwrap();
+        assert_eq!(encode_point(&receiver.public_key()).to_vec(), pk_rm);
+        let mut out = [0u8; 29 + OVERHEAD];
+        let ephemeral = SecretKey::from_slice(&sk_em).unwrap();
+        let n = seal_with_info(ephemeral, &receiver.public_key(), info, aad, pt, &mut out).unwrap();
+        assert_eq!(&out[..POINT_LEN], &enc[..]);
+        assert_eq!(&out[POINT_LEN..n], &ct[..]);
+        let mut back = [0u8; 29];
+        assert_eq!(
+            open_with_info(&receiver, info, aad, &out, &mut back),
+            Ok(29)
+        );
+        assert_eq!(&back, pt);
+    }
+
+    // Known answer for certmeter's info: a change here is a format change.
+    const KAT: &str = "\
+    040BBBC5E8BC84BD33D1D3CE03FFAC9A747F4C1993FDDB2EC93A4116A86F022A\
+    77C3C17191559A4C2A1AA57E79B8D1977DA2C959172F478E341E27028D69FFFB\
+    7BCD4141DF64BCC198344B6DE872746E0587E2D8D6FC88ED686170DED2D1";
+
+    #[test]
+    fn known_answer() {
+        let receiver = secret(0x77);
+        let got = sealed(
+            0x66,
+            &receiver.public_key(),
+            b"meter PB-000001",
+            b"private key d",
+        );
+        let hex_got: String = got.iter().map(|b| format!("{b:02X}")).collect();
+        assert_eq!(hex(&hex_got), hex(KAT), "{hex_got}");
+        assert_eq!(
+            opened(&receiver, b"meter PB-000001", &got).unwrap(),
+            b"private key d"
+        );
+    }
+
+    #[test]
+    fn only_the_receiver_opens_and_only_with_the_same_aad() {
+        let receiver = secret(0x77);
+        let s = sealed(
+            0x66,
+            &receiver.public_key(),
+            b"aad",
+            b"a private key: 32 bytes of it...",
+        );
+        assert_eq!(
+            opened(&receiver, b"aad", &s).unwrap(),
+            b"a private key: 32 bytes of it..."
+        );
+        assert_eq!(opened(&secret(0x78), b"aad", &s), Err(EciesError::Forged));
+        assert_eq!(opened(&receiver, b"aae", &s), Err(EciesError::Forged));
+        assert_eq!(opened(&receiver, b"", &s), Err(EciesError::Forged));
+        for bit in 0..s.len() * 8 {
+            let mut t = s.clone();
+            t[bit / 8] ^= 1 << (bit % 8);
+            let r = opened(&receiver, b"aad", &t);
+            if bit < POINT_LEN * 8 {
+                // The ephemeral key: off the curve, or another key.
+                assert!(r.is_err(), "bit {bit}");
+            } else {
+                assert_eq!(r, Err(EciesError::Forged), "bit {bit}");
+            }
+        }
+        assert_eq!(
+            opened(&receiver, b"aad", &s[..s.len() - 1]),
+            Err(EciesError::Forged)
+        );
+        assert_eq!(
+            opened(&receiver, b"aad", &s[..OVERHEAD - 1]),
+            Err(EciesError::Malformed)
+        );
+        // A fresh ephemeral key gives another ciphertext of the same text.
+        let s2 = sealed(
+            0x65,
+            &receiver.public_key(),
+            b"aad",
+            b"a private key: 32 bytes of it...",
+        );
+        assert_ne!(s[POINT_LEN..], s2[POINT_LEN..]);
+    }
+
+    #[test]
+    fn small_buffers_and_bad_keys_are_refused() {
+        let receiver = secret(0x77);
+        let mut out = [0u8; OVERHEAD + 3];
+        assert_eq!(
+            seal(secret(1), &receiver.public_key(), b"", b"four", &mut out),
+            Err(EciesError::BufferTooSmall)
+        );
+        let s = sealed(1, &receiver.public_key(), b"", b"four");
+        assert_eq!(
+            open(&receiver, b"", &s, &mut [0u8; 3]),
+            Err(EciesError::BufferTooSmall)
+        );
+        let mut compressed = s.clone();
+        let point = secret(1).public_key().to_sec1_point(true);
+        compressed.splice(..POINT_LEN, point.as_bytes().iter().copied());
+        assert_eq!(
+            opened(&receiver, b"", &compressed),
+            Err(EciesError::Malformed)
+        );
+        let empty = sealed(2, &receiver.public_key(), b"", b"");
+        assert_eq!(empty.len(), OVERHEAD);
+        assert_eq!(opened(&receiver, b"", &empty).unwrap(), b"");
+    }
+
+    use p256::elliptic_curve::sec1::ToSec1Point;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn round_trips(plaintext in proptest::collection::vec(any::<u8>(), 0..600),
+                       aad in proptest::collection::vec(any::<u8>(), 0..64),
+                       e in 1u8..255, r in 1u8..255) {
+            let receiver = secret(r);
+            let s = sealed(e, &receiver.public_key(), &aad, &plaintext);
+            prop_assert_eq!(opened(&receiver, &aad, &s).unwrap(), plaintext);
+        }
+    }
+
+    /// `cargo test -p apdu --release ecies::tests::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn timing() {
+        use std::time::Instant;
+        let receiver = secret(0x77);
+        let public = receiver.public_key();
+        let n = 200;
+        let mut out = [0u8; 32 + OVERHEAD];
+        let t = Instant::now();
+        for _ in 0..n {
+            seal(secret(0x66), &public, b"aad", &[7; 32], &mut out).unwrap();
+        }
+        let s = t.elapsed() / n;
+        let mut back = [0u8; 32];
+        let t = Instant::now();
+        for _ in 0..n {
+            open(&receiver, b"aad", &out, &mut back).unwrap();
+        }
+        println!("ecies: seal of 32 bytes {s:?}, open {:?}", t.elapsed() / n);
+    }
+}
