@@ -134,6 +134,8 @@ impl core::fmt::Display for ChannelError {
     }
 }
 
+impl core::error::Error for ChannelError {}
+
 impl From<TlvError> for ChannelError {
     fn from(_: TlvError) -> Self {
         Self::BufferTooSmall
@@ -1055,6 +1057,14 @@ mod tests {
             CardHandshake::start(&mut w, secret(0x22), NONCE, CHIP).err(),
             Some(ChannelError::BufferTooSmall)
         );
+    }
+
+    #[test]
+    fn the_card_state_is_small() {
+        // What the card keeps in transient memory: between the two
+        // handshake commands, and while the channel is open.
+        assert!(core::mem::size_of::<CardHandshake>() <= 160);
+        assert!(core::mem::size_of::<CardChannel>() <= 72);
     }
 
     #[test]

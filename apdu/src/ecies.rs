@@ -64,6 +64,8 @@ impl core::fmt::Display for EciesError {
     }
 }
 
+impl core::error::Error for EciesError {}
+
 /// RFC 9180 `LabeledExtract(salt, label, ikm)`.
 fn labeled_extract(suite: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> Hkdf<Sha256> {
     let mut e = HkdfExtract::<Sha256>::new(Some(salt));
