@@ -40,6 +40,44 @@
 //! Counters never wrap: they run from 0 to 2^32 - 2, then the channel
 //! refuses to seal and must be opened anew.
 //! docs/channel.md gives the reasons for each choice.
+//!
+//! ```
+//! use apdu::channel::{AuthorityChannel, CardHandshake, Request, encode_point};
+//! use apdu::tlv::Writer;
+//! use p256::{SecretKey, ecdsa::SigningKey};
+//! # let key = |b: u8| SecretKey::from_slice(&[b; 32]).unwrap();
+//! // Fixed keys for the example; the card and the authority draw fresh ones.
+//! let (card_static, card_ephemeral, authority_ephemeral) = (key(1), key(2), key(3));
+//! let authority = SigningKey::from_slice(&[4; 32]).unwrap();
+//! let (nonce, chip_id) = ([0x5A; 16], [0, 0, 0, 0, 0, 1, 0xE2, 0x40]);
+//!
+//! // Card: the request.
+//! let mut request = [0u8; 128];
+//! let mut w = Writer::new(&mut request);
+//! let handshake = CardHandshake::start(&mut w, card_ephemeral, nonce, chip_id)?;
+//! let request_len = w.len();
+//!
+//! // Authority: the hello, for the card whose channel key it certified.
+//! let request = Request::parse(&request[..request_len])?;
+//! let mut hello = [0u8; 256];
+//! let mut w = Writer::new(&mut hello);
+//! let mut at_authority = AuthorityChannel::accept(
+//!     &mut w, &authority, authority_ephemeral, &card_static.public_key(), &request)?;
+//! let hello_len = w.len();
+//!
+//! // Card: checks the hello, and the channel is open.
+//! let mut at_card = handshake.finish(
+//!     &card_static,
+//!     &encode_point(&card_static.public_key()),
+//!     authority.verifying_key(),
+//!     &hello[..hello_len],
+//! )?;
+//! let mut buf = [0u8; 64];
+//! buf[..7].copy_from_slice(b"request");
+//! let len = at_card.seal(&mut buf, 7)?;
+//! assert_eq!(at_authority.open_message(&mut buf[..len])?, b"request");
+//! # Ok::<(), apdu::channel::ChannelError>(())
+//! ```
 
 use aes_gcm::Aes128Gcm;
 use aes_gcm::aead::{self, AeadInOut, KeyInit};
