@@ -79,6 +79,17 @@
 //! # Ok::<(), apdu::channel::ChannelError>(())
 //! ```
 
+// The card runs this code: no panics, as in the card core.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use aes_gcm::Aes128Gcm;
 use aes_gcm::aead::{self, AeadInOut, KeyInit};
 use hkdf::HkdfExtract;
@@ -394,34 +405,32 @@ impl Session {
             ],
             &mut okm,
         );
-        let mut k = [[0u8; KEY_LEN]; 2];
-        let mut iv = [[0u8; IV_LEN]; 2];
-        k[0].copy_from_slice(&okm[..KEY_LEN]);
-        k[1].copy_from_slice(&okm[KEY_LEN..2 * KEY_LEN]);
-        iv[0].copy_from_slice(&okm[2 * KEY_LEN..2 * KEY_LEN + IV_LEN]);
-        iv[1].copy_from_slice(&okm[2 * KEY_LEN + IV_LEN..]);
+        let fresh = || Direction {
+            key: [0; KEY_LEN],
+            iv: [0; IV_LEN],
+            next: 0,
+        };
+        let (mut card_to_authority, mut authority_to_card) = (fresh(), fresh());
+        card_to_authority.key.copy_from_slice(&okm[..KEY_LEN]);
+        authority_to_card
+            .key
+            .copy_from_slice(&okm[KEY_LEN..2 * KEY_LEN]);
+        card_to_authority
+            .iv
+            .copy_from_slice(&okm[2 * KEY_LEN..2 * KEY_LEN + IV_LEN]);
+        authority_to_card
+            .iv
+            .copy_from_slice(&okm[2 * KEY_LEN + IV_LEN..]);
         okm.zeroize();
-        // Index 0: card -> authority; 1: authority -> card.
-        let (s, r) = match side {
-            Side::Card => (0, 1),
-            Side::Authority => (1, 0),
+        let (send, receive) = match side {
+            Side::Card => (card_to_authority, authority_to_card),
+            Side::Authority => (authority_to_card, card_to_authority),
         };
-        let session = Session {
-            send: Direction {
-                key: k[s],
-                iv: iv[s],
-                next: 0,
-            },
-            receive: Direction {
-                key: k[r],
-                iv: iv[r],
-                next: 0,
-            },
+        Session {
+            send,
+            receive,
             closed: false,
-        };
-        k.zeroize();
-        iv.zeroize();
-        session
+        }
     }
 
     fn close(&mut self) {
@@ -436,15 +445,14 @@ impl Session {
         }
         let total = len
             .checked_add(OVERHEAD)
-            .filter(|&t| t <= buf.len())
             .ok_or(ChannelError::BufferTooSmall)?;
+        let buf = buf.get_mut(..total).ok_or(ChannelError::BufferTooSmall)?;
         // Counters run from 0 to 2^32 - 2; u32::MAX is never sealed.
         let counter = self.send.next;
         if counter == u32::MAX {
             self.close();
             return Err(ChannelError::Exhausted);
         }
-        let buf = &mut buf[..total];
         buf.copy_within(..len, HEADER_LEN);
         let (header, rest) = buf.split_at_mut(HEADER_LEN);
         header.copy_from_slice(&counter.to_be_bytes());
@@ -464,7 +472,10 @@ impl Session {
             return Err(ChannelError::Closed);
         }
         match self.open_in_place(buf) {
-            Ok(()) => Ok(&buf[HEADER_LEN..buf.len() - TAG_LEN]),
+            Ok(()) => {
+                let end = buf.len().saturating_sub(TAG_LEN);
+                buf.get(HEADER_LEN..end).ok_or(ChannelError::Malformed)
+            }
             Err(e) => {
                 self.close();
                 Err(e)
@@ -478,7 +489,9 @@ impl Session {
         }
         let (header, rest) = buf.split_at_mut(HEADER_LEN);
         let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        let counter = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
+        let counter = u32::from_be_bytes(
+            <[u8; HEADER_LEN]>::try_from(&*header).map_err(|_| ChannelError::Malformed)?,
+        );
         if counter != self.receive.next || counter == u32::MAX {
             return Err(ChannelError::OutOfOrder);
         }
@@ -1188,6 +1201,32 @@ mod tests {
                     prop_assert_eq!(at_card(&mut p, &m).unwrap(), msg);
                 }
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever bytes arrive, the parsers and the channel answer an
+        /// error, never a panic, and never accept them.
+        #[test]
+        fn arbitrary_bytes_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Request::parse(&bytes);
+            prop_assert!(card_open(&bytes).is_err());
+            let mut p = pair();
+            let mut m = bytes.clone();
+            prop_assert!(p.authority.open_message(&mut m).is_err());
+            prop_assert!(p.authority.is_closed());
+        }
+
+        /// A random byte of a sealed message of random size, altered, is refused.
+        #[test]
+        fn an_altered_byte_is_refused(size in 0usize..300, at in any::<prop::sample::Index>(),
+                                      flip in 1u8..=255) {
+            let mut p = pair();
+            let mut m = sealed(|b, l| p.card.seal(b, l), &vec![0xA5; size]);
+            let i = at.index(m.len());
+            m[i] ^= flip;
+            prop_assert!(p.authority.open_message(&mut m).is_err());
         }
     }
 

@@ -20,6 +20,17 @@
 //! HPKE implementation of that suite opens what this module seals (with
 //! info = [`INFO`]), and the RFC's test vector A.3 checks it here. No heap.
 
+// The card runs this code: no panics, as in the card core.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use aes_gcm::Aes128Gcm;
 use aes_gcm::aead::{self, AeadInOut, KeyInit};
 use hkdf::{Hkdf, HkdfExtract};
@@ -155,9 +166,8 @@ fn seal_with_info(
     let total = plaintext
         .len()
         .checked_add(OVERHEAD)
-        .filter(|&t| t <= out.len())
         .ok_or(EciesError::BufferTooSmall)?;
-    let out = &mut out[..total];
+    let out = out.get_mut(..total).ok_or(EciesError::BufferTooSmall)?;
     let enc = encode_point(&ephemeral.public_key());
     let dh = ephemeral.diffie_hellman(receiver);
     let (mut key, nonce) = key_schedule(dh.raw_secret_bytes(), &enc, &encode_point(receiver), info);
@@ -388,6 +398,15 @@ mod tests {
             let receiver = secret(r);
             let s = sealed(e, &receiver.public_key(), &aad, &plaintext);
             prop_assert_eq!(opened(&receiver, &aad, &s).unwrap(), plaintext);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_bytes_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut out = [0u8; 200];
+            prop_assert!(open(&secret(0x77), b"", &bytes, &mut out).is_err());
         }
     }
 
