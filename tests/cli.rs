@@ -16,6 +16,7 @@ fn select_and_iso_errors_through_the_cli() {
     let home = Home::new();
     let card = home.path().join("x");
     let spec = format!("sim:{}", card.display());
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["--card", &spec, "card", "new"]).expect_code(0);
     let image = std::fs::read(&card).unwrap();
 
@@ -57,18 +58,22 @@ fn select_and_iso_errors_through_the_cli() {
 #[test]
 fn card_new_refuses_to_overwrite_without_force() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
-    let first = home.meter(["status", "--json"]).expect_code(0).json();
+    // The status without its clock (the system time, which may tick).
+    let status = || {
+        let mut s = home.meter(["status", "--json"]).expect_code(0).json();
+        s.as_object_mut().unwrap().remove("clock");
+        s
+    };
+    let first = status();
     let run = home.meter(["card", "new"]).expect_code(2);
     assert!(
         run.stderr.contains("already exists") && run.stderr.contains("--force"),
         "{}",
         run.stderr
     );
-    assert_eq!(
-        home.meter(["status", "--json"]).expect_code(0).json(),
-        first
-    );
+    assert_eq!(status(), first);
     home.meter(["card", "new", "--force"]).expect_code(0);
     let second = home.meter(["status", "--json"]).expect_code(0).json();
     assert_ne!(first["chip_id"], second["chip_id"]);
@@ -77,6 +82,7 @@ fn card_new_refuses_to_overwrite_without_force() {
 #[test]
 fn status_of_a_blank_card() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     assert!(
         home.path().join("card.sim").exists(),
@@ -121,6 +127,7 @@ fn errors_are_one_clear_line() {
         assert!(run.stderr.lines().count() <= 2, "{args:?}: {}", run.stderr);
     }
     // A card that is not a meter (memory erased) gives a hint.
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     let path = home.path().join("card.sim");
     let mut image = std::fs::read(&path).unwrap();
@@ -156,6 +163,13 @@ fn a_missing_pcsc_library_is_named() {
     let out = home
         .command(certmeter_tests::meter_bin())
         .env("PCSC_LIBRARY", &missing)
+        .args(["authority", "init"])
+        .output()
+        .unwrap();
+    certmeter_tests::Run::from(out).expect_code(0);
+    let out = home
+        .command(certmeter_tests::meter_bin())
+        .env("PCSC_LIBRARY", &missing)
         .args(["card", "new"])
         .output()
         .unwrap();
@@ -165,6 +179,7 @@ fn a_missing_pcsc_library_is_named() {
 #[test]
 fn two_processes_never_share_one_card() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     let path = home.path().join("card.sim");
     let _held = applet_sim::sim::StateFile::open(&path, Default::default()).unwrap();
@@ -179,6 +194,7 @@ fn two_processes_never_share_one_card() {
 #[test]
 fn a_closed_pipe_is_no_panic() {
     let home = Home::new();
+    home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
     let mut child = std::process::Command::new(certmeter_tests::meter_bin())
         .args(["apdu"])

@@ -554,6 +554,10 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::Postmark => "POSTMARK",
         Request::VerifyPostmark { .. } => "VERIFY POSTMARK",
         Request::ReadCertificate { .. } => "READ CERTIFICATE",
+        Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
+        Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
+        Request::Unblock { .. } => "RESET RETRY COUNTER",
+        Request::Sync { .. } => "SYNC",
     }
 }
 
@@ -599,7 +603,8 @@ const SERIAL: &str = "PB-0000000000001";
 fn flows(extended: bool) -> Vec<Vec<u8>> {
     assert_eq!(SERIAL.len(), apdu::meter::SERIAL_MAX_LEN);
     let mut authority = Authority::deterministic("CERTMETER-CA", 1, TIME).unwrap();
-    let card = Card::manufacture(SimConfig::deterministic(7, TIME)).unwrap();
+    let config = SimConfig::deterministic(7, TIME).with_issuer_root(authority.issuer_root());
+    let card = vectors::attested(Card::manufacture(config).unwrap(), 1, TIME).unwrap();
     let mut m = Meter::new(Recording {
         inner: Some(MemoryTransport::new(card, extended)),
         extended,
@@ -612,6 +617,10 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     m.change_pin(b"4321", DEFAULT_PIN).unwrap();
     reader::personalize::personalize(&mut m, &mut authority, SERIAL, 1_000).unwrap();
     reader::value::load(&mut m, &mut authority, RegisterId::Postage, 500).unwrap();
+    authority.approve_unblock(SERIAL).unwrap();
+    reader::pin::unblock(&mut m, &mut authority, DEFAULT_PIN).unwrap();
+    m.verify_pin(DEFAULT_PIN).unwrap();
+    reader::sync::sync(&mut m, &mut authority).unwrap();
     // Over one extended HASH part, so that a full part and a shorter one go.
     let message: Vec<u8> = (0..reader::postmark::EXTENDED_CHUNK + 1000)
         .map(|i| i as u8)
@@ -647,6 +656,16 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         Request::GenerateKey { generate: false },
         Request::HashInit,
         Request::Postmark,
+        Request::ReadAttestation,
+        Request::Attest {
+            nonce: scratch[..16].try_into().unwrap(),
+        },
+        Request::StoreAttestation {
+            certificate: &scratch[..SHORT_MAX_NC],
+        },
+        Request::StoreAttestation {
+            certificate: &scratch[..applet_sim::budget::ATTESTATION_CERTIFICATE_SIZE],
+        },
     ];
     for n in [
         1,
@@ -669,7 +688,9 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         match Request::parse(&cmd) {
             Ok(r @ Request::Personalize { .. })
             | Ok(r @ Request::LoadValue { .. })
-            | Ok(r @ Request::VerifyPostmark { .. }) => out.push(r),
+            | Ok(r @ Request::VerifyPostmark { .. })
+            | Ok(r @ Request::Unblock { .. })
+            | Ok(r @ Request::Sync { .. }) => out.push(r),
             _ => {}
         }
     }

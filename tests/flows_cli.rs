@@ -3,7 +3,7 @@
 
 use certmeter_tests::{Home, Run};
 
-const PIN: &str = "123456";
+const PIN: &str = certmeter_tests::OWNER_PIN;
 
 fn setup(funds: &str) -> Home {
     Home::personalized("PB-42", funds)
@@ -333,6 +333,8 @@ fn refused_personalizations_leave_the_card_blank() {
     let home = Home::new();
     home.meter(["authority", "init"]).expect_code(0);
     home.meter(["card", "new"]).expect_code(0);
+    home.meter(["--pin", "123456", "pin", "change", "--new", PIN])
+        .expect_code(0);
     let blank = held(&home);
     assert_eq!(blank["meter_key"], false, "{blank}");
     for (serial, funds, why) in [
@@ -361,7 +363,13 @@ fn refused_personalizations_leave_the_card_blank() {
     }
     // A serial another card holds.
     let other = Home::new();
-    other.meter(["card", "new"]).expect_code(0);
+    let home_authority = home.path().join("authority").display().to_string();
+    other
+        .meter(["--authority", &home_authority, "card", "new"])
+        .expect_code(0);
+    other
+        .meter(["--pin", "123456", "pin", "change", "--new", PIN])
+        .expect_code(0);
     let other_card = format!("sim:{}", other.path().join("card.sim").display());
     home.meter([
         "--card",

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// A new card's owner PIN, as the CLI takes it.
+/// A new card's owner PIN (the transport PIN), as the CLI takes it.
 pub const DEFAULT_PIN: &str = "123456";
+/// The owner PIN [`Home::personalized`] sets in place of the transport PIN.
+pub const OWNER_PIN: &str = "13579";
 
 /// The `meter` binary, built once per test run (same profile as the tests).
 pub fn meter_bin() -> &'static Path {
@@ -91,9 +93,11 @@ impl Home {
         let home = Home::new();
         home.meter(["authority", "init"]).expect_code(0);
         home.meter(["card", "new"]).expect_code(0);
+        home.meter(["--pin", DEFAULT_PIN, "pin", "change", "--new", OWNER_PIN])
+            .expect_code(0);
         home.meter([
             "--pin",
-            DEFAULT_PIN,
+            OWNER_PIN,
             "personalize",
             "--serial",
             serial,

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use certmeter_tests::{Home, Run};
 
-const PIN: &str = "123456";
+const PIN: &str = certmeter_tests::OWNER_PIN;
 
 /// The bash block under "## Verifying a postmark with openssl" in
 /// docs/formats.md.

@@ -15,7 +15,7 @@ use certmeter_tests::pcsc_env::{self, Pcscd, READER, VirtualCard};
 use reader::Transport;
 use reader::pcsc::PcscTransport;
 
-const PIN: &str = "123456";
+const PIN: &str = certmeter_tests::OWNER_PIN;
 
 fn select_hex() -> String {
     hex::encode_upper(Request::Select { aid: AID }.to_command().to_vec().unwrap())

@@ -38,7 +38,7 @@
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use apdu::meter::{AID, DEFAULT_PIN, DataObject, RegisterId, Request, Service, ins};
+use apdu::meter::{AID, DataObject, RegisterId, Request, Service, ins};
 use apdu::policy::Charge;
 use apdu::{Command, StatusWord};
 use applet_sim::layout::{LOAD_COUNT, PIN_TRIES, Register};
@@ -109,6 +109,8 @@ fn funded_card() -> (Card, Genuine) {
         card: vectors::CardSpec {
             seed: 23,
             time: TIME,
+            issuer_root: None,
+            unattested: false,
         },
         authority: "CERTMETER-CA",
         authority_seed: 7,
@@ -121,6 +123,8 @@ fn funded_card() -> (Card, Genuine) {
     let status = m.status().unwrap();
     let chip_id = hex::decode(&status.chip_id).unwrap().try_into().unwrap();
     let meter_public_key = m.generate_meter_key().unwrap().try_into().unwrap();
+    let nonce = authority.attestation_nonce(&chip_id);
+    let attestation = m.attest(&nonce).unwrap();
     let challenge = m.challenge().unwrap();
     let personalization = authority
         .personalize(&PersonalizationRequest {
@@ -128,6 +132,7 @@ fn funded_card() -> (Card, Genuine) {
             challenge,
             meter_public_key,
             serial: SERIAL.into(),
+            attestation,
         })
         .unwrap();
     m.personalize(&personalization).unwrap();
@@ -375,8 +380,12 @@ impl Generator {
     /// (CHANGE REFERENCE DATA's new PIN may hold the forbidden FF).
     fn wrong_pin(&mut self) -> Vec<u8> {
         let rng = &mut self.rng;
-        let mut pin = DEFAULT_PIN.to_vec();
-        while pin.iter().take_while(|&&b| b != 0xFF).eq(DEFAULT_PIN) {
+        let mut pin = vectors::fixture::OWNER_PIN.to_vec();
+        while pin
+            .iter()
+            .take_while(|&&b| b != 0xFF)
+            .eq(vectors::fixture::OWNER_PIN)
+        {
             let n = 4 + below(rng, 5) as usize;
             pin = bytes(rng, n);
         }
@@ -589,7 +598,7 @@ impl Checked {
             );
         }
         let verify = encode(Request::Verify {
-            pin: Some(DEFAULT_PIN),
+            pin: Some(vectors::fixture::OWNER_PIN),
         });
         let r = self.transmit(&verify);
         assert_eq!(r, [0x90, 0x00], "PIN restore after {}", hex(apdu));
@@ -625,7 +634,7 @@ impl Checked {
         for r in [
             Request::Select { aid: AID },
             Request::Verify {
-                pin: Some(DEFAULT_PIN),
+                pin: Some(vectors::fixture::OWNER_PIN),
             },
             Request::HashInit,
             Request::HashUpdate { data: LETTER },

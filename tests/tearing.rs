@@ -2,12 +2,12 @@
 //! power-up ascending + descending = loaded, the piece count moved together
 //! with the registers, and no postmark left the card without its debit.
 
-use apdu::meter::{DEFAULT_PIN, Request};
+use apdu::meter::Request;
 use applet_sim::sim::{Card, SimConfig};
 use authority::Authority;
-use reader::Meter;
 use reader::meter::Status;
 use reader::sim::MemoryTransport;
+use reader::{Meter, Transport};
 use vectors::Funded;
 
 const TIME: u64 = 1_800_000_000;
@@ -18,6 +18,8 @@ const FUNDED: Funded = Funded {
     card: vectors::CardSpec {
         seed: 11,
         time: TIME,
+        issuer_root: None,
+        unattested: false,
     },
     authority: "CERTMETER-CA",
     authority_seed: 5,
@@ -52,7 +54,7 @@ fn prepare(card: &mut Card) {
             aid: apdu::meter::AID,
         },
         Request::Verify {
-            pin: Some(DEFAULT_PIN),
+            pin: Some(vectors::fixture::OWNER_PIN),
         },
         Request::HashInit,
         Request::HashUpdate { data: b"a letter" },
@@ -230,11 +232,27 @@ fn a_lost_receipt_is_confirmed_by_the_next_load() {
 }
 
 /// A postmark no verifier would accept is not sold: past the meter
-/// certificate's expiry the card refuses (6985) and charges nothing.
+/// certificate's expiry the card refuses and charges nothing: locked by
+/// time first (9404: five years without an authority contact), and with a
+/// policy without a time limit, by the certificate's expiry (6985), by the
+/// card's clock either way.
 #[test]
 fn no_postmark_after_the_certificate_expires() {
-    let (base, _) = personalized();
+    let (mut base, _) = personalized();
     let later = TIME + authority::CERTIFICATE_VALIDITY + 1;
+    let mut card =
+        Card::from_image(base.store().image(), SimConfig::deterministic(11, later)).unwrap();
+    prepare(&mut card);
+    let before = card.store().data().to_vec();
+    assert_eq!(send(&mut card, Request::Postmark).unwrap(), [0x94, 0x04]);
+    assert_eq!(card.store().data(), &before[..]);
+    // No time limit in the policy: the certificate's expiry still stops it.
+    let s = base.store_mut();
+    let mut contact = applet_sim::contact::Contact::read(s).unwrap();
+    contact.policy.service_days = 0;
+    s.begin().unwrap();
+    contact.write(s).unwrap();
+    s.commit().unwrap();
     let mut card =
         Card::from_image(base.store().image(), SimConfig::deterministic(11, later)).unwrap();
     prepare(&mut card);
@@ -253,6 +271,10 @@ fn a_counter_at_its_end_refuses_instead_of_wrapping() {
         let s = card.store_mut();
         s.begin().unwrap();
         field.set(s, u64::from(u32::MAX)).unwrap();
+        // As if the last contact were just before: not locked by debits.
+        let mut contact = applet_sim::contact::Contact::read(s).unwrap();
+        contact.sequence = SEQUENCE.get(s).unwrap();
+        contact.write(s).unwrap();
         s.commit().unwrap();
         assert!(field.set(card.store_mut(), 1 << 32).is_err());
         // The object area; the journal keeps the aborted entries' bytes.
@@ -327,4 +349,274 @@ fn funds_lost_after_personalization_are_reported_and_loadable() {
     )
     .unwrap();
     assert_eq!(m.status().unwrap().registers.certificate.descending, FUNDS);
+}
+
+/// STORE ATTESTATION CERTIFICATE cut at every write: after power-up the
+/// card has either no attestation certificate (and takes it again) or the
+/// whole one, never a part; nothing else changed.
+#[test]
+fn store_attestation_torn_at_every_write() {
+    let authority = FUNDED.authority().unwrap();
+    let base = Card::manufacture(FUNDED.sim_config()).unwrap();
+    let mut probe = Meter::new(MemoryTransport::new(
+        Card::from_image(base.store().image(), FUNDED.sim_config()).unwrap(),
+        true,
+    ));
+    probe.select().unwrap();
+    let chip: [u8; 8] = hex::decode(probe.status().unwrap().chip_id)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (key, _) = probe.read_attestation().unwrap();
+    let cert = authority.certify_attestation(&chip, &key).unwrap();
+    let mut card = probe.into_transport().into_card();
+    let w0 = card.store().writes();
+    let out = send(&mut card, Request::StoreAttestation { certificate: &cert }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = card.store().writes() - w0;
+    eprintln!("STORE ATTESTATION CERTIFICATE makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 5, "{writes}");
+    let stored = card.store().data().to_vec();
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        send(
+            &mut card,
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+        )
+        .unwrap();
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, Request::StoreAttestation { certificate: &cert }).is_err(),
+            "cut at write {n}: answered"
+        );
+        card.power_on();
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        match m.read_attestation().unwrap().1 {
+            None => {
+                assert_eq!(
+                    m.transport().card().store().data(),
+                    base.store().data(),
+                    "cut at write {n}: rolled back"
+                );
+                m.store_attestation(&cert).unwrap();
+            }
+            Some(c) => assert_eq!(c, cert, "cut at write {n}"),
+        }
+        assert_eq!(
+            m.transport().card().store().data(),
+            &stored[..],
+            "cut at write {n}"
+        );
+    }
+}
+
+/// VERIFY with the right PIN, cut at every write (the committed decrement,
+/// then the reset of the try counter): after power-up the PIN is not
+/// verified, and the counter is as it was, back at 3, or down by the one
+/// try in flight, never more, never above 3; the next right VERIFY gives
+/// it back.
+/// A cut gives back nothing (a wrong PIN's try stays spent) and costs no
+/// more than that one try.
+#[test]
+fn verify_torn_at_every_write() {
+    let (base, _) = personalized();
+    let pin = vectors::fixture::OWNER_PIN;
+    let mut probe = copy(&base);
+    send(
+        &mut probe,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::Verify { pin: Some(pin) }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("a right VERIFY makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 6, "{writes}");
+    for wrong_first in [false, true] {
+        for n in 1..=writes {
+            let mut card = copy(&base);
+            let select = Request::Select {
+                aid: apdu::meter::AID,
+            };
+            send(&mut card, select).unwrap();
+            if wrong_first {
+                let out = send(&mut card, Request::Verify { pin: Some(b"0000") }).unwrap();
+                assert_eq!(out, [0x63, 0xC2]);
+            }
+            let before = if wrong_first { 2 } else { 3 };
+            card.tear_at_write(n);
+            assert!(send(&mut card, Request::Verify { pin: Some(pin) }).is_err());
+            card.power_on();
+            let (s, card) = status(card);
+            assert!(
+                [3, before, before - 1].contains(&s.pin_tries),
+                "cut at write {n}: {} tries (had {before})",
+                s.pin_tries
+            );
+            let mut m = Meter::new(MemoryTransport::new(card, true));
+            m.select().unwrap();
+            // Not verified after the cut: a PIN-protected command refuses.
+            assert_eq!(
+                m.transport()
+                    .transmit(&Request::Postmark.to_command().to_vec().unwrap())
+                    .unwrap(),
+                [0x69, 0x82]
+            );
+            m.verify_pin(pin).unwrap();
+            assert_eq!(m.status().unwrap().pin_tries, 3, "cut at write {n}");
+        }
+    }
+}
+
+/// RESET RETRY COUNTER cut at every write: after power-up the card has
+/// either its old (blocked) PIN, or the new one with 3 tries, never a mix;
+/// the challenge is used up either way.
+#[test]
+fn unblock_torn_at_every_write() {
+    let (mut base, mut authority) = personalized();
+    // Block the PIN.
+    send(
+        &mut base,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    for _ in 0..3 {
+        send(&mut base, Request::Verify { pin: Some(b"0000") }).unwrap();
+    }
+    base.reset();
+    let (blocked, base) = status(base);
+    assert_eq!(blocked.pin_tries, 0);
+    let chip: [u8; 8] = hex::decode(&blocked.chip_id).unwrap().try_into().unwrap();
+    let serial = blocked.serial.clone().unwrap();
+    let new_pin = b"97531";
+    // The data of one unblock, for a card whose next challenge is known:
+    // every copy of `base` draws the same challenge.
+    let mut probe = copy(&base);
+    send(
+        &mut probe,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    )
+    .unwrap();
+    let mut challenge = send(&mut probe, Request::GetChallenge).unwrap();
+    challenge.truncate(16);
+    let challenge: [u8; 16] = challenge.try_into().unwrap();
+    let mut messages = Vec::new();
+    let unblock_data = |authority: &mut Authority, messages: &mut Vec<Vec<u8>>| {
+        authority.approve_unblock(&serial).unwrap();
+        let m = authority.unblock(&serial, &chip, &challenge).unwrap();
+        messages.push(m.clone());
+        [m, new_pin.to_vec()].concat()
+    };
+    let data = unblock_data(&mut authority, &mut messages);
+    let w0 = probe.store().writes();
+    let out = send(
+        &mut probe,
+        Request::Unblock {
+            message_then_pin: &data,
+        },
+    )
+    .unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("RESET RETRY COUNTER makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 6, "{writes}");
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        let select = Request::Select {
+            aid: apdu::meter::AID,
+        };
+        send(&mut card, select).unwrap();
+        let c = send(&mut card, Request::GetChallenge).unwrap();
+        assert_eq!(&c[..16], &challenge[..]);
+        card.tear_at_write(n);
+        assert!(
+            send(
+                &mut card,
+                Request::Unblock {
+                    message_then_pin: &data
+                }
+            )
+            .is_err()
+        );
+        card.power_on();
+        let (s, card) = status(card);
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        if s.pin_tries == 0 {
+            // Rolled back: still blocked; the message's challenge is gone.
+            let again = m
+                .transport()
+                .transmit(
+                    &Request::Unblock {
+                        message_then_pin: &data,
+                    }
+                    .to_command()
+                    .to_vec()
+                    .unwrap(),
+                )
+                .unwrap();
+            assert_eq!(again, [0x69, 0x84], "cut at write {n}: replayed");
+            assert_eq!(m.status().unwrap().pin_tries, 0);
+        } else {
+            assert_eq!(s.pin_tries, 3, "cut at write {n}");
+            m.verify_pin(new_pin).unwrap();
+        }
+    }
+}
+
+/// SYNC cut at every write: after power-up the card has either its old
+/// counters and contact record (still locked) or the new ones (unlocked),
+/// never a mix; its registers never move.
+#[test]
+fn sync_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let later = TIME + 200 * 24 * 3600;
+    authority.set_clock(Some(later));
+    let reopen = |image: &[u8; applet_sim::budget::PERSISTENT_CAPACITY]| {
+        Card::from_image(image, SimConfig::deterministic(11, later)).unwrap()
+    };
+    let (before, base) = status(reopen(base.store().image()));
+    assert!(before.service.as_ref().unwrap().locked, "{before:?}");
+    let chip: [u8; 8] = hex::decode(&before.chip_id).unwrap().try_into().unwrap();
+    let serial = before.serial.clone().unwrap();
+    let mut probe = reopen(base.store().image());
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    send(&mut probe, select).unwrap();
+    let challenge: [u8; 16] = send(&mut probe, Request::GetChallenge).unwrap()[..16]
+        .try_into()
+        .unwrap();
+    let message = authority.sync(&serial, &chip, &challenge).unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::Sync { message: &message }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("SYNC makes {writes} persistent writes; cutting at each");
+    let (synced, _) = status(probe);
+    assert!(!synced.service.as_ref().unwrap().locked);
+    for n in 1..=writes {
+        let mut card = reopen(base.store().image());
+        send(&mut card, select).unwrap();
+        send(&mut card, Request::GetChallenge).unwrap();
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::Sync { message: &message }).is_err());
+        card.power_on();
+        let (after, _) = status(card);
+        assert_eq!(after.registers, before.registers, "cut at write {n}");
+        let old = (before.clock, before.deadline, &before.service);
+        let new = (synced.clock, synced.deadline, &synced.service);
+        let got = (after.clock, after.deadline, &after.service);
+        assert!(got == old || got == new, "cut at write {n}: {got:?}");
+    }
 }

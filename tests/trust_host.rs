@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use apdu::meter::{DEFAULT_PIN, RegisterId, Service};
+use apdu::meter::{RegisterId, Service};
 use applet_sim::sim::{Card, SimConfig};
 use authority::PersonalizationRequest;
 use authority::{Authority, AuthorityService, LoadRecord, Personalization, ServiceError};
@@ -13,18 +13,21 @@ use certmeter_tests::Home;
 use reader::Meter;
 use reader::sim::MemoryTransport;
 
-/// A blank in-memory card, selected, its PIN verified.
-fn blank(seed: u64) -> Meter<MemoryTransport> {
+/// A blank in-memory card made for `issuer` (its root pinned, its
+/// attestation key certified), selected, its transport PIN changed and the
+/// owner PIN verified.
+fn blank<A: AuthorityService + ?Sized>(issuer: &mut A, seed: u64) -> Meter<MemoryTransport> {
     let config = SimConfig {
         seed: Some(seed),
         fixed_time: None,
+        issuer_root: Some(issuer.issuer_root().unwrap()),
     };
     let mut m = Meter::new(MemoryTransport::new(
         Card::manufacture(config).unwrap(),
         true,
     ));
-    m.select().unwrap();
-    m.verify_pin(DEFAULT_PIN).unwrap();
+    reader::manufacture::certify_attestation(&mut m, issuer).unwrap();
+    vectors::fixture::open(&mut m).unwrap();
     m
 }
 
@@ -32,7 +35,7 @@ fn blank(seed: u64) -> Meter<MemoryTransport> {
 /// card; personalizes it, then loads `loads` times.
 fn client(dir: &Path, n: u64, loads: u32) -> Result<(), String> {
     let mut a = Authority::open(dir).map_err(|e| format!("client {n}: open: {e}"))?;
-    let mut m = blank(1000 + n);
+    let mut m = blank(&mut a, 1000 + n);
     let serial = format!("PAR-{n}");
     reader::personalize::personalize(&mut m, &mut a, &serial, 100)
         .map_err(|e| format!("client {n}: personalize: {e}"))?;
@@ -108,6 +111,40 @@ impl AuthorityService for Busy {
         AuthorityService::rates(&self.inner)
     }
 
+    fn issuer_root(&self) -> Result<[u8; 65], ServiceError> {
+        AuthorityService::issuer_root(&self.inner)
+    }
+
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; 65],
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::certify_card(&mut self.inner, chip_id, attestation_key)
+    }
+
+    fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
+        AuthorityService::attestation_nonce(&mut self.inner, chip_id)
+    }
+
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::unblock(&mut self.inner, serial, chip_id, challenge)
+    }
+
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::sync(&mut self.inner, serial, chip_id, challenge)
+    }
+
     fn check_personalization(
         &mut self,
         chip_id: &[u8; 8],
@@ -153,7 +190,7 @@ fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {
         asked: 0,
     };
     a.inner.set_clock(None);
-    let mut m = blank(7);
+    let mut m = blank(&mut a, 7);
     reader::personalize::personalize(&mut m, &mut a, "BUSY-1", 100).unwrap();
     (m, a)
 }

@@ -57,6 +57,15 @@ pub mod usage {
     pub const METERING: u8 = 0x04;
     /// The key signs messages for the holder (Figure 5 user keys).
     pub const SIGNING: u8 = 0x08;
+    /// The key is an authority's operational key: it certifies meter keys
+    /// and signs the authority's messages. Only the issuer root certifies a
+    /// key with this bit (the authority certificate, carried by
+    /// personalization).
+    pub const AUTHORITY: u8 = 0x10;
+    /// The key is a card's attestation key: it signs the card's statements
+    /// about its own keys. Only the issuer root certifies a key with this
+    /// bit, and the certificate's holder is the chip id (16 hex digits).
+    pub const ATTESTATION: u8 = 0x20;
 }
 
 /// The signed fields of a certificate: what an issuer (the authority, or a

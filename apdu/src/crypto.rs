@@ -91,8 +91,30 @@ pub fn verify_certificate(cert: &Certificate<'_>, issuer_key: &VerifyingKey) -> 
 
 pub use crate::cmd::verify_postmark::Invalid;
 
+/// How far ahead of a verifier's clock a postmark may be dated (clocks
+/// differ): 5 minutes.
+pub const DEFAULT_SKEW: u64 = 300;
+
+/// [`check_postmark`], then the date: a postmark dated more than `skew`
+/// seconds after `now` (the verifier's clock) is refused
+/// ([`Invalid::FutureDated`]).
+pub fn check_postmark_at(
+    file: &PostmarkFile<'_>,
+    authority: &VerifyingKey,
+    digest: &[u8; 32],
+    now: u64,
+    skew: u64,
+) -> Result<(), Invalid> {
+    check_postmark(file, authority, digest)?;
+    if file.postmark.time > now.saturating_add(skew) {
+        return Err(Invalid::FutureDated);
+    }
+    Ok(())
+}
+
 /// Figure 4, steps 408 to 420: checks a postmark file against the
-/// authority's key and the digest of the message in hand.
+/// authority's key and the digest of the message in hand (not its date:
+/// [`check_postmark_at`]).
 pub fn check_postmark(
     file: &PostmarkFile<'_>,
     authority: &VerifyingKey,

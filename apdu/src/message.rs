@@ -5,10 +5,11 @@
 //!
 //! ```text
 //! 7F70 personalization                     authority -> card, once, blank card
-//!   7F4E { 81 chip id, 82 card challenge, 5F20 serial,
-//!          7F49 { 86 authority public key }, E1 rate table { 90 service||fee ... },
+//!   7F4E { 80 object type 7F70, 81 chip id, 82 card challenge, 5F20 serial,
+//!          7F23 { 7F21 authority certificate by the issuer root },
+//!          E1 rate table { 90 service||fee ... },
 //!          83 time, 84 service deadline, 7F21 meter certificate }
-//!   5F37 signature by the authority key it carries
+//!   5F37 signature by the certified authority key
 //!
 //! 7F71 value load                          authority -> card
 //!   7F4E { 81 chip id, 5F20 serial, 85 load number (card's count + 1),
@@ -24,10 +25,14 @@
 //! Defined with their commands: [`crate::cmd::personalize`] (PERSONALIZE)
 //! and [`crate::cmd::load_value`] (LOAD VALUE); re-exported here.
 
+pub use crate::cmd::attestation::{Attestation, STATEMENT, StatementBody};
 pub use crate::cmd::load_value::{
     AMOUNT, ASCENDING, DESCENDING, LOAD_NUMBER, LOAD_RECEIPT, LoadReceipt, LoadReceiptBody,
     REGISTER, VALUE_LOAD, VALUE_LOAD_MAX_LEN, ValueLoad, ValueLoadBody,
 };
 pub use crate::cmd::personalize::{
-    CHALLENGE, CHIP_ID, DEADLINE, PERSONALIZATION, Personalization, PersonalizationBody, TIME,
+    AUTHORITY_CERTIFICATE, CHALLENGE, CHIP_ID, DEADLINE, OBJECT_TYPE, PERSONALIZATION,
+    Personalization, PersonalizationBody, TIME, check_type, object_type,
 };
+pub use crate::cmd::sync::{POLICY, SYNC, ServicePolicy, Sync, SyncBody};
+pub use crate::cmd::unblock::{UNBLOCK, Unblock, UnblockBody};

@@ -11,7 +11,7 @@ pub use crate::cmd::generate_key::{
 };
 pub use crate::cmd::get_data::{
     Budget, DataObject, Lifecycle, RATE_ENTRY_LEN, RateTable, RegisterValues, Service,
-    StatusTemplate, parse_rate_entry, rate_entry,
+    ServiceState, ServiceStatus, StatusTemplate, parse_rate_entry, rate_entry,
 };
 pub use crate::cmd::hash::{P1_INIT as HASH_P1_INIT, P1_UPDATE as HASH_P1_UPDATE};
 pub use crate::cmd::load_value::RegisterId;
@@ -54,9 +54,20 @@ pub mod ins {
     pub const VERIFY_POSTMARK: u8 = cmd::verify_postmark::INS;
     /// READ CERTIFICATE (proprietary): the certificate in slot P1.
     pub const READ_CERTIFICATE: u8 = cmd::read_certificate::INS;
+    /// STORE ATTESTATION CERTIFICATE (proprietary): the factory installs the
+    /// attestation certificate.
+    pub const STORE_ATTESTATION: u8 = cmd::attestation::INS_STORE;
+    /// READ ATTESTATION / ATTEST (proprietary): the attestation key, or a
+    /// signed statement over the meter key.
+    pub const ATTEST: u8 = cmd::attestation::INS_ATTEST;
+    /// RESET RETRY COUNTER (ISO 7816-4): unblock the owner PIN with the
+    /// authority's signed message.
+    pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
+    /// SYNC (proprietary): the authority's signed time and service policy.
+    pub const SYNC: u8 = cmd::sync::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 13] = [
+    pub const ALL: [u8; 17] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -64,12 +75,16 @@ pub mod ins {
         GET_DATA,
         GET_CHALLENGE,
         GENERATE_KEY,
+        RESET_RETRY_COUNTER,
         PERSONALIZE,
         LOAD_VALUE,
         HASH,
         POSTMARK,
         VERIFY_POSTMARK,
         READ_CERTIFICATE,
+        STORE_ATTESTATION,
+        ATTEST,
+        SYNC,
     ];
 }
 

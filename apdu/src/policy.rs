@@ -14,7 +14,12 @@
 //!    attempt from here on consumes it, whatever its outcome;
 //! 4. [`Policy::lifecycles`]: the life cycle is not allowed, `6985` (this is
 //!    also where Terminated refuses everything but SELECT and GET DATA);
-//! 5. [`Policy::pin`]: the owner PIN is not verified, `6982`.
+//! 5. [`Policy::pin`]: the owner PIN is not verified, `6982`;
+//! 6. [`Policy::user_pin`]: the owner PIN is still the transport PIN a new
+//!    card comes with, `9403` (change it first);
+//! 7. [`Policy::unlocked`]: the card is locked out by its service policy:
+//!    past the service and grace days since the last authority contact,
+//!    `9404`; the charged operations allowed since then used up, `9405`.
 //!
 //! Then the command checks what only it knows (hash state, data, funds).
 //! The funds check needs the computed fee, so it stays with the command, but
@@ -75,6 +80,13 @@ pub struct Policy {
     /// The owner PIN must be verified since the last power-up, reset or
     /// SELECT (`6982`).
     pub pin: bool,
+    /// The owner PIN must have been changed from the transport PIN a new
+    /// card comes with (`9403`): every command that spends or
+    /// personalizes.
+    pub user_pin: bool,
+    /// The card must not be locked out by its service policy (`9404` by
+    /// time, `9405` by charged operations): every command that charges.
+    pub unlocked: bool,
     /// The command consumes the GET CHALLENGE nonce: it is taken out of RAM
     /// before the life-cycle and PIN checks, so any attempt uses it up.
     pub challenge: bool,
@@ -89,6 +101,8 @@ impl Policy {
         selected: true,
         lifecycles: Lifecycles::NOT_TERMINATED,
         pin: false,
+        user_pin: false,
+        unlocked: false,
         challenge: false,
         charge: None,
     };
@@ -116,6 +130,7 @@ pub const GET_CHALLENGE: Policy = Policy::OPEN;
 pub const GENERATE_KEY: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     pin: true,
+    user_pin: true,
     ..Policy::OPEN
 };
 /// GENERATE KEY `81` (read the public key): not terminated.
@@ -124,6 +139,7 @@ pub const READ_PUBLIC_KEY: Policy = Policy::OPEN;
 pub const PERSONALIZE: Policy = Policy {
     lifecycles: Lifecycles::BLANK,
     pin: true,
+    user_pin: true,
     challenge: true,
     ..Policy::OPEN
 };
@@ -141,6 +157,8 @@ pub const HASH: Policy = Policy::OPEN;
 pub const POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
+    user_pin: true,
+    unlocked: true,
     charge: Some(Charge {
         service: Service::Postmark,
         register: RegisterId::Certificate,
@@ -152,6 +170,8 @@ pub const POSTMARK: Policy = Policy {
 pub const VERIFY_POSTMARK: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
     pin: true,
+    user_pin: true,
+    unlocked: true,
     charge: Some(Charge {
         service: Service::Verify,
         register: RegisterId::Certificate,
@@ -160,6 +180,38 @@ pub const VERIFY_POSTMARK: Policy = Policy {
 };
 /// READ CERTIFICATE: not terminated.
 pub const READ_CERTIFICATE: Policy = Policy::OPEN;
+/// STORE ATTESTATION CERTIFICATE: Blank, no PIN (the factory's step; the
+/// certificate's signature by the pinned issuer root is the authorization,
+/// and it is written once).
+pub const STORE_ATTESTATION: Policy = Policy {
+    lifecycles: Lifecycles::BLANK,
+    ..Policy::OPEN
+};
+/// RESET RETRY COUNTER: Personalized, no PIN (it replaces a forgotten or
+/// blocked one: the authority's signature is the authorization), and it
+/// consumes the challenge.
+pub const UNBLOCK: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+/// SYNC: Personalized, no PIN (the authority's signature is the
+/// authorization), works while locked, and consumes the challenge.
+pub const SYNC: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+/// READ ATTESTATION: not terminated.
+pub const READ_ATTESTATION: Policy = Policy::OPEN;
+/// ATTEST: Blank, PIN (the statement vouches for the key personalization
+/// certifies).
+pub const ATTEST: Policy = Policy {
+    lifecycles: Lifecycles::BLANK,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
 
 impl Request<'_> {
     /// This command's access policy.
@@ -178,6 +230,11 @@ impl Request<'_> {
             Request::Postmark => POSTMARK,
             Request::VerifyPostmark { .. } => VERIFY_POSTMARK,
             Request::ReadCertificate { .. } => READ_CERTIFICATE,
+            Request::StoreAttestation { .. } => STORE_ATTESTATION,
+            Request::ReadAttestation => READ_ATTESTATION,
+            Request::Attest { .. } => ATTEST,
+            Request::Unblock { .. } => UNBLOCK,
+            Request::Sync { .. } => SYNC,
         }
     }
 }
@@ -194,7 +251,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 14] {
+    fn every_request() -> [Request<'static>; 19] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -212,6 +269,13 @@ mod tests {
             Request::Postmark,
             Request::VerifyPostmark { file: b"f" },
             Request::ReadCertificate { slot: 0 },
+            Request::StoreAttestation { certificate: b"c" },
+            Request::ReadAttestation,
+            Request::Attest { nonce: &[0; 16] },
+            Request::Unblock {
+                message_then_pin: b"m",
+            },
+            Request::Sync { message: b"m" },
         ]
     }
 
@@ -249,6 +313,11 @@ mod tests {
                 Some((Service::Verify, certificate)),
             ),
             Request::ReadCertificate { .. } => (NOT_TERMINATED, false, false, None),
+            Request::StoreAttestation { .. } => (BLANK, false, false, None),
+            Request::ReadAttestation => (NOT_TERMINATED, false, false, None),
+            Request::Attest { .. } => (BLANK, true, false, None),
+            Request::Unblock { .. } => (PERSONALIZED, false, true, None),
+            Request::Sync { .. } => (PERSONALIZED, false, true, None),
         }
     }
 
@@ -262,6 +331,11 @@ mod tests {
             assert_eq!(allowed, lifecycles, "{r:?}");
             assert_eq!(p.pin, pin, "{r:?}");
             assert_eq!(p.challenge, challenge, "{r:?}");
+            // Every PIN-protected command spends or personalizes: none
+            // runs on the transport PIN.
+            assert_eq!(p.user_pin, p.pin, "{r:?}");
+            // Every charged command, and only those, stops when locked.
+            assert_eq!(p.unlocked, p.charge.is_some(), "{r:?}");
             assert_eq!(p.charge.map(|c| (c.service, c.register)), charge, "{r:?}");
             // Only SELECT runs unselected, and then it may not lean on a
             // check the card skips for it.

@@ -49,6 +49,17 @@ impl StatusWord {
     pub const INSUFFICIENT_FUNDS: Self = Self(0x9401);
     /// 9402 (proprietary): the meter is locked out until the authority services it.
     pub const METER_LOCKED: Self = Self(0x9402);
+    /// 9403 (proprietary): the owner PIN is still the transport PIN a new
+    /// card comes with: change it (CHANGE REFERENCE DATA) first.
+    pub const TRANSPORT_PIN: Self = Self(0x9403);
+    /// 9404 (proprietary): more than the service and grace days of the
+    /// authority's policy have passed since the last authority contact (by
+    /// the card's clock): debits stop until the next contact.
+    pub const LOCKED_BY_TIME: Self = Self(0x9404);
+    /// 9405 (proprietary): the authority's maximum of charged operations
+    /// since the last contact was reached: debits stop until the next
+    /// contact, whatever the clock says.
+    pub const LOCKED_BY_DEBITS: Self = Self(0x9405);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {
@@ -151,6 +162,11 @@ impl StatusWord {
             [0x6F, 0x00] => "no precise diagnosis",
             [0x94, 0x01] => "insufficient funds",
             [0x94, 0x02] => "meter locked until serviced by the authority",
+            [0x94, 0x03] => "the owner PIN is still the transport PIN: change it first",
+            [0x94, 0x04] => "locked: the service period since the last authority contact is over",
+            [0x94, 0x05] => {
+                "locked: the charged operations allowed since the last authority contact are used up"
+            }
             _ => "unknown status",
         }
     }

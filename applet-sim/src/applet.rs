@@ -10,14 +10,16 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, verify_postmark,
+    attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
+    read_certificate, select, sync, unblock, verify_postmark,
 };
+use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
 use crate::migrate;
 use crate::platform::Platform;
 use crate::state::{self, Transient};
 use crate::store::Store;
+use crate::{clock, contact};
 
 /// How a command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,15 +47,36 @@ pub struct Applet {
 impl Applet {
     /// Manufactures a blank card into erased memory: the current layout
     /// version, life cycle `Blank`, a random chip id, the default PIN with
-    /// full tries.
-    pub fn manufacture(p: &mut impl Platform) -> core::result::Result<Self, Error> {
+    /// full tries (a transport PIN: it must be changed before anything is
+    /// spent or personalized), and the issuer root `issuer_root` pinned (uncompressed
+    /// SEC1; the card then accepts only authority keys it certifies), and
+    /// a fresh attestation key pair (its certificate comes from the factory
+    /// with STORE ATTESTATION CERTIFICATE).
+    /// Without one (or with bytes that are not a P-256 point) the card is
+    /// made without a root and refuses personalization.
+    pub fn manufacture(
+        p: &mut impl Platform,
+        issuer_root: Option<&[u8; apdu::meter::PUBLIC_KEY_LEN]>,
+    ) -> core::result::Result<Self, Error> {
         let mut a = Applet::default();
         let mut chip = [0u8; 8];
         p.fill_random(&mut chip);
+        let attestation = keys::new_key(p)?;
         a.store.begin()?;
         LAYOUT_VERSION.set(&mut a.store, u64::from(layout::VERSION))?;
         CHIP_ID.write(&mut a.store, &chip)?;
         state::set_pin(&mut a.store, DEFAULT_PIN)?;
+        layout::PIN_TRANSPORT.set(&mut a.store, 1)?;
+        layout::ATTESTATION_PRIVATE_KEY.write(&mut a.store, &attestation.to_bytes())?;
+        layout::ATTESTATION_PUBLIC_KEY.write(
+            &mut a.store,
+            &keys::encode_public(attestation.verifying_key()),
+        )?;
+        layout::ATTESTATION_KEY_PRESENT.set(&mut a.store, 1)?;
+        if let Some(root) = issuer_root.filter(|r| apdu::crypto::public_key(&r[..]).is_some()) {
+            layout::ISSUER_ROOT.write(&mut a.store, root)?;
+            layout::ISSUER_ROOT_PRESENT.set(&mut a.store, 1)?;
+        }
         LIFECYCLE.set(&mut a.store, Lifecycle::Blank as u64)?;
         a.store.commit()?;
         Ok(a)
@@ -155,6 +178,15 @@ impl Applet {
             if policy.pin && !self.ram.pin_verified {
                 return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
             }
+            // 11: the transport PIN a new card comes with spends nothing.
+            if policy.user_pin && state::transport_pin(&self.store)? {
+                return Err(StatusWord::TRANSPORT_PIN.into());
+            }
+            // 12: a card locked by its service policy charges nothing.
+            if policy.unlocked {
+                let now = clock::now(&self.store, platform)?;
+                contact::check(&self.store, now)?;
+            }
         }
         let ctx = &mut Context {
             store: &mut self.store,
@@ -179,6 +211,11 @@ impl Applet {
             Request::Postmark => postmark::postmark(ctx),
             Request::VerifyPostmark { file } => verify_postmark::verify_postmark(ctx, file),
             Request::ReadCertificate { slot } => read_certificate::read_certificate(ctx, slot),
+            Request::StoreAttestation { certificate } => attestation::store(ctx, certificate),
+            Request::ReadAttestation => attestation::read(ctx),
+            Request::Attest { nonce } => attestation::attest(ctx, nonce),
+            Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
+            Request::Sync { message } => sync::sync(ctx, message),
         }
     }
 }

@@ -33,3 +33,6 @@ pub const POSTMARK_LOGICAL_WRITES: u32 = 3;
 /// Journal bytes (entry headers and saved bytes) one POSTMARK may use.
 /// Enforced by `tests/write_budget.rs`.
 pub const POSTMARK_JOURNAL_BYTES: usize = 128;
+/// Bytes of the attestation certificate slot (layout v3), after its u16
+/// length.
+pub const ATTESTATION_CERTIFICATE_SIZE: usize = 320;

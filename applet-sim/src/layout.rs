@@ -10,11 +10,15 @@
 //! [`crate::migrate`] brings an older image to this version at power-up.
 //! From version 2 on the layout is append-only: a later version adds fields
 //! after [`END`] (or in bytes no version used) and never moves one, so its
-//! migration only fills the new fields.
+//! migration only fills the new fields. Version 3 appends, after the v2
+//! objects ([`V2_END`]), the issuer root pinned at manufacture
+//! ([`ISSUER_ROOT_PRESENT`], [`ISSUER_ROOT`]) and the card's attestation
+//! key and certificate ([`ATTESTATION_KEY_PRESENT`] ..
+//! [`ATTESTATION_CERTIFICATE`]).
 
 use crate::budget::{
-    AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS, DATA_CAPACITY,
-    RATE_TABLE_ENTRIES, SERIAL_MAX_LEN,
+    ATTESTATION_CERTIFICATE_SIZE, AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS,
+    DATA_CAPACITY, RATE_TABLE_ENTRIES, SERIAL_MAX_LEN,
 };
 use crate::store::{Store, StoreError};
 use apdu::meter::{PIN_MAX_LEN, PUBLIC_KEY_LEN};
@@ -100,7 +104,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -130,6 +134,7 @@ pub fn stored(s: &Store) -> Stored {
     match version {
         0 if LIFECYCLE.get(s).unwrap_or(0) == 0 => Stored::Erased,
         0 => Stored::Known(1),
+        2 => Stored::Known(2),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -206,8 +211,45 @@ pub const CERTIFICATES: Field = COUNTERS.then(CERTIFICATE_SLOTS * CERTIFICATE_SL
 /// Bytes of one certificate slot, length prefix included.
 pub const CERTIFICATE_SLOT_LEN: usize = 2 + CERTIFICATE_SLOT_SIZE;
 
+/// One past the last byte layout v2 used (v2 fields end here; v3 appends).
+pub const V2_END: usize = CERTIFICATES.end();
+
+/// v3: whether an issuer root is pinned (1) or not (0: a card made before
+/// layout v3, migrated; it refuses personalization with `6A88`).
+pub const ISSUER_ROOT_PRESENT: Field = Field { at: V2_END, len: 1 };
+/// v3: the issuer root public key (uncompressed SEC1), written once at
+/// manufacture ([`crate::Applet::manufacture`]); it certifies the authority
+/// keys the card accepts.
+pub const ISSUER_ROOT: Field = ISSUER_ROOT_PRESENT.then(PUBLIC_KEY_LEN);
+
+/// v3: whether the attestation key pair exists (1), made at manufacture.
+pub const ATTESTATION_KEY_PRESENT: Field = ISSUER_ROOT.then(1);
+/// v3: the attestation private key scalar; never leaves the card.
+pub const ATTESTATION_PRIVATE_KEY: Field = ATTESTATION_KEY_PRESENT.then(32);
+/// v3: the attestation public key, uncompressed SEC1.
+pub const ATTESTATION_PUBLIC_KEY: Field = ATTESTATION_PRIVATE_KEY.then(PUBLIC_KEY_LEN);
+/// v3: the attestation certificate by the issuer root: a u16 length (0:
+/// none yet) then the certificate (STORE ATTESTATION CERTIFICATE, once).
+pub const ATTESTATION_CERTIFICATE: Field =
+    ATTESTATION_PUBLIC_KEY.then(2 + ATTESTATION_CERTIFICATE_SIZE);
+
+/// v3: the owner PIN is still the transport PIN a new card comes with (1),
+/// or was changed (0; a card migrated from v2 counts as changed). Commands
+/// that spend or personalize refuse the transport PIN (`9403`).
+pub const PIN_TRANSPORT: Field = ATTESTATION_CERTIFICATE.then(1);
+
+/// Bytes of the contact record: set (1), authority time (u64), sequence at
+/// the contact (u32), service days, grace days, max debits (u32 each).
+pub const CONTACT_LEN: usize = 1 + 8 + 4 + 4 + 4 + 4;
+/// v3: the last authority contact (personalization, load, unblock, sync)
+/// and the service policy it set, one record written at each contact
+/// ([`crate::contact::Contact`]). The charged operations since the contact
+/// are the transaction sequence minus the one stored here: a debit writes
+/// nothing more than before.
+pub const CONTACT: Field = PIN_TRANSPORT.then(CONTACT_LEN);
+
 /// One past the last byte the layout uses.
-pub const END: usize = CERTIFICATES.end();
+pub const END: usize = CONTACT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -3,8 +3,10 @@
 //! (an interrupted transaction is undone in the layout it was written in,
 //! then the image is migrated).
 //!
-//! v1 -> v2 (the only step so far), in one journaled transaction, so a
-//! power cut leaves v1 as it was and the next power-up migrates again:
+//! Each step is one journaled transaction, so a power cut leaves the image
+//! as it was and the next power-up migrates again.
+//!
+//! v1 -> v2:
 //!
 //! - v1 bytes 265..305 (postage ascending, postage descending, certificate
 //!   ascending, certificate descending, postage pieces, certificate pieces)
@@ -13,6 +15,12 @@
 //!   count) become the counters record (sequence, postmark count, clock,
 //!   load count, deadline);
 //! - the version byte ([`crate::layout::LAYOUT_VERSION`]) is set to 2, last.
+//!
+//! v2 -> v3: the fields v3 appends (after [`layout::V2_END`]) are zero in
+//! a v2 image, which is what v3 means by "no issuer root pinned": a blank
+//! card then refuses personalization (`6A88`) until it is replaced by a
+//! card made with an issuer root; a personalized card keeps working with the
+//! authority key it holds. Only the version byte is set, to 3.
 //!
 //! Everything else stays where v1 put it. A layout this software does not
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
@@ -58,7 +66,7 @@ pub mod v1 {
 // v2 regrouped v1's fields inside the same bytes: the object area ends where
 // it did (so the status template's memory figure, tag 8D, is unchanged), and
 // the fields v2 did not move are where v1 had them.
-const _: () = assert!(layout::END == v1::END);
+const _: () = assert!(layout::V2_END == v1::END);
 const _: () = assert!(layout::RATE_TABLE.at == v1::RATE_TABLE.at);
 const _: () = assert!(layout::POSTAGE_REGISTER.at == v1::POSTAGE_ASCENDING.at);
 const _: () = assert!(layout::CERTIFICATE_REGISTER.end() == v1::CERTIFICATE_PIECES.end());
@@ -68,9 +76,27 @@ const _: () = assert!(COUNTERS.at == v1::CLOCK.at && COUNTERS.end() == v1::POSTM
 /// this software knows. Erased memory, the current layout and unknown
 /// layouts are left as they are.
 pub fn migrate(s: &mut Store) -> Result<()> {
-    if layout::stored(s) != Stored::Known(1) {
-        return Ok(());
+    if layout::stored(s) == Stored::Known(1) {
+        v1_to_v2(s)?;
     }
+    if layout::stored(s) == Stored::Known(2) {
+        v2_to_v3(s)?;
+    }
+    Ok(())
+}
+
+/// v2 -> v3: the appended fields are already zero (no issuer root); the
+/// version byte says so.
+fn v2_to_v3(s: &mut Store) -> Result<()> {
+    s.begin()?;
+    crate::layout::ISSUER_ROOT_PRESENT.set(s, 0)?;
+    LAYOUT_VERSION.set(s, u64::from(VERSION))?;
+    s.commit()?;
+    Ok(())
+}
+
+/// v1 -> v2: the registers and counters regrouped.
+fn v1_to_v2(s: &mut Store) -> Result<()> {
     let read = |r: Register, asc: layout::Field, desc: layout::Field, pieces: layout::Field| {
         Ok::<_, Error>((
             r,
@@ -107,7 +133,7 @@ pub fn migrate(s: &mut Store) -> Result<()> {
         rec.write(s, r)?;
     }
     counters.write(s)?;
-    LAYOUT_VERSION.set(s, u64::from(VERSION))?;
+    LAYOUT_VERSION.set(s, 2)?;
     s.commit()?;
     Ok(())
 }

@@ -86,6 +86,21 @@ pub fn authority_key(s: &Store) -> Result<VerifyingKey> {
     apdu::crypto::public_key(point).ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
 }
 
+/// The issuer root pinned at manufacture (layout v3); `6A88` on a card
+/// made without one (a migrated v2 card).
+pub fn issuer_root(s: &Store) -> Result<VerifyingKey> {
+    if layout::ISSUER_ROOT_PRESENT.get(s)? != 1 {
+        return Err(StatusWord::REFERENCED_DATA_NOT_FOUND.into());
+    }
+    apdu::crypto::public_key(layout::ISSUER_ROOT.read(s)?)
+        .ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
+}
+
+/// Whether the owner PIN is still the transport PIN (layout v3).
+pub fn transport_pin(s: &Store) -> Result<bool> {
+    Ok(layout::PIN_TRANSPORT.get(s)? == 1)
+}
+
 /// The meter public key (Figure 2, 246), if generated.
 pub fn meter_public(s: &Store) -> Result<Option<&[u8]>> {
     if METER_KEY_PRESENT.get(s)? != 1 {

@@ -54,6 +54,64 @@ fn recorded_postmark(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// `text` (an `expected.txt`) with the status template re-encoded without
+/// what layout v3 changed: the memory figure (`8D`: v3 appends fields, so
+/// a migrated card reports more memory used) and the transport-PIN flag
+/// (`9F02`, new in v3: 0 on a migrated card).
+fn without_memory(text: &str) -> String {
+    use apdu::meter::StatusTemplate;
+    text.lines()
+        .map(|l| match l.strip_prefix("status ") {
+            Some(hex) => {
+                let bytes: Vec<u8> = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect();
+                let mut t = StatusTemplate::parse(&bytes).unwrap();
+                t.memory = Default::default();
+                t.transport_pin = false;
+                let mut out = [0u8; 512];
+                let mut w = apdu::tlv::Writer::new(&mut out);
+                t.write(&mut w).unwrap();
+                let hex: String = w.written().iter().map(|b| format!("{b:02X}")).collect();
+                format!("status {hex}\n")
+            }
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+/// Presents the PIN, signs a postmark, reads the certificate and verifies
+/// the postmark on the card: a personalized card still works.
+fn still_works(card: &mut StateFile) {
+    generator::ok(card, Request::Select { aid: AID });
+    generator::ok(
+        card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
+    generator::ok(card, Request::HashInit);
+    generator::ok(
+        card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
+    let postmark = generator::ok(card, Request::Postmark);
+    let certificate = generator::ok(card, Request::ReadCertificate { slot: 0 });
+    generator::ok(card, Request::HashInit);
+    generator::ok(
+        card,
+        Request::HashUpdate {
+            data: generator::LETTER,
+        },
+    );
+    let file = [postmark, certificate].concat();
+    let verdict = generator::ok(card, Request::VerifyPostmark { file: &file });
+    assert_eq!(verdict[..5], [0xE2, 0x0D, 0x80, 0x01, 0x00], "valid");
+}
+
 /// The image in a state file of either format (`CMSIMv`: header, image;
 /// `CMSIMi`: header, image, integrity tag).
 fn image(file: &[u8]) -> &[u8; PERSISTENT_CAPACITY] {
@@ -74,63 +132,111 @@ fn a_v1_card_is_migrated_with_every_value_kept() {
     let v1 = expected(1);
     let mut card = StateFile::open(&path, config()).unwrap();
     let answers = generator::answers(&mut card, &recorded_postmark(&v1));
-    assert_eq!(generator::expected_text(&answers), v1);
+    assert_eq!(
+        without_memory(&generator::expected_text(&answers)),
+        without_memory(&v1)
+    );
     assert!(card.card().applet().lifecycle().is_some());
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(2));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(3));
 
     let saved = std::fs::read(&path).unwrap();
-    assert_eq!(&saved[..HEADER], b"CMSIMi02");
-    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 2);
-    let v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
+    assert_eq!(&saved[..HEADER], b"CMSIMi03");
+    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 3);
+    // The object area is the v2 golden card's but for the version byte:
+    // the v3 fields (no issuer root) are zero in both.
+    let mut v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
+    v2[HEADER + LAYOUT_VERSION.at] = 3;
     assert!(
         saved[HEADER..HEADER + DATA_CAPACITY] == v2[HEADER..HEADER + DATA_CAPACITY],
         "the migrated object area differs from the v2 golden card's"
     );
-
     // Still a working meter: the PIN, the meter key, the funds.
-    generator::ok(&mut card, Request::Select { aid: AID });
-    generator::ok(
-        &mut card,
-        Request::Verify {
-            pin: Some(DEFAULT_PIN),
-        },
+    still_works(&mut card);
+}
+
+/// The v2 golden card (personalized before issuer roots) opens migrated to
+/// v3 with every value kept, and keeps working with the authority key it
+/// holds.
+#[test]
+fn a_v2_card_is_migrated_and_keeps_working() {
+    let (_tmp, path) = copy(2);
+    let v2 = expected(2);
+    let mut card = StateFile::open(&path, config()).unwrap();
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(3));
+    let answers = generator::answers(&mut card, &recorded_postmark(&v2));
+    assert_eq!(
+        without_memory(&generator::expected_text(&answers)),
+        without_memory(&v2)
     );
-    generator::ok(&mut card, Request::HashInit);
-    generator::ok(
-        &mut card,
-        Request::HashUpdate {
-            data: generator::LETTER,
-        },
+    assert_eq!(
+        layout::ISSUER_ROOT_PRESENT
+            .get(card.card().store())
+            .unwrap(),
+        0
     );
-    let postmark = generator::ok(&mut card, Request::Postmark);
-    let certificate = generator::ok(&mut card, Request::ReadCertificate { slot: 0 });
-    generator::ok(&mut card, Request::HashInit);
-    generator::ok(
-        &mut card,
-        Request::HashUpdate {
-            data: generator::LETTER,
-        },
+    still_works(&mut card);
+    // The same card as v1 made it, seen from the outside.
+    assert_eq!(v2, expected(1));
+}
+
+/// A blank card of layout v2 (made before issuer roots) is migrated to v3
+/// without a root, and refuses any personalization with 6A88 (no trusted
+/// root): no authority can take it over.
+#[test]
+fn a_migrated_blank_card_without_a_root_refuses_personalization() {
+    let mut p = SimPlatform::new(config()).unwrap();
+    let mut a = Applet::manufacture(&mut p, None).unwrap();
+    // As layout v2 made it: the v3 fields zero, version 2.
+    a.store.begin().unwrap();
+    let v3 = vec![0; layout::END - layout::V2_END];
+    a.store.write(layout::V2_END, &v3).unwrap();
+    LAYOUT_VERSION.set(&mut a.store, 2).unwrap();
+    a.store.commit().unwrap();
+    assert_eq!(layout::stored(&a.store), Stored::Known(2));
+    assert!(matches!(a.power_up(), Outcome::Reply { .. }));
+    assert_eq!(layout::stored(&a.store), Stored::Known(3));
+    let mut out = vec![0u8; 4096];
+    let mut send = |a: &mut Applet, r: Request<'_>| {
+        let cmd = r.to_command().to_vec().unwrap();
+        match a.process(&mut p, &cmd, &mut out) {
+            Outcome::Reply { sw, .. } => sw,
+            Outcome::PowerLost => panic!("power lost"),
+        }
+    };
+    assert_eq!(
+        send(&mut a, Request::Select { aid: AID }),
+        apdu::StatusWord::OK
     );
-    let file = [postmark, certificate].concat();
-    let verdict = generator::ok(&mut card, Request::VerifyPostmark { file: &file });
-    assert_eq!(verdict[..5], [0xE2, 0x0D, 0x80, 0x01, 0x00], "valid");
+    let verify = Request::Verify {
+        pin: Some(DEFAULT_PIN),
+    };
+    assert_eq!(send(&mut a, verify), apdu::StatusWord::OK);
+    let generate = Request::GenerateKey { generate: true };
+    assert_eq!(send(&mut a, generate), apdu::StatusWord::OK);
+    assert_eq!(send(&mut a, Request::GetChallenge), apdu::StatusWord::OK);
+    let message = generator::personalization(&[0; 8], &[0; 16], &[4; 65]);
+    let before = a.store.data().to_vec();
+    assert_eq!(
+        send(&mut a, Request::Personalize { message: &message }),
+        apdu::StatusWord::REFERENCED_DATA_NOT_FOUND
+    );
+    assert_eq!(a.store.data(), &before[..], "the card was written");
+    assert_eq!(a.lifecycle(), Some(apdu::meter::Lifecycle::Blank));
 }
 
 /// The current version's golden card opens as it is: same answers, nothing
 /// written.
 #[test]
-fn a_v2_card_opens_unchanged() {
-    let (_tmp, path) = copy(2);
+fn a_v3_card_opens_unchanged() {
+    let (_tmp, path) = copy(3);
     let before = std::fs::read(&path).unwrap();
-    let v2 = expected(2);
+    let v3 = expected(3);
     let mut card = StateFile::open(&path, config()).unwrap();
     assert_eq!(card.card().store().image(), image(&before));
-    let answers = generator::answers(&mut card, &recorded_postmark(&v2));
-    assert_eq!(generator::expected_text(&answers), v2);
+    let answers = generator::answers(&mut card, &recorded_postmark(&v3));
+    assert_eq!(generator::expected_text(&answers), v3);
     drop(card);
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    // The same card as v1 made it, seen from the outside.
-    assert_eq!(v2, expected(1));
 }
 
 /// Today's software makes the current golden card byte for byte: a layout
@@ -140,19 +246,20 @@ fn the_current_golden_card_is_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("card.sim");
     let answers = generator::make(&path);
-    assert_eq!(generator::expected_text(&answers), expected(2));
+    assert_eq!(generator::expected_text(&answers), expected(3));
     let made = std::fs::read(&path).unwrap();
-    let committed = std::fs::read(golden(2).join("card.sim")).unwrap();
+    let committed = std::fs::read(golden(3).join("card.sim")).unwrap();
     // The golden file is of the untagged format; the image is compared (the
     // state file format itself: tests/state_file.rs).
     assert!(
         image(&made) == image(&committed),
-        "the v2 golden card changed"
+        "the v3 golden card changed"
     );
 }
 
-/// A power cut at any write of the migration leaves the v1 image, and the
-/// next power-up migrates it completely.
+/// A power cut at any write of the migration leaves the v1 image (or, in
+/// the v2 -> v3 step, the v2 one), and the next power-up migrates it
+/// completely.
 #[test]
 fn a_migration_cut_at_every_write_is_redone() {
     let v1 = std::fs::read(golden(1).join("card.sim")).unwrap();
@@ -181,13 +288,18 @@ fn a_migration_cut_at_every_write_is_redone() {
         );
         assert!(a.store.is_torn());
         let mut recovered = a.clone();
-        // The cut image is v1 after recovery alone ...
+        // The cut image is v1 (or v2, cut in the second step) after
+        // recovery alone ...
         recovered.store.recover().unwrap();
-        assert_eq!(
-            recovered.store.data(),
-            &image(&v1)[..DATA_CAPACITY],
-            "cut at write {n}"
-        );
+        match layout::stored(&recovered.store) {
+            Stored::Known(1) => assert_eq!(
+                recovered.store.data(),
+                &image(&v1)[..DATA_CAPACITY],
+                "cut at write {n}"
+            ),
+            Stored::Known(2) => {}
+            other => panic!("cut at write {n}: {other:?}"),
+        }
         // ... and the next power-up migrates it.
         assert!(
             matches!(a.power_up(), Outcome::Reply { .. }),
@@ -202,17 +314,17 @@ fn a_migration_cut_at_every_write_is_redone() {
 /// (SELECT answers 6A82, as on erased memory); nothing is written.
 #[test]
 fn an_unknown_layout_is_refused_never_misread() {
-    let (_tmp, path) = copy(2);
+    let (_tmp, path) = copy(3);
     let mut file = std::fs::read(&path).unwrap();
-    file[HEADER + LAYOUT_VERSION.at] = 3;
+    file[HEADER + LAYOUT_VERSION.at] = 4;
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
         matches!(
             e,
             SimError::UnknownLayout {
-                version: 3,
-                known: 2,
+                version: 4,
+                known: 3,
                 ..
             }
         ),
@@ -220,23 +332,23 @@ fn an_unknown_layout_is_refused_never_misread() {
     );
     let message = e.to_string();
     assert!(
-        message.contains("layout version 3") && message.contains("versions 1 to 2"),
+        message.contains("layout version 4") && message.contains("versions 1 to 3"),
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file, "the file was changed");
     let e = Card::from_image(image(&file), config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        matches!(e, SimError::UnknownLayout { version: 4, .. }),
         "{e}"
     );
 
     // A newer state-file header.
-    file[HEADER + LAYOUT_VERSION.at] = 2;
-    file[..HEADER].copy_from_slice(b"CMSIMv03");
+    file[HEADER + LAYOUT_VERSION.at] = 3;
+    file[..HEADER].copy_from_slice(b"CMSIMv04");
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 3, .. }),
+        matches!(e, SimError::UnknownLayout { version: 4, .. }),
         "{e}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file);

@@ -42,7 +42,7 @@ fn write_something(card: &mut StateFile) {
         .unwrap();
 }
 
-/// `CMSIMi02`, the image, and the SHA-256 of both.
+/// `CMSIMi` and the layout version, the image, and the SHA-256 of both.
 #[test]
 fn the_file_is_header_image_and_sha256() {
     let (_tmp, path) = new_card();
@@ -51,7 +51,7 @@ fn the_file_is_header_image_and_sha256() {
     drop(card);
     let file = std::fs::read(&path).unwrap();
     assert_eq!(file.len(), LEN);
-    assert_eq!(&file[..HEADER], b"CMSIMi02");
+    assert_eq!(&file[..HEADER], tagged_header().as_slice());
     assert_eq!(&file[HEADER..HEADER + PERSISTENT_CAPACITY], &image[..]);
     let tag: [u8; TAG] = Sha256::digest(&file[..HEADER + PERSISTENT_CAPACITY]).into();
     assert_eq!(&file[HEADER + PERSISTENT_CAPACITY..], &tag);
@@ -222,21 +222,26 @@ fn a_truncated_or_extended_file_is_refused() {
     drop(open(&path).unwrap());
 }
 
-/// An untagged `CMSIMv02` file (before this format; the v2 golden card)
+/// An untagged `CMSIMv03` file (before this format; the v3 golden card)
 /// opens as it is, is not rewritten by reading, and gets its tag at the
 /// first command that writes; it opens again in the new format, image kept.
+/// The header written today: `CMSIMi` and the layout version, two digits.
+fn tagged_header() -> Vec<u8> {
+    format!("CMSIMi{:02}", applet_sim::layout::VERSION).into_bytes()
+}
+
 #[test]
 fn an_untagged_card_gets_its_tag_at_the_next_save() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("card.sim");
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/state_test_data/v2/card.sim");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/state_test_data/v3/card.sim");
     std::fs::copy(&golden, &path).unwrap();
     // As the old software made it.
     chmod(&path, 0o644);
     assert!(matches!(open(&path), Err(SimError::TooOpen { .. })));
     chmod(&path, 0o600);
     let old = std::fs::read(&path).unwrap();
-    assert_eq!(&old[..HEADER], b"CMSIMv02");
+    assert_eq!(&old[..HEADER], b"CMSIMv03");
     assert_eq!(old.len(), HEADER + PERSISTENT_CAPACITY);
 
     let mut card = open(&path).unwrap();
@@ -245,7 +250,7 @@ fn an_untagged_card_gets_its_tag_at_the_next_save() {
     let image = card.card().store().image().to_vec();
     drop(card);
     let new = std::fs::read(&path).unwrap();
-    assert_eq!(&new[..HEADER], b"CMSIMi02");
+    assert_eq!(&new[..HEADER], tagged_header().as_slice());
     assert_eq!(&new[HEADER..HEADER + PERSISTENT_CAPACITY], &image[..]);
     assert_eq!(mode(&path), 0o600);
     let mut card = open(&path).unwrap();

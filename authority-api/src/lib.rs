@@ -25,6 +25,10 @@ pub struct PersonalizationRequest {
     pub meter_public_key: [u8; PUBLIC_KEY_LEN],
     /// The serial to assign: 1 to 16 printable ASCII characters, no spaces.
     pub serial: String,
+    /// The card's ATTEST answer: its statement over the meter public key
+    /// and the authority's nonce ([`AuthorityService::attestation_nonce`]),
+    /// signed by its attestation key, then its attestation certificate.
+    pub attestation: Vec<u8>,
 }
 
 /// The authority's answer to a [`PersonalizationRequest`].
@@ -101,6 +105,10 @@ pub enum ServiceError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The meter key is not attested by a card of this issuer for this
+    /// chip (the reason says why): it is not certified.
+    #[error("the meter key is not attested by the card: {0}")]
+    Unattested(String),
     /// The authority could not serve the request: its records, its key,
     /// its files or the way to it failed (the text says what).
     #[error("{0}")]
@@ -125,6 +133,43 @@ pub trait AuthorityService {
     /// The rate table the authority installs into meters, in
     /// [`Service::ALL`] order, minor units.
     fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError>;
+
+    /// The issuer root public key, uncompressed SEC1: pinned into cards at
+    /// manufacture, it certifies the authority keys they accept.
+    fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError>;
+
+    /// As the card manufacturer (the issuer): certifies the attestation key
+    /// a new card made, bound to its chip id, with the issuer root. The
+    /// certificate goes into the card (STORE ATTESTATION CERTIFICATE).
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; PUBLIC_KEY_LEN],
+    ) -> Result<Vec<u8>, ServiceError>;
+
+    /// A fresh nonce for chip `chip_id`'s attestation of its meter key
+    /// (ATTEST), usable by one [`personalize`](Self::personalize) request.
+    fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError>;
+
+    /// The signed unblock message (7F74) for meter `serial` on chip
+    /// `chip_id`, answering the card's `challenge`; only once the authority
+    /// has checked the holder.
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError>;
+
+    /// The signed sync message (7F75) for meter `serial` on chip `chip_id`,
+    /// answering the card's `challenge`: the authority's time and service
+    /// policy, a contact that does nothing else.
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError>;
 
     /// Checks everything about personalizing chip `chip_id` as meter
     /// `serial` with initial `funds` that needs no card key. Changes nothing.
@@ -169,6 +214,40 @@ macro_rules! forward {
 
             fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
                 (**self).rates()
+            }
+
+            fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+                (**self).issuer_root()
+            }
+
+            fn certify_card(
+                &mut self,
+                chip_id: &[u8; 8],
+                attestation_key: &[u8; PUBLIC_KEY_LEN],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).certify_card(chip_id, attestation_key)
+            }
+
+            fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
+                (**self).attestation_nonce(chip_id)
+            }
+
+            fn unblock(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).unblock(serial, chip_id, challenge)
+            }
+
+            fn sync(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).sync(serial, chip_id, challenge)
             }
 
             fn check_personalization(
@@ -226,6 +305,7 @@ mod tests {
                 reason: "the clock went back".into(),
             },
             ServiceError::InvalidRequest("amount 0".into()),
+            ServiceError::Unattested("no nonce".into()),
             ServiceError::Unavailable("authority database: locked".into()),
         ] {
             let s = e.to_string();

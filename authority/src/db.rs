@@ -16,6 +16,21 @@ use crate::AuthorityError;
 pub const NAME: &str = "name";
 /// Settings key: the authority public key, uncompressed SEC1 in hex (TEXT).
 pub const PUBLIC_KEY: &str = "public_key";
+/// Settings key: the issuer root public key, uncompressed SEC1 in hex
+/// (TEXT). Its private key is `issuer-root.key`, apart from the
+/// operational key.
+pub const ROOT_PUBLIC_KEY: &str = "root_public_key";
+/// Settings key: the authority certificate (hex of the `7F21`, TEXT): the
+/// operational key certified by the issuer root, carried by every
+/// personalization.
+pub const AUTHORITY_CERTIFICATE: &str = "authority_certificate";
+/// Settings key: the service policy's service days (INTEGER).
+pub const SERVICE_DAYS: &str = "policy.service_days";
+/// Settings key: the service policy's grace days (INTEGER).
+pub const GRACE_DAYS: &str = "policy.grace_days";
+/// Settings key: the service policy's charged operations between contacts
+/// (INTEGER).
+pub const MAX_DEBITS: &str = "policy.max_debits";
 /// Settings key: the next certificate serial (INTEGER, starts at 1).
 pub const NEXT_CERTIFICATE_SERIAL: &str = "next_certificate_serial";
 
@@ -69,6 +84,12 @@ pub const MIGRATIONS: &[&str] = &[
     // 2: a meter whose receipt did not reconcile is flagged (when, why).
     "ALTER TABLE meters ADD COLUMN flagged_at INTEGER;
     ALTER TABLE meters ADD COLUMN flag_reason TEXT;",
+    // 3: PIN unblock approvals (the holder check), one pending per
+    // meter, consumed when the unblock message is signed.
+    "CREATE TABLE unblock_approvals (
+        meter       TEXT PRIMARY KEY REFERENCES meters (serial),
+        approved_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the

@@ -33,9 +33,20 @@ pub fn generate() -> Result<SigningKey, AuthorityError> {
 /// it): the first valid scalar among SHA-256("certmeter authority key" ||
 /// seed || counter), seed and counter big-endian.
 pub fn from_seed(seed: u64) -> SigningKey {
+    from_labelled_seed(b"certmeter authority key", seed)
+}
+
+/// The issuer root key derived from `seed` alone (test vectors only), as
+/// [`from_seed`] with the label "certmeter issuer root": never the same key
+/// as the operational one.
+pub fn root_from_seed(seed: u64) -> SigningKey {
+    from_labelled_seed(b"certmeter issuer root", seed)
+}
+
+fn from_labelled_seed(label: &[u8], seed: u64) -> SigningKey {
     let mut counter: u32 = 0;
     loop {
-        let mut input = b"certmeter authority key".to_vec();
+        let mut input = label.to_vec();
         input.extend_from_slice(&seed.to_be_bytes());
         input.extend_from_slice(&counter.to_be_bytes());
         if let Ok(k) = SigningKey::from_slice(&apdu::crypto::sha256(&input)) {

@@ -23,6 +23,7 @@ pub mod db;
 pub mod keys;
 pub mod personalization;
 pub mod service;
+pub mod unblock;
 pub mod value;
 
 use std::fmt;
@@ -37,15 +38,40 @@ pub use authority_api::{AuthorityService, Personalization, ServiceError};
 pub use personalization::{MeterRecord, MeterSummary, PersonalizationRequest};
 pub use value::LoadRecord;
 
-/// How long a load or a personalization keeps the meter in service: the
-/// service deadline is the authority's time plus this (90 days).
-pub const SERVICE_INTERVAL: u64 = 90 * 24 * 3600;
+/// Days of service after a contact before the card warns (default policy).
+pub const DEFAULT_SERVICE_DAYS: u32 = 90;
+/// Days of grace after that before the card refuses debits (default policy).
+pub const DEFAULT_GRACE_DAYS: u32 = 30;
+/// Charged operations between two contacts (default policy).
+pub const DEFAULT_MAX_DEBITS: u32 = 10_000;
+/// The default policy.
+pub const DEFAULT_POLICY: apdu::message::ServicePolicy = apdu::message::ServicePolicy {
+    service_days: DEFAULT_SERVICE_DAYS,
+    grace_days: DEFAULT_GRACE_DAYS,
+    max_debits: DEFAULT_MAX_DEBITS,
+};
+/// How long a contact keeps the meter in service under the default
+/// policy: service and grace days (120). Every contact message carries the
+/// policy and a service deadline of the authority's time plus the policy's
+/// service and grace days (the certificate's expiry at the latest).
+pub const SERVICE_INTERVAL: u64 =
+    (DEFAULT_SERVICE_DAYS as u64 + DEFAULT_GRACE_DAYS as u64) * 24 * 3600;
 /// Validity of a meter certificate (5 years of 365 days).
 pub const CERTIFICATE_VALIDITY: u64 = 5 * 365 * 24 * 3600;
 /// The database file inside an authority directory.
 pub const DB_FILE: &str = "authority.db";
 /// The signing key file inside an authority directory.
 pub const KEY_FILE: &str = "authority.key";
+/// The issuer root key file inside an authority directory (mode 0600): the
+/// key pinned into cards at manufacture, which certifies the operational
+/// key. Kept apart from it: it signs only at `init`, at a key rollover and
+/// when a card is manufactured; it can be moved offline in between.
+pub const ROOT_KEY_FILE: &str = "issuer-root.key";
+/// Validity of the authority certificate (the operational key certified by
+/// the issuer root): 10 years of 365 days.
+pub const AUTHORITY_KEY_VALIDITY: u64 = 10 * 365 * 24 * 3600;
+/// Validity of a card's attestation certificate: 20 years of 365 days.
+pub const ATTESTATION_VALIDITY: u64 = 20 * 365 * 24 * 3600;
 /// Longest authority name, in bytes.
 pub const NAME_MAX_LEN: usize = 64;
 /// Default rates, minor units.
@@ -106,6 +132,9 @@ pub enum AuthorityError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The meter key is not attested by a card of this issuer for this chip.
+    #[error("the meter key is not attested by the card: {0}")]
+    Unattested(&'static str),
     /// The key file does not hold this authority's key.
     #[error("key file {path}: {1}", path = .0.display())]
     BadKeyFile(PathBuf, &'static str),
@@ -134,9 +163,19 @@ impl From<rusqlite::Error> for AuthorityError {
 pub struct Authority {
     conn: Connection,
     key: SigningKey,
+    /// The issuer root's private key, when its file is present.
+    root: Option<SigningKey>,
+    /// The issuer root public key.
+    root_public: [u8; 65],
+    /// The operational key's certificate by the issuer root (`7F21`).
+    authority_certificate: Vec<u8>,
     name: String,
     rates: Vec<(Service, u64)>,
     clock: Option<u64>,
+    /// Attestation nonces issued and not yet used, by chip id.
+    nonces: std::collections::HashMap<[u8; 8], [u8; 16]>,
+    /// Nonces issued by this instance (an input to the next one).
+    nonce_count: u64,
 }
 
 impl fmt::Debug for Authority {
@@ -161,19 +200,28 @@ impl Authority {
         }
         std::fs::create_dir_all(dir).map_err(|e| AuthorityError::Io(dir.to_path_buf(), e))?;
         let key = keys::generate()?;
-        // Claim both files exclusively, so two concurrent inits cannot share them.
+        let root = keys::generate()?;
+        let root_path = dir.join(ROOT_KEY_FILE);
+        // Claim the files exclusively, so two concurrent inits cannot share them.
         db::create_file(&db_path).map_err(|e| exists_or_io(dir, &db_path, e))?;
-        if let Err(e) = keys::write_key_file(&key_path, &key) {
+        let written = keys::write_key_file(&key_path, &key).and_then(|()| {
+            keys::write_key_file(&root_path, &root).inspect_err(|_| {
+                let _ = std::fs::remove_file(&key_path);
+            })
+        });
+        if let Err(e) = written {
             let _ = std::fs::remove_file(&db_path);
             return Err(match e {
                 AuthorityError::Io(p, e) => exists_or_io(dir, &p, e),
                 e => e,
             });
         }
-        let created = db::open_file(&db_path).and_then(|conn| Self::setup(conn, key, name));
+        let created = db::open_file(&db_path)
+            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()));
         if created.is_err() {
             let _ = std::fs::remove_file(&db_path);
             let _ = std::fs::remove_file(&key_path);
+            let _ = std::fs::remove_file(&root_path);
         }
         created
     }
@@ -197,7 +245,64 @@ impl Authority {
                 "not the key of the authority in authority.db",
             ));
         }
-        Self::load(conn, key)
+        let root_path = dir.join(ROOT_KEY_FILE);
+        let stored_root: Option<String> = db::setting(&conn, db::ROOT_PUBLIC_KEY)?;
+        let root = match stored_root {
+            // An authority made before issuer roots: it gets one now, once.
+            None => {
+                let root = keys::generate()?;
+                keys::write_key_file(&root_path, &root)?;
+                Self::certify_operational_key(&conn, &key, &root, now_or_zero())?;
+                Some(root)
+            }
+            Some(public) => {
+                if !root_path.exists() {
+                    None
+                } else {
+                    let root = keys::read_key_file(&root_path)?;
+                    if public != hex::encode(keys::encode_public(root.verifying_key())) {
+                        return Err(AuthorityError::BadKeyFile(
+                            root_path,
+                            "not the issuer root of the authority in authority.db",
+                        ));
+                    }
+                    Some(root)
+                }
+            }
+        };
+        Self::load(conn, key, root)
+    }
+
+    /// Stores the issuer root's public key and a fresh certificate of the
+    /// operational `key` by `root` (usage AUTHORITY, effective now, valid
+    /// [`AUTHORITY_KEY_VALIDITY`]).
+    fn certify_operational_key(
+        conn: &Connection,
+        key: &SigningKey,
+        root: &SigningKey,
+        now: u64,
+    ) -> Result<(), AuthorityError> {
+        let name: String = db::setting(conn, db::NAME)?
+            .ok_or_else(|| AuthorityError::Database("the authority name is missing".into()))?;
+        let cert = certificate::build(
+            root,
+            &certificate::Fields {
+                issuer: &name,
+                holder: &name,
+                serial: 0,
+                public_key: &keys::encode_public(key.verifying_key()),
+                usage: apdu::cert::usage::AUTHORITY,
+                effective: now.saturating_sub(24 * 3600),
+                expiry: now.saturating_add(AUTHORITY_KEY_VALIDITY),
+            },
+        )?;
+        db::set_setting(
+            conn,
+            db::ROOT_PUBLIC_KEY,
+            hex::encode(keys::encode_public(root.verifying_key())),
+        )?;
+        db::set_setting(conn, db::AUTHORITY_CERTIFICATE, hex::encode(cert))?;
+        Ok(())
     }
 
     /// The public key of the authority in `dir`, read without opening it
@@ -227,7 +332,13 @@ impl Authority {
         check_name(name)?;
         let conn = Connection::open_in_memory()?;
         db::configure(&conn)?;
-        let mut a = Self::setup(conn, keys::from_seed(seed), name)?;
+        let mut a = Self::setup(
+            conn,
+            keys::from_seed(seed),
+            keys::root_from_seed(seed),
+            name,
+            time,
+        )?;
         a.clock = Some(time);
         Ok(a)
     }
@@ -257,6 +368,115 @@ impl Authority {
         keys::encode_public(self.key.verifying_key())
     }
 
+    /// The issuer root public key, uncompressed SEC1: what `meter card new`
+    /// pins into the cards made for this authority.
+    pub fn issuer_root(&self) -> [u8; 65] {
+        self.root_public
+    }
+
+    /// The operational key's certificate by the issuer root (`7F21`).
+    pub fn authority_certificate(&self) -> &[u8] {
+        &self.authority_certificate
+    }
+
+    /// As the card manufacturer: certifies the attestation key a new card
+    /// generated (uncompressed SEC1), bound to its chip id: a `7F21` by
+    /// the issuer root, holder the chip id in 16 lower-case hex digits,
+    /// usage ATTESTATION, valid [`ATTESTATION_VALIDITY`] from now. Needs
+    /// the issuer root key file.
+    pub fn certify_attestation(
+        &self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; 65],
+    ) -> Result<Vec<u8>, AuthorityError> {
+        if apdu::crypto::public_key(attestation_key).is_none() {
+            return Err(AuthorityError::InvalidRequest(
+                "the attestation key is not an uncompressed P-256 point".into(),
+            ));
+        }
+        let now = self.now();
+        certificate::build(
+            self.root_key()?,
+            &certificate::Fields {
+                issuer: &self.name,
+                holder: &hex::encode(chip_id),
+                serial: 0,
+                public_key: attestation_key,
+                usage: apdu::cert::usage::ATTESTATION,
+                effective: now.saturating_sub(24 * 3600),
+                expiry: now.saturating_add(ATTESTATION_VALIDITY),
+            },
+        )
+    }
+
+    /// A fresh nonce for chip `chip_id`'s attestation (ATTEST), replacing
+    /// any earlier one for that chip; [`Authority::personalize`] consumes
+    /// it. Derived from the operational private key, the chip id, the
+    /// clock and a counter: unpredictable without the key, reproducible for
+    /// a deterministic authority.
+    pub fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> [u8; 16] {
+        self.nonce_count = self.nonce_count.wrapping_add(1);
+        let mut input = b"certmeter attestation nonce".to_vec();
+        input.extend_from_slice(&self.key.to_bytes());
+        input.extend_from_slice(chip_id);
+        input.extend_from_slice(&self.now().to_be_bytes());
+        input.extend_from_slice(&self.nonce_count.to_be_bytes());
+        let mut nonce = [0u8; 16];
+        let digest = apdu::crypto::sha256(&input);
+        if let Some(d) = digest.get(..16) {
+            nonce.copy_from_slice(d);
+        }
+        self.nonces.insert(*chip_id, nonce);
+        nonce
+    }
+
+    /// The issuer root's private key, if its file is here.
+    pub(crate) fn root_key(&self) -> Result<&SigningKey, AuthorityError> {
+        self.root.as_ref().ok_or_else(|| {
+            AuthorityError::InvalidRequest(format!(
+                "the issuer root key ({ROOT_KEY_FILE}) is not in the authority directory"
+            ))
+        })
+    }
+
+    /// The service policy every contact message carries.
+    pub fn policy(&self) -> Result<apdu::message::ServicePolicy, AuthorityError> {
+        let get = |key: &str, default: u32| -> Result<u32, AuthorityError> {
+            match db::setting::<i64>(&self.conn, key)? {
+                Some(v) => u32::try_from(v)
+                    .map_err(|_| AuthorityError::Database(format!("{key} {v} out of range"))),
+                None => Ok(default),
+            }
+        };
+        Ok(apdu::message::ServicePolicy {
+            service_days: get(db::SERVICE_DAYS, DEFAULT_SERVICE_DAYS)?,
+            grace_days: get(db::GRACE_DAYS, DEFAULT_GRACE_DAYS)?,
+            max_debits: get(db::MAX_DEBITS, DEFAULT_MAX_DEBITS)?,
+        })
+    }
+
+    /// Sets the service policy for the contacts from now on (0 service days:
+    /// no time limit; 0 max debits: no count limit).
+    pub fn set_policy(&mut self, p: apdu::message::ServicePolicy) -> Result<(), AuthorityError> {
+        let tx = self.conn.transaction()?;
+        db::set_setting(&tx, db::SERVICE_DAYS, i64::from(p.service_days))?;
+        db::set_setting(&tx, db::GRACE_DAYS, i64::from(p.grace_days))?;
+        db::set_setting(&tx, db::MAX_DEBITS, i64::from(p.max_debits))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The service deadline of a contact at `now` under `p`: service and
+    /// grace days later (no time limit: none before `u64::MAX`; callers cap
+    /// it at the certificate's expiry).
+    pub fn service_deadline(now: u64, p: &apdu::message::ServicePolicy) -> u64 {
+        if p.service_days == 0 {
+            return u64::MAX;
+        }
+        let days = u64::from(p.service_days) + u64::from(p.grace_days);
+        now.saturating_add(days.saturating_mul(24 * 3600))
+    }
+
     /// The rate table installed into meters, in [`Service::ALL`] order.
     pub fn rates(&self) -> Vec<(Service, u64)> {
         self.rates.clone()
@@ -280,8 +500,15 @@ impl Authority {
         Ok(())
     }
 
-    /// Migrates a fresh database and stores the authority's settings.
-    fn setup(mut conn: Connection, key: SigningKey, name: &str) -> Result<Self, AuthorityError> {
+    /// Migrates a fresh database and stores the authority's settings, the
+    /// issuer root and the operational key's certificate (made at `now`).
+    fn setup(
+        mut conn: Connection,
+        key: SigningKey,
+        root: SigningKey,
+        name: &str,
+        now: u64,
+    ) -> Result<Self, AuthorityError> {
         db::migrate(&mut conn)?;
         let tx = db::begin(&mut conn)?;
         db::set_setting(&tx, db::NAME, name)?;
@@ -294,12 +521,26 @@ impl Authority {
         for (service, fee) in DEFAULT_RATES {
             db::set_setting(&tx, &db::rate_key(service), db::to_int(fee, "fee")?)?;
         }
+        Self::certify_operational_key(&tx, &key, &root, now)?;
         tx.commit()?;
-        Self::load(conn, key)
+        Self::load(conn, key, Some(root))
     }
 
     /// Reads the cached settings.
-    fn load(conn: Connection, key: SigningKey) -> Result<Self, AuthorityError> {
+    fn load(
+        conn: Connection,
+        key: SigningKey,
+        root: Option<SigningKey>,
+    ) -> Result<Self, AuthorityError> {
+        let root_public = db::setting::<String>(&conn, db::ROOT_PUBLIC_KEY)?
+            .and_then(|k| hex::decode(k).ok())
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+            .ok_or_else(|| AuthorityError::Database("the issuer root is missing".into()))?;
+        let authority_certificate = db::setting::<String>(&conn, db::AUTHORITY_CERTIFICATE)?
+            .and_then(|c| hex::decode(c).ok())
+            .ok_or_else(|| {
+                AuthorityError::Database("the authority certificate is missing".into())
+            })?;
         let name: String = db::setting(&conn, db::NAME)?
             .ok_or_else(|| AuthorityError::Database("the authority name is missing".into()))?;
         let mut rates = Vec::with_capacity(Service::ALL.len());
@@ -313,11 +554,23 @@ impl Authority {
         Ok(Authority {
             conn,
             key,
+            root,
+            root_public,
+            authority_certificate,
             name,
             rates,
             clock: None,
+            nonces: std::collections::HashMap::new(),
+            nonce_count: 0,
         })
     }
+}
+
+fn now_or_zero() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn check_name(name: &str) -> Result<(), AuthorityError> {

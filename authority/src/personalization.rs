@@ -5,12 +5,15 @@
 //! certificate.
 
 use apdu::cert::{self, usage};
-use apdu::message::{CHALLENGE, CHIP_ID, DEADLINE, PERSONALIZATION, TIME};
+use apdu::message::{
+    AUTHORITY_CERTIFICATE, CHALLENGE, CHIP_ID, DEADLINE, OBJECT_TYPE, PERSONALIZATION, TIME,
+    object_type,
+};
 use apdu::meter::tag::{RATE, RATE_TABLE};
 use rusqlite::{OptionalExtension, params};
 
 use crate::certificate::{self, Fields};
-use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, SERVICE_INTERVAL, db, keys};
+use crate::{Authority, AuthorityError, CERTIFICATE_VALIDITY, db, keys};
 
 pub use authority_api::PersonalizationRequest;
 
@@ -117,6 +120,27 @@ impl Authority {
     /// except when redoing a personalization of the same chip and serial
     /// that the card never completed (no load was issued since).
     pub fn personalize(&mut self, req: &PersonalizationRequest) -> Result<Vec<u8>, AuthorityError> {
+        check_serial(&req.serial)?;
+        self.check_attestation(req)?;
+        self.sign_personalization(req)
+    }
+
+    /// Signs a personalization **without** checking the card's attestation:
+    /// what an authority that does not follow the protocol (a rogue one)
+    /// sends. Only tests and the rogue-authority vector use it: the card
+    /// itself refuses such a message unless this authority's key chains to
+    /// the issuer root pinned in the card.
+    pub fn personalize_unattested(
+        &mut self,
+        req: &PersonalizationRequest,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        self.sign_personalization(req)
+    }
+
+    fn sign_personalization(
+        &mut self,
+        req: &PersonalizationRequest,
+    ) -> Result<Vec<u8>, AuthorityError> {
         let serial = req.serial.as_str();
         check_serial(serial)?;
         if req.meter_public_key.first() != Some(&0x04)
@@ -127,8 +151,10 @@ impl Authority {
             ));
         }
         let now = self.now();
-        let deadline = now.saturating_add(SERVICE_INTERVAL);
-        let authority_key = self.public_key();
+        let policy = self.policy()?;
+        let deadline =
+            Authority::service_deadline(now, &policy).min(now.saturating_add(CERTIFICATE_VALIDITY));
+        let authority_certificate = self.authority_certificate.clone();
         let rates = self.rates.clone();
 
         let tx = db::begin(&mut self.conn)?;
@@ -174,10 +200,11 @@ impl Authority {
         };
 
         let message = keys::signed_object(PERSONALIZATION, &self.key, |w| {
+            w.put(OBJECT_TYPE, &object_type(PERSONALIZATION))?;
             w.put(CHIP_ID, &req.chip_id)?;
             w.put(CHALLENGE, &req.challenge)?;
             w.put(cert::HOLDER, serial.as_bytes())?;
-            w.nested(cert::PUBLIC_KEY, |w| w.put(cert::EC_POINT, &authority_key))?;
+            w.nested(AUTHORITY_CERTIFICATE, |w| w.raw(&authority_certificate))?;
             w.nested(RATE_TABLE, |w| {
                 for (service, fee) in &rates {
                     w.put(RATE, &apdu::meter::rate_entry(*service, *fee))?;
@@ -186,10 +213,69 @@ impl Authority {
             })?;
             w.put_u64(TIME, now)?;
             w.put_u64(DEADLINE, deadline)?;
+            policy.write(w)?;
             w.raw(&cert)
         })?;
         tx.commit()?;
         Ok(message)
+    }
+}
+
+impl Authority {
+    /// The attestation chain of a personalization request: the nonce this
+    /// authority issued for the chip (consumed by any attempt), the
+    /// attestation certificate by this issuer's root for this chip id with
+    /// usage ATTESTATION and not expired, the statement signed by the key it
+    /// certifies, for this chip, this meter key and that nonce.
+    fn check_attestation(&mut self, req: &PersonalizationRequest) -> Result<(), AuthorityError> {
+        use apdu::cmd::attestation::{Attestation, chip_holder};
+        let nonce = self
+            .nonces
+            .remove(&req.chip_id)
+            .ok_or(AuthorityError::Unattested(
+                "no attestation nonce was issued for this card",
+            ))?;
+        let a = Attestation::parse(&req.attestation)
+            .map_err(|_| AuthorityError::Unattested("the attestation does not parse"))?;
+        let root = apdu::crypto::public_key(&self.root_public)
+            .ok_or_else(|| AuthorityError::Database("the issuer root is not a P-256 key".into()))?;
+        let cert = &a.certificate;
+        if !apdu::crypto::verify_certificate(cert, &root) || !cert.allows(usage::ATTESTATION) {
+            return Err(AuthorityError::Unattested(
+                "the attestation certificate is not by this issuer's root",
+            ));
+        }
+        if cert.holder != chip_holder(&req.chip_id) || a.body.chip_id != &req.chip_id {
+            return Err(AuthorityError::Unattested(
+                "the attestation is for another chip id",
+            ));
+        }
+        // Expiry only: a card made (and certified) by another clock may
+        // meet an authority whose clock is behind its factory's.
+        if self.now() > cert.expiry {
+            return Err(AuthorityError::Unattested(
+                "the attestation certificate has expired",
+            ));
+        }
+        let card_key = apdu::crypto::public_key(cert.public_key).ok_or(
+            AuthorityError::Unattested("the attestation key is not a P-256 key"),
+        )?;
+        if !apdu::crypto::verify_signed(&a.signed, &card_key) {
+            return Err(AuthorityError::Unattested(
+                "the statement is not signed by the card's attestation key",
+            ));
+        }
+        if a.body.meter_key != &req.meter_public_key {
+            return Err(AuthorityError::Unattested(
+                "the statement attests another meter key",
+            ));
+        }
+        if a.body.nonce != &nonce {
+            return Err(AuthorityError::Unattested(
+                "the statement does not answer this authority's nonce",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -21,6 +21,7 @@ impl From<AuthorityError> for ServiceError {
             AuthorityError::BadReceipt(why) => ServiceError::BadReceipt(why.to_owned()),
             AuthorityError::Flagged { serial, reason } => ServiceError::Flagged { serial, reason },
             AuthorityError::InvalidRequest(why) => ServiceError::InvalidRequest(why),
+            AuthorityError::Unattested(why) => ServiceError::Unattested(why.to_owned()),
             e @ (AuthorityError::AlreadyExists(_)
             | AuthorityError::NotFound(_)
             | AuthorityError::Database(_)
@@ -43,6 +44,44 @@ impl AuthorityService for Authority {
 
     fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
         Ok(Authority::rates(self))
+    }
+
+    fn issuer_root(&self) -> Result<[u8; PUBLIC_KEY_LEN], ServiceError> {
+        Ok(Authority::issuer_root(self))
+    }
+
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        attestation_key: &[u8; PUBLIC_KEY_LEN],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::certify_attestation(
+            self,
+            chip_id,
+            attestation_key,
+        )?)
+    }
+
+    fn attestation_nonce(&mut self, chip_id: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
+        Ok(Authority::attestation_nonce(self, chip_id))
+    }
+
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::unblock(self, serial, chip_id, challenge)?)
+    }
+
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::sync(self, serial, chip_id, challenge)?)
     }
 
     fn check_personalization(

@@ -8,7 +8,7 @@ use apdu::message::{
 use apdu::meter::RegisterId;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{Authority, AuthorityError, SERVICE_INTERVAL, db, keys};
+use crate::{Authority, AuthorityError, db, keys};
 
 pub use authority_api::LoadRecord;
 
@@ -210,7 +210,8 @@ impl Authority {
         check_amount(amount)?;
         let amount_int = db::to_int(amount, "amount")?;
         let now = self.now();
-        let deadline = now.saturating_add(SERVICE_INTERVAL);
+        let policy = self.policy()?;
+        let deadline = Authority::service_deadline(now, &policy);
 
         let tx = db::begin(&mut self.conn)?;
         let meter: Option<(Vec<u8>, Option<i64>, i64)> = tx
@@ -287,7 +288,8 @@ impl Authority {
             w.put(REGISTER, &[register as u8])?;
             w.put_u64(AMOUNT, amount)?;
             w.put_u64(TIME, now)?;
-            w.put_u64(DEADLINE, deadline)
+            w.put_u64(DEADLINE, deadline)?;
+            policy.write(w)
         })?;
         let now_int = db::to_int(now, "time")?;
         if existing.is_some() {

@@ -22,6 +22,7 @@ fn request(serial: &str, n: u8) -> PersonalizationRequest {
         challenge: [0xC0 | n; 16],
         meter_public_key: keys::encode_public(meter_key(n).verifying_key()),
         serial: serial.into(),
+        attestation: Vec::new(),
     }
 }
 
@@ -76,7 +77,7 @@ fn init_then_open() {
     let path = dir.path().join("ca");
     let mut a = Authority::init(&path, "Test Post CA").unwrap();
     a.set_rate(Service::Postmark, 31).unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
     let pk = a.public_key();
     drop(a);
 
@@ -136,11 +137,29 @@ fn open_refuses_a_foreign_key() {
     ));
 }
 
+/// Without an attestation (these requests come from no card), the authority
+/// refuses; the other tests here check the rules after the attestation
+/// (`personalize_unattested`); tests/trust.rs checks the attestation.
+#[test]
+fn personalization_needs_an_attestation() {
+    let mut a = Authority::deterministic("Test Post CA", 7, T).unwrap();
+    assert!(matches!(
+        a.personalize(&request("METER-0001", 3)),
+        Err(AuthorityError::Unattested(_))
+    ));
+    a.attestation_nonce(&[3; 8]);
+    assert!(matches!(
+        a.personalize(&request("METER-0001", 3)),
+        Err(AuthorityError::Unattested(_))
+    ));
+    assert!(a.meter("METER-0001").unwrap().is_none());
+}
+
 #[test]
 fn personalization_message() {
     let mut a = Authority::deterministic("Test Post CA", 7, T).unwrap();
     let req = request("METER-0001", 3);
-    let bytes = a.personalize(&req).unwrap();
+    let bytes = a.personalize_unattested(&req).unwrap();
     let authority_key = crypto::public_key(&a.public_key()).unwrap();
 
     let p = Personalization::parse(&bytes).unwrap();
@@ -148,7 +167,15 @@ fn personalization_message() {
     assert_eq!(p.chip_id, &req.chip_id);
     assert_eq!(p.challenge, &req.challenge);
     assert_eq!(p.serial, b"METER-0001");
-    assert_eq!(p.authority_key, &a.public_key());
+    // The authority certificate: the operational key, certified by the
+    // issuer root for usage AUTHORITY.
+    let root = crypto::public_key(&a.issuer_root()).unwrap();
+    let ac = p.authority_certificate;
+    assert!(crypto::verify_certificate(&ac, &root));
+    assert_eq!(ac.public_key, &a.public_key());
+    assert_eq!(ac.usage, usage::AUTHORITY);
+    assert!(ac.valid_at(T));
+    assert_ne!(a.issuer_root(), a.public_key());
     assert_eq!(p.time, T);
     assert_eq!(p.deadline, T + SERVICE_INTERVAL);
 
@@ -179,7 +206,7 @@ fn personalization_message() {
     assert_eq!(m.personalized_at, T);
 
     // Serials come from a sequence.
-    let second = a.personalize(&request("METER-0002", 4)).unwrap();
+    let second = a.personalize_unattested(&request("METER-0002", 4)).unwrap();
     let p2 = Personalization::parse(&second).unwrap();
     assert_eq!(p2.certificate.serial, 2);
 }
@@ -211,15 +238,17 @@ fn standalone_certificate() {
 #[test]
 fn personalization_refusals() {
     let mut a = Authority::deterministic("CA", 1, T).unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
 
     let mut dup = request("M-1", 2);
-    assert!(matches!(a.personalize(&dup), Err(AuthorityError::DuplicateSerial(s)) if s == "M-1"));
+    assert!(
+        matches!(a.personalize_unattested(&dup), Err(AuthorityError::DuplicateSerial(s)) if s == "M-1")
+    );
     dup.serial = "M-2".into();
     dup.chip_id = [1; 8];
     // That chip was certified as M-1 and took no load yet: the error says so.
     assert!(matches!(
-        a.personalize(&dup),
+        a.personalize_unattested(&dup),
         Err(AuthorityError::PendingPersonalization { chip, serial })
             if chip == "0101010101010101" && serial == "M-1"
     ));
@@ -228,23 +257,23 @@ fn personalization_refusals() {
         ..request("M-3", 3)
     };
     assert!(matches!(
-        a.personalize(&same_key),
+        a.personalize_unattested(&same_key),
         Err(AuthorityError::InvalidRequest(_))
     ));
     for serial in ["", "has space", "SEVENTEEN-CHARS-X"] {
         assert!(matches!(
-            a.personalize(&request(serial, 4)),
+            a.personalize_unattested(&request(serial, 4)),
             Err(AuthorityError::InvalidRequest(_))
         ));
     }
     let mut bad_key = request("M-4", 4);
     bad_key.meter_public_key[64] ^= 1;
     assert!(matches!(
-        a.personalize(&bad_key),
+        a.personalize_unattested(&bad_key),
         Err(AuthorityError::InvalidRequest(_))
     ));
     // Refusals consumed no certificate serial.
-    let ok = a.personalize(&request("M-5", 5)).unwrap();
+    let ok = a.personalize_unattested(&request("M-5", 5)).unwrap();
     assert_eq!(Personalization::parse(&ok).unwrap().certificate.serial, 2);
 }
 
@@ -252,7 +281,7 @@ fn personalization_refusals() {
 fn value_load_and_receipt() {
     let mut a = Authority::deterministic("CA", 1, T).unwrap();
     let req = request("M-1", 1);
-    a.personalize(&req).unwrap();
+    a.personalize_unattested(&req).unwrap();
     a.set_clock(Some(T + 100));
 
     let bytes = a.value_load("M-1", RegisterId::Postage, 10_000, 1).unwrap();
@@ -328,7 +357,7 @@ fn value_load_and_receipt() {
 #[test]
 fn value_load_refusals() {
     let mut a = Authority::deterministic("CA", 1, T).unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
     assert!(matches!(
         a.value_load("NOPE", RegisterId::Postage, 1, 1),
         Err(AuthorityError::UnknownMeter(s)) if s == "NOPE"
@@ -402,7 +431,7 @@ fn value_load_refusals() {
 fn deterministic_is_reproducible() {
     let run = |seed| {
         let mut a = Authority::deterministic("CA", seed, T).unwrap();
-        let p = a.personalize(&request("M-1", 1)).unwrap();
+        let p = a.personalize_unattested(&request("M-1", 1)).unwrap();
         let l = a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
         (a.public_key(), p, l)
     };
@@ -460,11 +489,12 @@ fn an_unfinished_personalization_can_be_redone() {
         challenge: [challenge; 16],
         meter_public_key: pk,
         serial: "RETRY-1".into(),
+        attestation: Vec::new(),
     };
-    let first = a.personalize(&req(key(1), 1)).unwrap();
+    let first = a.personalize_unattested(&req(key(1), 1)).unwrap();
     // The card never took it: the same card asks again with a new challenge
     // and gets the same certificate in a new message.
-    let again = a.personalize(&req(key(1), 2)).unwrap();
+    let again = a.personalize_unattested(&req(key(1), 2)).unwrap();
     let (p1, p2) = (
         apdu::message::Personalization::parse(&first).unwrap(),
         apdu::message::Personalization::parse(&again).unwrap(),
@@ -473,7 +503,7 @@ fn an_unfinished_personalization_can_be_redone() {
     assert_eq!(p1.certificate.signed.raw, p2.certificate.signed.raw);
     assert_eq!(a.meter("RETRY-1").unwrap().unwrap().certificate_serial, 1);
     // Another key for that chip and serial: refused, whoever asks.
-    let e = a.personalize(&req(key(2), 3)).unwrap_err();
+    let e = a.personalize_unattested(&req(key(2), 3)).unwrap_err();
     assert!(
         e.to_string()
             .contains("run personalize again with --serial RETRY-1"),
@@ -481,15 +511,15 @@ fn an_unfinished_personalization_can_be_redone() {
     );
     let mut other_serial = req(key(1), 4);
     other_serial.serial = "RETRY-2".into();
-    assert!(a.personalize(&other_serial).is_err());
+    assert!(a.personalize_unattested(&other_serial).is_err());
     // Once value was issued, the meter is in service: no redo at all.
     a.value_load("RETRY-1", apdu::meter::RegisterId::Certificate, 100, 1)
         .unwrap();
-    assert!(a.personalize(&req(key(1), 5)).is_err());
+    assert!(a.personalize_unattested(&req(key(1), 5)).is_err());
     // Another chip cannot take the serial.
     let mut other = req(key(4), 6);
     other.chip_id = [8; 8];
-    assert!(a.personalize(&other).is_err());
+    assert!(a.personalize_unattested(&other).is_err());
 }
 
 #[test]
@@ -534,8 +564,8 @@ fn the_public_key_is_read_without_writing() {
 #[test]
 fn a_receipt_that_does_not_reconcile_flags_the_meter() {
     let mut a = Authority::deterministic("CA", 1, T).unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
-    a.personalize(&request("M-2", 2)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-2", 2)).unwrap();
     let key = meter_key(1);
     a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
     a.confirm_load(&receipt(&key, "M-1", 1, RegisterId::Postage, 1_000))
@@ -629,7 +659,7 @@ fn a_receipt_going_back_flags_the_meter() {
         ),
     ] {
         let mut a = Authority::deterministic("CA", 1, T).unwrap();
-        a.personalize(&request("M-1", 1)).unwrap();
+        a.personalize_unattested(&request("M-1", 1)).unwrap();
         a.value_load("M-1", RegisterId::Postage, 1_000, 1).unwrap();
         a.confirm_load(&receipt_with(
             &key,
@@ -669,17 +699,19 @@ fn open_refuses_a_key_file_others_can_read() {
     Authority::open(dir.path()).unwrap();
 }
 
-/// A version-1 database (before flags) is upgraded on open.
+/// A version-1 database (before flags and unblock approvals) is upgraded
+/// on open.
 #[test]
 fn open_upgrades_a_version_1_database() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = Authority::init(dir.path(), "CA").unwrap();
-    a.personalize(&request("M-1", 1)).unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
     conn.execute_batch(
         "ALTER TABLE meters DROP COLUMN flagged_at;
          ALTER TABLE meters DROP COLUMN flag_reason;
+         DROP TABLE unblock_approvals;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -687,4 +719,14 @@ fn open_upgrades_a_version_1_database() {
     let a = Authority::open(dir.path()).unwrap();
     let m = a.meters().unwrap();
     assert_eq!((m.len(), m[0].flagged_at), (1, None));
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, authority::db::MIGRATIONS.len() as i64);
+    let approvals: i64 = conn
+        .query_row("SELECT count(*) FROM unblock_approvals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(approvals, 0);
 }

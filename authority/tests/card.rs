@@ -43,7 +43,9 @@ fn status_field(card: &mut Card, t: tlv::Tag) -> Vec<u8> {
 
 #[test]
 fn card_accepts_personalization_and_load() {
-    let mut card = Card::manufacture(SimConfig::deterministic(3, T)).unwrap();
+    let mut a = Authority::deterministic("Test Post CA", 9, T + 10).unwrap();
+    let config = SimConfig::deterministic(3, T).with_issuer_root(a.issuer_root());
+    let mut card = Card::manufacture(config).unwrap();
     ok(&mut card, Request::Select { aid: AID });
     ok(
         &mut card,
@@ -51,18 +53,43 @@ fn card_accepts_personalization_and_load() {
             pin: Some(DEFAULT_PIN),
         },
     );
+    // The transport PIN is changed first.
+    let mut both = DEFAULT_PIN.to_vec();
+    both.resize(8, 0xFF);
+    both.extend_from_slice(b"13579");
+    ok(
+        &mut card,
+        Request::ChangePin {
+            old_then_new: &both,
+        },
+    );
+    // The factory: the issuer certifies the card's attestation key.
+    let chip_id = status_field(&mut card, tag::CHIP_ID);
+    let chip: [u8; 8] = chip_id.clone().try_into().unwrap();
+    let attestation = ok(&mut card, Request::ReadAttestation);
+    let attestation_key = tlv::find(
+        tlv::find(tlv::find(&attestation, 0xE3).unwrap(), tag::PUBLIC_KEY).unwrap(),
+        tag::EC_POINT,
+    )
+    .unwrap();
+    let cert = a
+        .certify_attestation(&chip, attestation_key.try_into().unwrap())
+        .unwrap();
+    ok(&mut card, Request::StoreAttestation { certificate: &cert });
+
     let key = ok(&mut card, Request::GenerateKey { generate: true });
     let point = tlv::find(tlv::find(&key, tag::PUBLIC_KEY).unwrap(), tag::EC_POINT).unwrap();
-    let chip_id = status_field(&mut card, tag::CHIP_ID);
+    let nonce = a.attestation_nonce(&chip);
+    let attestation = ok(&mut card, Request::Attest { nonce: &nonce });
     let challenge = ok(&mut card, Request::GetChallenge);
 
-    let mut a = Authority::deterministic("Test Post CA", 9, T + 10).unwrap();
     let message = a
         .personalize(&PersonalizationRequest {
             chip_id: chip_id.try_into().unwrap(),
             challenge: challenge.try_into().unwrap(),
             meter_public_key: point.try_into().unwrap(),
             serial: "SIM-0001".into(),
+            attestation,
         })
         .unwrap();
     ok(&mut card, Request::Personalize { message: &message });

@@ -200,7 +200,7 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
     }
     Some(match sw {
         StatusWord::SECURITY_STATUS_NOT_SATISFIED => {
-            "the owner PIN was not verified (pass --pin or set METER_PIN), or a message's signature did not verify"
+            "the owner PIN was not verified (pass --pin or set METER_PIN), or a message's signature did not verify, or (personalization) the authority is not certified by the issuer root this card was made with"
         }
         StatusWord::AUTH_METHOD_BLOCKED => {
             "the PIN is blocked: no tries are left, so the card refuses PIN-protected commands"
@@ -213,6 +213,15 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "not enough funds: load value from the authority; nothing was charged"
         }
         StatusWord::METER_LOCKED => "meter locked: have it serviced by the authority",
+        StatusWord::LOCKED_BY_TIME => {
+            "locked: the service period since the last authority contact is over; contact the authority with `meter sync` (or a load)"
+        }
+        StatusWord::LOCKED_BY_DEBITS => {
+            "locked: the charged operations allowed since the last authority contact are used up; contact the authority with `meter sync` (or a load)"
+        }
+        StatusWord::TRANSPORT_PIN => {
+            "a new card's PIN is a transport PIN: change it with `meter --pin 123456 pin change --new PIN` first"
+        }
         StatusWord::NOT_ENOUGH_MEMORY => {
             "the card's memory for this is full: free space on the card (e.g. a certificate slot) first"
         }
@@ -233,6 +242,9 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "the message is stale or replayed: get a fresh one and retry"
         }
         StatusWord::COMMAND_NOT_ALLOWED => "select the meter application first",
+        StatusWord::REFERENCED_DATA_NOT_FOUND => {
+            "the card has no such object (a key, certificate or slot), or (personalization) it was made without an issuer root: make a new card with `meter card new`"
+        }
         StatusWord::MEMORY_FAILURE => {
             "the card failed to write its memory: read the meter status before retrying"
         }

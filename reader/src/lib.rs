@@ -28,13 +28,16 @@ pub mod card;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod manufacture;
 pub mod meter;
 pub mod money;
 pub mod pcsc;
 pub mod personalize;
+pub mod pin;
 pub mod postmark;
 pub mod session;
 pub mod sim;
+pub mod sync;
 pub mod transport;
 pub mod value;
 

@@ -89,8 +89,36 @@ pub struct Status {
     pub deadline: u64,
     /// Postmarks signed.
     pub postmarks: u32,
+    /// The owner PIN is still the transport PIN a new card comes with:
+    /// nothing is spent or personalized until it is changed.
+    pub transport_pin: bool,
+    /// The authority's service policy and where the card stands in it,
+    /// once a contact set one.
+    pub service: Option<ServiceInfo>,
     /// The certificates stored on the card (filled by [`Meter::status`]).
     pub certificates: Vec<CertificateInfo>,
+}
+
+/// The service template of the status: the last authority contact, the
+/// policy, and the lock state the card computes from its own clock and
+/// count of charged operations.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceInfo {
+    /// Authority time of the last contact, Unix seconds.
+    pub last_contact: u64,
+    /// Days of service after a contact before the card warns (0: none).
+    pub service_days: u32,
+    /// Days of grace after that before debits stop.
+    pub grace_days: u32,
+    /// Charged operations allowed between contacts (0: no limit).
+    pub max_debits: u32,
+    /// Charged operations since the last contact.
+    pub debits_since_contact: u32,
+    /// `in service`, `service due`, `locked: service overdue` or
+    /// `locked: charged operations used up`.
+    pub state: String,
+    /// Whether debits are refused until the next contact.
+    pub locked: bool,
 }
 
 /// A certificate stored on the card.
@@ -244,6 +272,47 @@ impl<T: Transport> Meter<T> {
         parse_public_key(&data)
     }
 
+    /// READ ATTESTATION: the card's attestation public key (uncompressed
+    /// SEC1) and its attestation certificate, if the factory stored one.
+    pub fn read_attestation(&mut self) -> Result<([u8; 65], Option<Vec<u8>>), Error> {
+        let data = self.call(Request::ReadAttestation)?;
+        let bad = || Error::Malformed("attestation template".into());
+        let inner = apdu::tlv::find(&data, apdu::cmd::attestation::ATTESTATION).ok_or_else(bad)?;
+        let key = apdu::tlv::find(inner, apdu::meter::tag::PUBLIC_KEY)
+            .and_then(|k| apdu::tlv::find(k, apdu::meter::tag::EC_POINT))
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+            .ok_or_else(bad)?;
+        let cert = apdu::tlv::find_object(inner, apdu::cert::CERTIFICATE).map(<[u8]>::to_vec);
+        Ok((key, cert))
+    }
+
+    /// STORE ATTESTATION CERTIFICATE (the factory's step, once).
+    pub fn store_attestation(&mut self, certificate: &[u8]) -> Result<(), Error> {
+        self.call(Request::StoreAttestation { certificate })
+            .map(drop)
+    }
+
+    /// ATTEST: the card's statement over its meter key and `nonce`, then its
+    /// attestation certificate (blank card, PIN verified).
+    pub fn attest(&mut self, nonce: &[u8; 16]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Attest { nonce })
+    }
+
+    /// RESET RETRY COUNTER: the authority's unblock `message`, then the new
+    /// owner PIN.
+    pub fn unblock(&mut self, message: &[u8], new_pin: &[u8]) -> Result<(), Error> {
+        let data = zeroize::Zeroizing::new([message, new_pin].concat());
+        self.call(Request::Unblock {
+            message_then_pin: &data,
+        })
+        .map(drop)
+    }
+
+    /// SYNC with the authority's signed time and policy.
+    pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::Sync { message }).map(drop)
+    }
+
     /// PERSONALIZE with the authority's message.
     pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Personalize { message }).map(drop)
@@ -375,6 +444,19 @@ fn parse_status(data: &[u8]) -> Result<Status, Error> {
         load_count: t.load_count,
         deadline: t.deadline,
         postmarks: t.postmarks,
+        transport_pin: t.transport_pin,
+        service: t.service.map(|s| ServiceInfo {
+            last_contact: s.last_contact,
+            service_days: s.policy.service_days,
+            grace_days: s.policy.grace_days,
+            max_debits: s.policy.max_debits,
+            debits_since_contact: s.debits,
+            state: s.state.name().to_owned(),
+            locked: matches!(
+                s.state,
+                apdu::meter::ServiceState::LockedByTime | apdu::meter::ServiceState::LockedByDebits
+            ),
+        }),
         certificates: Vec::new(),
     })
 }
@@ -415,9 +497,14 @@ mod tests {
         let e = m.verify_pin(b"0000").unwrap_err();
         assert_eq!(e.status().and_then(|s| s.tries_left()), Some(2));
         m.verify_pin(apdu::meter::DEFAULT_PIN).unwrap();
-        let k = m.generate_meter_key().unwrap();
-        assert_eq!(k.len(), 65);
-        assert_eq!(m.meter_public_key().unwrap(), k);
+        assert!(m.status().unwrap().transport_pin);
+        // The transport PIN generates no key.
+        assert_eq!(
+            m.generate_meter_key().unwrap_err(),
+            Error::Card {
+                sw: apdu::StatusWord::TRANSPORT_PIN
+            }
+        );
         let tries = |m: &mut Meter<MemoryTransport>| m.status().unwrap().pin_tries;
         assert!(matches!(
             m.change_pin(b"123456789", b"2468"),
@@ -436,6 +523,10 @@ mod tests {
         m.transport().reset().unwrap();
         m.select().unwrap();
         m.verify_pin(b"24680").unwrap();
+        assert!(!m.status().unwrap().transport_pin);
+        let k = m.generate_meter_key().unwrap();
+        assert_eq!(k.len(), 65);
+        assert_eq!(m.meter_public_key().unwrap(), k);
         assert_ne!(m.challenge().unwrap(), m.challenge().unwrap());
         assert!(m.status().unwrap().meter_key);
     }

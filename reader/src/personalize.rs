@@ -65,12 +65,17 @@ fn personalize_held<A: AuthorityService + ?Sized>(
     let meter_public_key = key
         .try_into()
         .map_err(|_| Error::Malformed("meter public key".into()))?;
+    // The card vouches for its key under its attestation key, with the
+    // authority's fresh nonce.
+    let nonce = authority.attestation_nonce(&chip_id)?;
+    let attestation = meter.attest(&nonce)?;
     let challenge = meter.challenge()?;
     let answer = authority.personalize(&PersonalizationRequest {
         chip_id,
         challenge,
         meter_public_key,
         serial: serial.to_owned(),
+        attestation,
     })?;
     meter.personalize(&answer.message)?;
     if funds > 0 {
@@ -124,6 +129,26 @@ mod tests {
 
         fn rates(&self) -> Result<Vec<(Service, u64)>, ServiceError> {
             Ok(Vec::new())
+        }
+
+        fn issuer_root(&self) -> Result<[u8; 65], ServiceError> {
+            Err(ServiceError::Unavailable("no key".into()))
+        }
+
+        fn certify_card(&mut self, _: &[u8; 8], _: &[u8; 65]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn attestation_nonce(&mut self, _: &[u8; 8]) -> Result<[u8; 16], ServiceError> {
+            self.refuse()
+        }
+
+        fn unblock(&mut self, _: &str, _: &[u8; 8], _: &[u8; 16]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn sync(&mut self, _: &str, _: &[u8; 8], _: &[u8; 16]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
         }
 
         fn check_personalization(

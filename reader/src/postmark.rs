@@ -136,11 +136,15 @@ pub enum VerifyError {
 }
 
 /// Figure 4 off the card, by anyone with the authority's public key: steps
-/// 408-420 without a fee.
+/// 408-420 without a fee, and the date: a postmark dated more than `skew`
+/// seconds after `now` (the verifier's clock) is invalid
+/// ([`Invalid::FutureDated`]).
 pub fn verify_offline(
     message: &mut impl Read,
     file: &[u8],
     authority_key: &[u8],
+    now: u64,
+    skew: u64,
 ) -> Result<PostmarkInfo, VerifyError> {
     let parsed = PostmarkFile::parse(file).map_err(VerifyError::Format)?;
     let authority = crypto::public_key(authority_key).ok_or(VerifyError::AuthorityKey)?;
@@ -154,7 +158,8 @@ pub fn verify_offline(
         h.update(&buf[..n]);
     }
     let digest: [u8; 32] = h.finalize().into();
-    crypto::check_postmark(&parsed, &authority, &digest).map_err(VerifyError::Invalid)?;
+    crypto::check_postmark_at(&parsed, &authority, &digest, now, skew)
+        .map_err(VerifyError::Invalid)?;
     Ok(PostmarkInfo::of(&parsed))
 }
 

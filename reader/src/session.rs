@@ -137,6 +137,9 @@ impl Memory {
                     .ok()
                     .map(Zeroizing::new);
             }
+            // An unblock replaces the PIN and clears its verification: the
+            // PIN in memory is stale, and a replay would spend a try.
+            Ok(Request::Unblock { .. }) => self.verify = None,
             _ => {}
         }
     }

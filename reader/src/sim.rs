@@ -22,10 +22,20 @@ impl SimTransport {
         Ok(SimTransport { file })
     }
 
-    /// Manufactures a blank simulated card at `path` (replacing one only if `force`).
-    pub fn create(path: &Path, force: bool) -> Result<Self, TransportError> {
+    /// Manufactures a blank simulated card at `path` (replacing one only if
+    /// `force`), with `issuer_root` (uncompressed SEC1) pinned as the root
+    /// of the authority keys it will accept.
+    pub fn create(
+        path: &Path,
+        force: bool,
+        issuer_root: Option<[u8; 65]>,
+    ) -> Result<Self, TransportError> {
         check_regular(path, true)?;
-        let file = StateFile::create(path, force, SimConfig::default()).map_err(map)?;
+        let config = SimConfig {
+            issuer_root,
+            ..SimConfig::default()
+        };
+        let file = StateFile::create(path, force, config).map_err(map)?;
         Ok(SimTransport { file })
     }
 

@@ -173,6 +173,8 @@ fn card_crypto(c: &mut Criterion) {
         card: vectors::CardSpec {
             seed: 11,
             time: TIME,
+            issuer_root: None,
+            unattested: false,
         },
         authority: "CERTMETER-CA",
         authority_seed: 5,

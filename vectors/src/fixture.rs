@@ -53,12 +53,23 @@ impl Funded {
 
     /// The deterministic blank card.
     pub fn blank_card(&self) -> Result<Card, FixtureError> {
-        Ok(Card::manufacture(self.sim_config())?)
+        let card = Card::manufacture(self.sim_config())?;
+        Ok(crate::sim::attested(
+            card,
+            self.authority_seed,
+            self.card.time,
+        )?)
     }
 
-    /// The card's simulator settings (seed and fixed clock).
+    /// The card's simulator settings (seed and fixed clock), manufacturing
+    /// cards with the authority's issuer root pinned.
     pub fn sim_config(&self) -> SimConfig {
-        SimConfig::deterministic(self.card.seed, self.card.time)
+        CardSpec {
+            issuer_root: Some(self.authority_seed),
+            unattested: false,
+            ..self.card
+        }
+        .sim_config()
     }
 
     /// Personalizes the blank card behind `meter` with [`Self::funds`]:
@@ -90,10 +101,113 @@ impl Funded {
     }
 }
 
-/// SELECT the meter application and VERIFY the default PIN.
+/// The owner PIN the fixtures give a card in place of its transport PIN.
+pub const OWNER_PIN: &[u8] = b"13579";
+
+/// SELECT the meter application and VERIFY the owner PIN: on a card still
+/// holding its transport PIN, VERIFY that and change it to [`OWNER_PIN`]
+/// (which leaves it verified).
 pub fn open<T: Transport>(meter: &mut Meter<T>) -> Result<(), reader::Error> {
     meter.select()?;
-    meter.verify_pin(DEFAULT_PIN)
+    if meter.status()?.transport_pin {
+        meter.verify_pin(DEFAULT_PIN)?;
+        meter.change_pin(DEFAULT_PIN, OWNER_PIN)
+    } else {
+        meter.verify_pin(OWNER_PIN)
+    }
+}
+
+/// An authority that does not check the card's attestation (it signs with
+/// [`Authority::personalize_unattested`]) and otherwise is the one inside:
+/// a rogue authority, for the refusals the card makes on its own.
+pub struct Rogue(pub Authority);
+
+impl authority::AuthorityService for Rogue {
+    fn name(&self) -> Result<String, authority::ServiceError> {
+        Ok(self.0.name().to_owned())
+    }
+
+    fn public_key(&self) -> Result<[u8; 65], authority::ServiceError> {
+        Ok(self.0.public_key())
+    }
+
+    fn rates(&self) -> Result<Vec<(apdu::meter::Service, u64)>, authority::ServiceError> {
+        Ok(self.0.rates())
+    }
+
+    fn issuer_root(&self) -> Result<[u8; 65], authority::ServiceError> {
+        Ok(self.0.issuer_root())
+    }
+
+    fn certify_card(
+        &mut self,
+        chip_id: &[u8; 8],
+        key: &[u8; 65],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.certify_attestation(chip_id, key)?)
+    }
+
+    fn attestation_nonce(
+        &mut self,
+        chip_id: &[u8; 8],
+    ) -> Result<[u8; 16], authority::ServiceError> {
+        Ok(self.0.attestation_nonce(chip_id))
+    }
+
+    fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.unblock(serial, chip_id, challenge)?)
+    }
+
+    fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        Ok(self.0.sync(serial, chip_id, challenge)?)
+    }
+
+    fn check_personalization(
+        &mut self,
+        chip_id: &[u8; 8],
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), authority::ServiceError> {
+        Ok(self.0.check_personalization(chip_id, serial, funds)?)
+    }
+
+    fn personalize(
+        &mut self,
+        request: &authority::PersonalizationRequest,
+    ) -> Result<authority::Personalization, authority::ServiceError> {
+        let message = self.0.personalize_unattested(request)?;
+        Ok(authority::Personalization {
+            message,
+            certificate_serial: 0,
+        })
+    }
+
+    fn value_load(
+        &mut self,
+        serial: &str,
+        register: apdu::meter::RegisterId,
+        amount: u64,
+        number: u32,
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::value_load(&mut self.0, serial, register, amount, number)
+    }
+
+    fn confirm_load(
+        &mut self,
+        receipt: &[u8],
+    ) -> Result<authority::LoadRecord, authority::ServiceError> {
+        authority::AuthorityService::confirm_load(&mut self.0, receipt)
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +220,8 @@ mod tests {
             card: CardSpec {
                 seed: 3,
                 time: 1_800_000_000,
+                issuer_root: None,
+                unattested: false,
             },
             authority: "CERTMETER-CA",
             authority_seed: 4,

@@ -59,7 +59,7 @@ pub use generate::{GenerateError, generate, try_generate};
 pub use reader::Transport;
 pub use record::Recorder;
 pub use runner::{Mismatch, replay};
-pub use sim::{SimCard, fresh, sim_transport};
+pub use sim::{SimCard, attested, fresh, sim_transport};
 
 /// One flow: the card it starts from and every APDU exchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +77,9 @@ pub struct Vector {
     pub steps: Vec<Step>,
 }
 
-/// A deterministic simulated card: `SimConfig::deterministic(seed, time)`.
+/// A deterministic simulated card: `SimConfig::deterministic(seed, time)`,
+/// made with the issuer root of the deterministic authority of seed
+/// `issuer_root` pinned (`authority::keys::root_from_seed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardSpec {
@@ -85,6 +87,28 @@ pub struct CardSpec {
     pub seed: u64,
     /// The card's platform clock, fixed, Unix seconds.
     pub time: u64,
+    /// The seed of the deterministic authority whose issuer root the card
+    /// is made with; `None`: no issuer root (nothing can personalize it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_root: Option<u64>,
+    /// The card is made without the factory's attestation certificate
+    /// (with an issuer root, [`crate::fresh`] otherwise stores it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unattested: bool,
+}
+
+impl CardSpec {
+    /// The card's simulator settings.
+    pub fn sim_config(&self) -> applet_sim::sim::SimConfig {
+        let config = applet_sim::sim::SimConfig::deterministic(self.seed, self.time);
+        match self.issuer_root {
+            Some(seed) => {
+                let root = authority::keys::root_from_seed(seed);
+                config.with_issuer_root(authority::keys::encode_public(root.verifying_key()))
+            }
+            None => config,
+        }
+    }
 }
 
 /// One command APDU and the card's answer.

@@ -10,7 +10,8 @@
 //!   A6 { 80 ascending (u64), 81 descending (u64) }   certificate register
 //!   87 postage pieces (u32)  88 certificate pieces (u32)  89 PIN tries (1)
 //!   8A meter key (1)  8B authority keys (1)  8C slots used, total (1 + 1)
-//!   8E loads (u32)  8F deadline (u64)  9F01 postmarks (u32)  8D memory used, capacity (u32 + u32)
+//!   8E loads (u32)  8F deadline (u64)  9F01 postmarks (u32)  9F02 transport PIN (1)
+//!   8D memory used, capacity (u32 + u32)
 //! E1 rate table
 //!   90 service (1) || fee (u64) ...
 //! ```
@@ -68,6 +69,19 @@ pub mod tag {
     pub const DEADLINE: Tag = 0x8F;
     /// Inside [`STATUS`]: postmarks signed so far, u32.
     pub const POSTMARKS: Tag = 0x9F01;
+    /// Inside [`STATUS`]: the owner PIN is still the transport PIN (1) or
+    /// was changed (0), one byte.
+    pub const TRANSPORT_PIN: Tag = 0x9F02;
+    /// Inside [`STATUS`]: the service template, once an authority contact
+    /// set a policy: `A7 { 80 last contact (u64), A8 policy, 84 charged
+    /// operations since (u32), 85 state (1) }`.
+    pub const SERVICE: Tag = 0xA7;
+    /// Inside [`SERVICE`]: the authority time of the last contact, u64.
+    pub const LAST_CONTACT: Tag = 0x80;
+    /// Inside [`SERVICE`]: charged operations since the last contact, u32.
+    pub const DEBITS_SINCE_CONTACT: Tag = 0x84;
+    /// Inside [`SERVICE`]: the [`super::ServiceState`] byte.
+    pub const SERVICE_STATE: Tag = 0x85;
 
     /// Inside a register template: ascending register (total used), u64.
     pub const ASCENDING: Tag = 0x80;
@@ -110,6 +124,69 @@ crate::byte_enum! {
     }
     /// A lower-case name for people.
     fn name;
+}
+
+crate::byte_enum! {
+    /// Where the card stands in its service policy (status `A7`/`85`).
+    pub enum ServiceState {
+        /// Within the service days and the charged operations allowed.
+        InService = 0 => "in service",
+        /// Past the service days: the card warns, debits still work.
+        Due = 1 => "service due",
+        /// Past the service and grace days: debits refused (9404).
+        LockedByTime = 2 => "locked: service overdue",
+        /// The charged operations allowed are used up: debits refused (9405).
+        LockedByDebits = 3 => "locked: charged operations used up",
+    }
+    /// A lower-case name for people.
+    fn name;
+}
+
+/// The service template of the status (`A7`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceStatus {
+    /// Authority time of the last contact.
+    pub last_contact: u64,
+    /// The policy in force.
+    pub policy: super::sync::ServicePolicy,
+    /// Charged operations since the last contact.
+    pub debits: u32,
+    /// Where the card stands.
+    pub state: ServiceState,
+}
+
+impl ServiceStatus {
+    /// Writes the template.
+    pub fn write(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
+        w.nested(tag::SERVICE, |w| {
+            w.put_u64(tag::LAST_CONTACT, self.last_contact)?;
+            self.policy.write(w)?;
+            w.put_u32(tag::DEBITS_SINCE_CONTACT, self.debits)?;
+            w.put(tag::SERVICE_STATE, &[self.state as u8])
+        })
+    }
+
+    fn parse(c: &[u8]) -> Result<Option<Self>, FormatError> {
+        let Some(t) = tlv::find(c, tag::SERVICE) else {
+            return Ok(None);
+        };
+        let p = tlv::find(t, super::sync::POLICY)
+            .ok_or(FormatError::MissingField(super::sync::POLICY))?;
+        let u32_in = |fields, t| super::uint(fields, t, u64::from(u32::MAX)).map(|v| v as u32);
+        Ok(Some(ServiceStatus {
+            last_contact: super::uint(t, tag::LAST_CONTACT, u64::MAX)?,
+            policy: super::sync::ServicePolicy {
+                service_days: u32_in(p, super::sync::SERVICE_DAYS)?,
+                grace_days: u32_in(p, super::sync::GRACE_DAYS)?,
+                max_debits: u32_in(p, super::sync::MAX_DEBITS)?,
+            },
+            debits: u32_in(t, tag::DEBITS_SINCE_CONTACT)?,
+            state: super::uint(t, tag::SERVICE_STATE, 255)
+                .ok()
+                .and_then(|b| ServiceState::from_byte(b as u8))
+                .ok_or(FormatError::MissingField(tag::SERVICE_STATE))?,
+        }))
+    }
 }
 
 /// A data object readable with GET DATA.
@@ -324,6 +401,11 @@ pub struct StatusTemplate<'a> {
     pub deadline: u64,
     /// Postmarks signed.
     pub postmarks: u32,
+    /// The owner PIN is still the transport PIN (absent: false).
+    pub transport_pin: bool,
+    /// The service policy and where the card stands in it, once an
+    /// authority contact set one.
+    pub service: Option<ServiceStatus>,
 }
 
 impl<'a> StatusTemplate<'a> {
@@ -349,6 +431,10 @@ impl<'a> StatusTemplate<'a> {
             w.put_u32(tag::LOAD_COUNT, self.load_count)?;
             w.put_u64(tag::DEADLINE, self.deadline)?;
             w.put_u32(tag::POSTMARKS, self.postmarks)?;
+            w.put(tag::TRANSPORT_PIN, &[u8::from(self.transport_pin)])?;
+            if let Some(service) = &self.service {
+                service.write(w)?;
+            }
             // Used bytes in the upper half, capacity in the lower.
             self.memory.write(w, tag::MEMORY, false)
         })
@@ -379,6 +465,8 @@ impl<'a> StatusTemplate<'a> {
             load_count: u32_field(tag::LOAD_COUNT)?,
             deadline: super::uint(c, tag::DEADLINE, u64::MAX)?,
             postmarks: u32_field(tag::POSTMARKS)?,
+            transport_pin: tlv::find(c, tag::TRANSPORT_PIN) == Some(&[1][..]),
+            service: ServiceStatus::parse(c)?,
         })
     }
 }
@@ -450,6 +538,8 @@ mod tests {
             (postage_pieces, certificate_pieces, load_count, postmarks) in
                 (any::<u32>(), any::<u32>(), any::<u32>(), any::<u32>()),
             (pin_tries, meter_key, authority_keys) in (any::<u8>(), any::<bool>(), any::<u8>()),
+            transport_pin in any::<bool>(),
+            service in proptest::option::of((any::<u64>(), any::<[u32; 4]>(), 0u8..4)),
             (certificate_slots, memory) in (budget(), budget()),
         ) {
             let s = StatusTemplate {
@@ -470,6 +560,13 @@ mod tests {
                 load_count,
                 deadline,
                 postmarks,
+                transport_pin,
+                service: service.map(|(last_contact, [d, g, n, debits], state)| ServiceStatus {
+                    last_contact,
+                    policy: crate::cmd::sync::ServicePolicy { service_days: d, grace_days: g, max_debits: n },
+                    debits,
+                    state: ServiceState::from_byte(state).unwrap(),
+                }),
             };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);

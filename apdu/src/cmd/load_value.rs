@@ -4,7 +4,8 @@
 //! ```text
 //! 7F71 value load                          authority -> card
 //!   7F4E { 81 chip id, 5F20 serial, 85 load number (card's count + 1),
-//!          87 register, 88 amount, 83 time, 84 new service deadline }
+//!          87 register, 88 amount, 83 time, 84 new service deadline,
+//!          [A8 service policy] }
 //!   5F37 authority signature
 //!
 //! 7F72 load receipt                        card -> authority
@@ -27,14 +28,19 @@ pub const INS: u8 = 0x52;
 /// Value load message.
 pub const VALUE_LOAD: Tag = 0x7F71;
 
-/// Longest value load message ([`VALUE_LOAD`]): 142 bytes, with a serial of
+/// Longest value load message ([`VALUE_LOAD`]): 162 bytes, with a serial of
 /// [`SERIAL_MAX_LEN`](crate::meter::SERIAL_MAX_LEN) bytes. It fits a short
 /// `Lc`, so the host never sends LOAD VALUE extended or chained.
 pub const VALUE_LOAD_MAX_LEN: usize = {
     use crate::meter::SERIAL_MAX_LEN;
     // 81 chip id, 5F20 serial, 85 load number, 87 register, 88 amount,
-    // 83 time, 84 deadline: tag, one length byte, value.
-    let body = (1 + 1 + 8) + (2 + 1 + SERIAL_MAX_LEN) + (1 + 1 + 4) + (1 + 1 + 1) + 3 * (1 + 1 + 8);
+    // 83 time, 84 deadline: tag, one length byte, value; then the policy.
+    let body = (1 + 1 + 8)
+        + (2 + 1 + SERIAL_MAX_LEN)
+        + (1 + 1 + 4)
+        + (1 + 1 + 1)
+        + 3 * (1 + 1 + 8)
+        + super::sync::POLICY_LEN;
     assert!(body < 0x80);
     // 7F4E body (one length byte), 5F37 signature (one length byte).
     let content = (2 + 1 + body) + (2 + 1 + SIGNATURE_LEN);
@@ -101,6 +107,8 @@ pub struct ValueLoadBody<'a> {
     pub time: u64,
     /// The new service deadline.
     pub deadline: u64,
+    /// The authority's service policy, if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl ValueLoadBody<'_> {
@@ -112,7 +120,11 @@ impl ValueLoadBody<'_> {
         w.put(REGISTER, &[self.register as u8])?;
         w.put_u64(AMOUNT, self.amount)?;
         w.put_u64(TIME, self.time)?;
-        w.put_u64(DEADLINE, self.deadline)
+        w.put_u64(DEADLINE, self.deadline)?;
+        match self.policy {
+            Some(p) => p.write(w),
+            None => Ok(()),
+        }
     }
 
     /// Writes the whole message, `sign` signing the encoded body.
@@ -144,6 +156,8 @@ pub struct ValueLoad<'a> {
     pub time: u64,
     /// The new service deadline.
     pub deadline: u64,
+    /// The authority's service policy, if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl<'a> ValueLoad<'a> {
@@ -159,6 +173,7 @@ impl<'a> ValueLoad<'a> {
             amount: signed.uint::<8>(AMOUNT)?,
             time: signed.uint::<8>(TIME)?,
             deadline: signed.uint::<8>(DEADLINE)?,
+            policy: super::sync::ServicePolicy::find(&signed)?,
         })
     }
 
@@ -172,6 +187,7 @@ impl<'a> ValueLoad<'a> {
             amount: self.amount,
             time: self.time,
             deadline: self.deadline,
+            policy: self.policy,
         }
     }
 }
@@ -287,7 +303,12 @@ mod tests {
             register in register_id(),
             (amount, time, deadline) in (any::<u64>(), any::<u64>(), any::<u64>()),
         ) {
-            let body = ValueLoadBody { chip_id: &chip_id, serial: &serial, number, register, amount, time, deadline };
+            let policy = (number % 2 == 0).then_some(super::super::sync::ServicePolicy {
+                service_days: 90,
+                grace_days: 30,
+                max_debits: number,
+            });
+            let body = ValueLoadBody { chip_id: &chip_id, serial: &serial, number, register, amount, time, deadline, policy };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);
             body.write(&mut w, fake_sign).unwrap();

@@ -22,6 +22,7 @@
 use crate::command::{CLA_CHAINING, Command};
 use crate::status::StatusWord;
 
+pub mod attestation;
 pub mod challenge;
 pub mod generate_key;
 pub mod get_data;
@@ -32,6 +33,8 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod sync;
+pub mod unblock;
 pub mod verify_postmark;
 
 pub use crate::signed::FormatError;
@@ -115,6 +118,33 @@ pub enum Request<'a> {
         /// The slot.
         slot: u8,
     },
+    /// STORE ATTESTATION CERTIFICATE: `80 E2 00 00 Lc 7F21...` (at the
+    /// factory, once).
+    StoreAttestation {
+        /// The attestation certificate by the issuer root.
+        certificate: &'a [u8],
+    },
+    /// READ ATTESTATION: `80 E4 00 00 00`; answers the attestation key and
+    /// certificate (`E3`).
+    ReadAttestation,
+    /// ATTEST: `80 E4 01 00 10 nonce 00`; answers the attestation statement
+    /// over the meter key and the nonce, then the attestation certificate.
+    Attest {
+        /// The authority's nonce.
+        nonce: &'a [u8; attestation::NONCE_LEN],
+    },
+    /// SYNC: `80 54 00 00 Lc 7F75...`, the authority's signed time and
+    /// service policy ([`sync::Sync`]), a contact that does nothing else.
+    Sync {
+        /// The sync message.
+        message: &'a [u8],
+    },
+    /// RESET RETRY COUNTER: `00 2C 00 81 Lc message||PIN`, the authority's
+    /// unblock message ([`unblock::Unblock`]) then the new owner PIN.
+    Unblock {
+        /// The message, then the new PIN.
+        message_then_pin: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -130,12 +160,16 @@ impl<'a> Request<'a> {
             (CLA_ISO, get_data::INS) => get_data::parse(cmd),
             (CLA_ISO, challenge::INS) => challenge::parse(cmd),
             (CLA_ISO, generate_key::INS) => generate_key::parse(cmd),
+            (CLA_ISO, unblock::INS) => unblock::parse(cmd),
             (CLA_PROPRIETARY, personalize::INS) => personalize::parse(cmd),
             (CLA_PROPRIETARY, load_value::INS) => load_value::parse(cmd),
             (CLA_PROPRIETARY, hash::INS) => hash::parse(cmd),
             (CLA_PROPRIETARY, postmark::INS) => postmark::parse(cmd),
             (CLA_PROPRIETARY, verify_postmark::INS) => verify_postmark::parse(cmd),
             (CLA_PROPRIETARY, read_certificate::INS) => read_certificate::parse(cmd),
+            (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
+            (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
+            (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -159,6 +193,11 @@ impl<'a> Request<'a> {
             Request::Postmark => postmark::command(),
             Request::VerifyPostmark { file } => verify_postmark::command(file),
             Request::ReadCertificate { slot } => read_certificate::command(slot),
+            Request::StoreAttestation { certificate } => attestation::store_command(certificate),
+            Request::ReadAttestation => attestation::read_command(),
+            Request::Attest { nonce } => attestation::attest_command(nonce),
+            Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
+            Request::Sync { message } => sync::command(message),
         }
     }
 
@@ -198,6 +237,11 @@ impl core::fmt::Display for Name<'_> {
             Request::ReadCertificate { slot } => {
                 return write!(f, "READ CERTIFICATE slot {slot}");
             }
+            Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
+            Request::ReadAttestation => "READ ATTESTATION",
+            Request::Attest { .. } => "ATTEST the meter key",
+            Request::Unblock { .. } => "RESET RETRY COUNTER",
+            Request::Sync { .. } => "SYNC",
         })
     }
 }
@@ -304,6 +348,13 @@ mod tests {
             Request::Postmark,
             Request::VerifyPostmark { file: both },
             Request::ReadCertificate { slot: 2 },
+            Request::StoreAttestation { certificate: both },
+            Request::ReadAttestation,
+            Request::Attest { nonce: &[7; 16] },
+            Request::Unblock {
+                message_then_pin: both,
+            },
+            Request::Sync { message: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }
@@ -363,7 +414,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..17) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..21) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -388,13 +439,22 @@ mod tests {
             12 => Request::HashUpdate { data },
             13 => Request::Postmark,
             14 => Request::VerifyPostmark { file: data },
-            _ => Request::ReadCertificate { slot: n },
+            15 => Request::ReadCertificate { slot: n },
+            16 => Request::StoreAttestation { certificate: data },
+            17 => Request::ReadAttestation,
+            18 => Request::Unblock {
+                message_then_pin: data,
+            },
+            19 => Request::Sync { message: data },
+            _ => Request::Attest {
+                nonce: data[..16].try_into().unwrap(),
+            },
         }
     }
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..16,
+        fn request_round_trip(kind in 0u8..21,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

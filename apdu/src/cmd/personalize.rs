@@ -1,13 +1,16 @@
 //! PERSONALIZE (proprietary): `80 E0 00 00 Lc 7F70...`, carrying the
-//! authority's personalization message, signed by the authority key it
-//! carries and bound to the card by its chip id and a GET CHALLENGE nonce:
+//! authority's personalization message, signed by the authority key that
+//! the issuer root pinned in the card at manufacture certifies (the
+//! authority certificate the message carries), and bound to the card by its
+//! chip id and a GET CHALLENGE nonce:
 //!
 //! ```text
 //! 7F70 personalization                     authority -> card, once, blank card
-//!   7F4E { 81 chip id, 82 card challenge, 5F20 serial,
-//!          7F49 { 86 authority public key }, E1 rate table { 90 service||fee ... },
+//!   7F4E { 80 object type 7F70, 81 chip id, 82 card challenge, 5F20 serial,
+//!          7F23 { 7F21 authority certificate, by the issuer root, usage 10 },
+//!          E1 rate table { 90 service||fee ... },
 //!          83 time, 84 service deadline, 7F21 meter certificate }
-//!   5F37 signature by the authority key it carries
+//!   5F37 signature by the key the authority certificate certifies
 //! ```
 
 use super::get_data::tag::RATE_TABLE;
@@ -23,8 +26,15 @@ pub const INS: u8 = 0xE0;
 
 /// Personalization message.
 pub const PERSONALIZATION: Tag = 0x7F70;
+/// The object type, repeated inside the signed body: the outer tag, two
+/// bytes. Every message of the trust chain carries it first, so that the
+/// signature covers which kind of object it is.
+pub const OBJECT_TYPE: Tag = 0x80;
 /// Chip identifier (8 bytes).
 pub const CHIP_ID: Tag = 0x81;
+/// The authority certificate template: one `7F21` signed by the issuer
+/// root, certifying the authority key that signs the message.
+pub const AUTHORITY_CERTIFICATE: Tag = 0x7F23;
 /// Card challenge (16 bytes).
 pub const CHALLENGE: Tag = 0x82;
 /// Authority time, Unix seconds (u64).
@@ -60,8 +70,9 @@ pub struct PersonalizationBody<'a> {
     pub challenge: &'a [u8; 16],
     /// The meter serial to install.
     pub serial: &'a [u8],
-    /// The authority public key to install.
-    pub authority_key: &'a [u8; 65],
+    /// The authority certificate, encoded (`7F21`, by the issuer root):
+    /// its key is installed.
+    pub authority_certificate: &'a [u8],
     /// The content of the rate table: entries of service byte then fee
     /// u64 ([`super::get_data::RateTable::write_entries`]).
     pub rates: &'a [u8],
@@ -71,20 +82,24 @@ pub struct PersonalizationBody<'a> {
     pub deadline: u64,
     /// The meter certificate, encoded (`7F21`).
     pub certificate: &'a [u8],
+    /// The authority's service policy (`A8`), if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl PersonalizationBody<'_> {
     /// Writes the body's fields (the content of `7F4E`).
     pub fn write_fields(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
+        w.put(OBJECT_TYPE, &object_type(PERSONALIZATION))?;
         w.put(CHIP_ID, self.chip_id)?;
         w.put(CHALLENGE, self.challenge)?;
         w.put(cert::HOLDER, self.serial)?;
-        w.nested(cert::PUBLIC_KEY, |w| {
-            w.put(cert::EC_POINT, self.authority_key)
-        })?;
+        w.nested(AUTHORITY_CERTIFICATE, |w| w.raw(self.authority_certificate))?;
         w.nested(RATE_TABLE, |w| w.raw(self.rates))?;
         w.put_u64(TIME, self.time)?;
         w.put_u64(DEADLINE, self.deadline)?;
+        if let Some(p) = self.policy {
+            p.write(w)?;
+        }
         w.raw(self.certificate)
     }
 
@@ -109,8 +124,9 @@ pub struct Personalization<'a> {
     pub challenge: &'a [u8; 16],
     /// The meter serial to install.
     pub serial: &'a [u8],
-    /// The authority public key to install.
-    pub authority_key: &'a [u8; 65],
+    /// The authority certificate (by the issuer root): its key signs the
+    /// message and is installed.
+    pub authority_certificate: Certificate<'a>,
     /// The rate table: entries of service byte then fee u64.
     pub rates: &'a [u8],
     /// Authority time.
@@ -119,16 +135,16 @@ pub struct Personalization<'a> {
     pub deadline: u64,
     /// The meter certificate.
     pub certificate: Certificate<'a>,
+    /// The authority's service policy, if it sets one.
+    pub policy: Option<super::sync::ServicePolicy>,
 }
 
 impl<'a> Personalization<'a> {
     /// Parses a personalization message.
     pub fn parse(input: &'a [u8]) -> Result<Self, FormatError> {
         let signed = Signed::parse(input, PERSONALIZATION)?;
-        let authority_key = signed
-            .nested(cert::PUBLIC_KEY, cert::EC_POINT)?
-            .try_into()
-            .map_err(|_| FormatError::MissingField(cert::EC_POINT))?;
+        check_type(&signed)?;
+        let authority_certificate = Certificate::parse(signed.field(AUTHORITY_CERTIFICATE)?)?;
         let rates = signed.field(RATE_TABLE)?;
         tlv::validate(rates).map_err(|_| FormatError::Malformed)?;
         let certificate = tlv::find_object(signed.fields, cert::CERTIFICATE)
@@ -139,11 +155,12 @@ impl<'a> Personalization<'a> {
             chip_id: signed.array::<8>(CHIP_ID)?,
             challenge: signed.array::<16>(CHALLENGE)?,
             serial: signed.field(cert::HOLDER)?,
-            authority_key,
+            authority_certificate,
             rates,
             time: signed.uint::<8>(TIME)?,
             deadline: signed.uint::<8>(DEADLINE)?,
             certificate,
+            policy: super::sync::ServicePolicy::find(&signed)?,
         })
     }
 
@@ -153,12 +170,29 @@ impl<'a> Personalization<'a> {
             chip_id: self.chip_id,
             challenge: self.challenge,
             serial: self.serial,
-            authority_key: self.authority_key,
+            authority_certificate: self.authority_certificate.signed.raw,
             rates: self.rates,
             time: self.time,
             deadline: self.deadline,
             certificate: self.certificate.signed.raw,
+            policy: self.policy,
         }
+    }
+}
+
+/// The value of [`OBJECT_TYPE`] for a signed object of kind `kind`: its
+/// two-byte outer tag.
+pub const fn object_type(kind: Tag) -> [u8; 2] {
+    [(kind >> 8) as u8, kind as u8]
+}
+
+/// Checks that a signed object names its own outer tag in its first field
+/// [`OBJECT_TYPE`] (inside the signed body).
+pub fn check_type(signed: &Signed<'_>) -> Result<(), FormatError> {
+    let first = signed.iter().next();
+    match first {
+        Some(t) if t.tag == OBJECT_TYPE && t.value == object_type(signed.kind) => Ok(()),
+        _ => Err(FormatError::MissingField(OBJECT_TYPE)),
     }
 }
 
@@ -181,6 +215,15 @@ mod tests {
             (time, deadline, cert_serial) in (any::<u64>(), any::<u64>(), any::<u64>()),
         ) {
             let key: &[u8; 65] = key[..].try_into().unwrap();
+            let authority_cert = encode(cert::CERTIFICATE, |w| CertificateBody {
+                issuer: b"ROOT",
+                holder: b"AUTH",
+                serial: 0,
+                public_key: key,
+                usage: cert::usage::AUTHORITY,
+                effective: time,
+                expiry: deadline,
+            }.write_fields(w));
             let cert = encode(cert::CERTIFICATE, |w| CertificateBody {
                 issuer: b"AUTH",
                 holder: &serial,
@@ -197,11 +240,16 @@ mod tests {
                 chip_id: &chip_id,
                 challenge: &challenge,
                 serial: &serial,
-                authority_key: key,
+                authority_certificate: &authority_cert,
                 rates: w.written(),
                 time,
                 deadline,
                 certificate: &cert,
+                policy: (time % 2 == 0).then_some(crate::cmd::sync::ServicePolicy {
+                    service_days: 90,
+                    grace_days: 30,
+                    max_debits: cert_serial as u32,
+                }),
             };
             let mut buf = [0u8; 1024];
             let mut w = Writer::new(&mut buf);

@@ -41,6 +41,9 @@ crate::byte_enum! {
         PostmarkSignature = 5 => "the postmark signature does not match the certificate's key",
         /// 418: the message digest differs (the message was altered).
         DigestMismatch = 6 => "the message does not match the postmark's digest (altered message)",
+        /// The postmark is dated ahead of the verifier's clock by more than
+        /// the allowed skew: no meter can have signed it yet.
+        FutureDated = 7 => "the postmark is dated ahead of the verifier's clock by more than the allowed skew",
     }
     /// What failed, for people.
     fn reason;

@@ -38,6 +38,11 @@ struct Args {
     /// Manufacture a new blank card if FILE does not exist.
     #[arg(long)]
     create: bool,
+    /// With --create: the issuer root public key to pin into the new card,
+    /// 65 bytes in hex (`meter authority key --root`). Without it the card
+    /// cannot be personalized.
+    #[arg(long, value_name = "HEX", requires = "create")]
+    issuer_root: Option<String>,
     /// Deterministic mode (test vectors): seed the card's random number
     /// generator with this value...
     #[arg(long, requires = "time")]
@@ -57,8 +62,24 @@ impl Args {
         SimConfig {
             seed: self.seed,
             fixed_time: self.time,
+            issuer_root: self
+                .issuer_root
+                .as_deref()
+                .and_then(|h| decode_key(h.trim())),
         }
     }
+}
+
+/// 65 bytes from 130 hex digits.
+fn decode_key(hex: &str) -> Option<[u8; 65]> {
+    let mut key = [0u8; 65];
+    if hex.len() != 130 || !hex.is_ascii() {
+        return None;
+    }
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
 }
 
 fn main() -> ExitCode {

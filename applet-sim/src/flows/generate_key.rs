@@ -3,12 +3,11 @@
 //! private key never leaves it. Also reads the public key back.
 
 use apdu::StatusWord;
-use apdu::meter::PUBLIC_KEY_LEN;
 use apdu::tlv::Writer;
-use p256::ecdsa::{SigningKey, VerifyingKey};
 
 use crate::context::Context;
 use crate::error::Result;
+use crate::keys::{encode_public, new_key};
 use crate::layout::{METER_KEY_PRESENT, METER_PRIVATE_KEY, METER_PUBLIC_KEY};
 use crate::platform::Platform;
 use crate::state;
@@ -33,29 +32,6 @@ pub fn generate<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
 pub fn read<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
     let key = state::meter_public(ctx.store)?.ok_or(StatusWord::REFERENCED_DATA_NOT_FOUND)?;
     public_key_answer(key, ctx.out)
-}
-
-/// A fresh P-256 key pair from the card's random number generator.
-fn new_key(p: &mut impl Platform) -> Result<SigningKey> {
-    // A random 32-byte string is a valid scalar but for odds of about 2^-32.
-    for _ in 0..16 {
-        let mut d = [0u8; 32];
-        p.fill_random(&mut d);
-        if let Ok(k) = SigningKey::from_slice(&d) {
-            return Ok(k);
-        }
-    }
-    Err(StatusWord::UNKNOWN.into())
-}
-
-/// The uncompressed SEC1 encoding of a public key.
-fn encode_public(k: &VerifyingKey) -> [u8; PUBLIC_KEY_LEN] {
-    let mut out = [0u8; PUBLIC_KEY_LEN];
-    let point = k.to_sec1_point(false);
-    if let Some(dst) = out.get_mut(..point.as_bytes().len()) {
-        dst.copy_from_slice(point.as_bytes());
-    }
-    out
 }
 
 fn public_key_answer(key: &[u8], out: &mut [u8]) -> Result<usize> {

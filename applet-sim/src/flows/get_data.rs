@@ -16,7 +16,7 @@ use crate::layout::{
 use crate::platform::Platform;
 use crate::state;
 use crate::store::Store;
-use crate::{certificates, clock};
+use crate::{certificates, clock, contact};
 
 /// GET DATA: writes the data object into the response, returning its length.
 pub fn get_data<P: Platform>(ctx: &mut Context<'_, P>, obj: DataObject) -> Result<usize> {
@@ -35,6 +35,16 @@ pub fn get_data<P: Platform>(ctx: &mut Context<'_, P>, obj: DataObject) -> Resul
 
 fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
     let serial = state::serial(s)?;
+    let service = contact::Contact::read(s).ok().filter(|c| c.set).map(|c| {
+        let now = clock::now(s, p).unwrap_or(0);
+        let sequence = SEQUENCE.get(s).unwrap_or(0);
+        apdu::meter::ServiceStatus {
+            last_contact: c.time,
+            policy: c.policy,
+            debits: c.debits(sequence).min(u64::from(u32::MAX)) as u32,
+            state: c.state(now, sequence),
+        }
+    });
     let used_slots = certificates::used(s) as u8;
     w.nested(tag::STATUS, |w| {
         w.put(tag::LIFECYCLE, &[LIFECYCLE.get(s).unwrap_or(0) as u8])?;
@@ -77,6 +87,11 @@ fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
         w.put_u32(tag::LOAD_COUNT, LOAD_COUNT.get(s).unwrap_or(0) as u32)?;
         w.put_u64(tag::DEADLINE, DEADLINE.get(s).unwrap_or(0))?;
         w.put_u32(tag::POSTMARKS, POSTMARK_COUNT.get(s).unwrap_or(0) as u32)?;
+        let transport = state::transport_pin(s).unwrap_or(false);
+        w.put(tag::TRANSPORT_PIN, &[u8::from(transport)])?;
+        if let Some(service) = &service {
+            service.write(w)?;
+        }
         // Used bytes in the upper half, capacity in the lower.
         w.put_u64(
             tag::MEMORY,

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::layout::{CHIP_ID, Register};
 use crate::platform::Platform;
 use crate::records::Counters;
-use crate::{clock, funds, signing, state};
+use crate::{clock, contact, funds, signing, state};
 
 /// LOAD VALUE: checks the message, credits the register and writes the
 /// signed receipt into the response. The dispatcher checked Personalized.
@@ -45,6 +45,7 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     counters.deadline = m.deadline;
     counters.advance_clock(m.time);
     counters.write(s)?;
+    contact::record(s, m.time, m.policy)?;
     let now = clock::now(s, &*ctx.platform)?;
     let (asc, desc) = (rec.ascending, rec.descending);
     let serial = state::serial(s)?;

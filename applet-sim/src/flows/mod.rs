@@ -6,6 +6,7 @@
 //! Flows use the lower modules (state, layout, store, platform, funds,
 //! clock, signing, certificates), never the dispatcher and never each other.
 
+pub mod attestation;
 pub mod challenge;
 pub mod generate_key;
 pub mod get_data;
@@ -16,4 +17,6 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod sync;
+pub mod unblock;
 pub mod verify_postmark;

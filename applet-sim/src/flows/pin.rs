@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::layout::{PIN_LEN, PIN_TRIES, PIN_VALUE};
+use crate::layout::{PIN_LEN, PIN_TRANSPORT, PIN_TRIES, PIN_VALUE};
 use crate::platform::Platform;
 use crate::state::{self, Transient};
 use crate::store::Store;
@@ -45,8 +45,13 @@ pub fn change<P: Platform>(ctx: &mut Context<'_, P>, old_then_new: &[u8]) -> Res
         return Err(StatusWord::INCORRECT_DATA.into());
     }
     check(ctx.store, ctx.ram, old)?;
+    // The transport PIN must give way to another one.
+    if state::transport_pin(ctx.store)? && bool::from(old.ct_eq(new)) {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
     ctx.store.begin()?;
     state::set_pin(ctx.store, new)?;
+    PIN_TRANSPORT.set(ctx.store, 0)?;
     ctx.store.commit()?;
     Ok(0)
 }

@@ -35,7 +35,10 @@ pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Re
     funds::check(s, now, register, fee)?;
     // 408-418: the checks.
     let digest = ctx.ram.finish_hash()?;
-    let verdict = match crypto::check_postmark(&file, &authority, &digest) {
+    // A postmark dated ahead of the card's clock (which never goes back)
+    // by more than the skew is refused: verdict 7.
+    let checked = crypto::check_postmark_at(&file, &authority, &digest, now, crypto::DEFAULT_SKEW);
+    let verdict = match checked {
         Ok(()) => 0,
         Err(invalid) => invalid as u8,
     };

@@ -120,7 +120,8 @@ impl Card {
     /// A newly manufactured, blank card, powered on.
     pub fn manufacture(config: SimConfig) -> Result<Self, SimError> {
         let mut platform = SimPlatform::new(config).map_err(SimError::Entropy)?;
-        let applet = Applet::manufacture(&mut platform).map_err(|_| SimError::Mute)?;
+        let applet = Applet::manufacture(&mut platform, config.issuer_root.as_ref())
+            .map_err(|_| SimError::Mute)?;
         Ok(Self::with(Box::new(applet), platform))
     }
 

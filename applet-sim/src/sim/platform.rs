@@ -13,6 +13,10 @@ pub struct SimConfig {
     pub seed: Option<u64>,
     /// A clock that never moves, in Unix seconds; `None` uses the system clock.
     pub fixed_time: Option<u64>,
+    /// The issuer root public key (uncompressed SEC1) pinned into a card
+    /// manufactured with this configuration; `None` makes a card that no
+    /// authority can personalize. Not used when a card is opened.
+    pub issuer_root: Option<[u8; 65]>,
 }
 
 impl SimConfig {
@@ -21,6 +25,16 @@ impl SimConfig {
         SimConfig {
             seed: Some(seed),
             fixed_time: Some(time),
+            issuer_root: None,
+        }
+    }
+
+    /// This configuration, manufacturing cards with `root` pinned as their
+    /// issuer root.
+    pub fn with_issuer_root(self, root: [u8; 65]) -> Self {
+        SimConfig {
+            issuer_root: Some(root),
+            ..self
         }
     }
 }

@@ -4,7 +4,7 @@
 //! other processes away.
 //!
 //! Format (written): an 8-byte header `CMSIMiNN`, NN the persistent layout
-//! version of the image (two digits, today `CMSIMi02`), then the
+//! version of the image (two digits, today `CMSIMi03`), then the
 //! [`PERSISTENT_CAPACITY`]-byte image, then a 32-byte integrity tag, the
 //! SHA-256 of the header and the image. A flipped byte anywhere, a file cut
 //! short or extended is refused ([`SimError::Damaged`]) and never read. The

@@ -13,6 +13,23 @@ fn send(c: &mut Card, r: Request<'_>) -> (Vec<u8>, StatusWord) {
     (out, StatusWord::new(sw[0], sw[1]))
 }
 
+/// VERIFY the transport PIN and change it (a new card spends and
+/// personalizes nothing before).
+fn unlock(c: &mut Card) {
+    assert_eq!(verify(c, Some(DEFAULT_PIN)), StatusWord::OK);
+    let mut both = DEFAULT_PIN.to_vec();
+    both.resize(8, 0xFF);
+    both.extend_from_slice(b"13579");
+    let sw = send(
+        c,
+        Request::ChangePin {
+            old_then_new: &both,
+        },
+    )
+    .1;
+    assert_eq!(sw, StatusWord::OK);
+}
+
 /// VERIFY with `pin` (or the tries-left query) and its status word.
 fn verify(c: &mut Card, pin: Option<&[u8]>) -> StatusWord {
     send(c, Request::Verify { pin }).1
@@ -177,6 +194,12 @@ fn key_generation_needs_the_pin_and_a_blank_card() {
             pin: Some(DEFAULT_PIN),
         },
     );
+    // The transport PIN generates nothing.
+    assert_eq!(
+        send(&mut c, Request::GenerateKey { generate: true }).1,
+        StatusWord::TRANSPORT_PIN
+    );
+    unlock(&mut c);
     let (key, sw) = send(&mut c, Request::GenerateKey { generate: true });
     assert_eq!(sw, StatusWord::OK);
     let point = tlv::find(tlv::find(&key, 0x7F49).unwrap(), 0x86).unwrap();
@@ -201,12 +224,7 @@ fn tearing_key_generation_at_every_write() {
         .unwrap();
     let mut full = Card::manufacture(SimConfig::deterministic(7, 1_700_000_000)).unwrap();
     select(&mut full);
-    send(
-        &mut full,
-        Request::Verify {
-            pin: Some(DEFAULT_PIN),
-        },
-    );
+    unlock(&mut full);
     let w0 = full.store().writes();
     let key = full.transmit(&gen_cmd).unwrap();
     let writes = full.store().writes() - w0;
@@ -215,12 +233,7 @@ fn tearing_key_generation_at_every_write() {
     for n in 1..=writes + 1 {
         let mut c = Card::manufacture(SimConfig::deterministic(7, 1_700_000_000)).unwrap();
         select(&mut c);
-        send(
-            &mut c,
-            Request::Verify {
-                pin: Some(DEFAULT_PIN),
-            },
-        );
+        unlock(&mut c);
         let before = c.store().data().to_vec();
         c.tear_at_write(n);
         let r = c.transmit(&gen_cmd);

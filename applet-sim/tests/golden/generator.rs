@@ -8,9 +8,12 @@
 //! certificate, the postmark), are the golden data of one layout version.
 //!
 //! This file must compile against every card version a golden image is
-//! made with (today: layout v1 at commit 832d877, and v2): it uses only the
-//! state file, `SimConfig`, `Request` and `p256`, and encodes the
-//! authority's messages itself rather than through `apdu`'s modules.
+//! made with (today: layout v1 at commit 832d877, v2, and v3 with this
+//! file's history: from v3 on the card is made with the issuer root
+//! [`root_key`] pinned, and the personalization carries the authority
+//! certificate by that root): it uses only the state file, `SimConfig`,
+//! `Request` and `p256`, and encodes the authority's messages itself rather
+//! than through `apdu`'s modules.
 
 #![allow(dead_code)]
 
@@ -29,12 +32,65 @@ pub const TIME: u64 = 1_800_000_000;
 pub const SERIAL: &[u8] = b"GOLD-0001";
 /// Loaded into the certificate register (minor units).
 pub const LOAD: u64 = 1_000;
+/// The owner PIN the golden card (v3 on) takes in place of its transport
+/// PIN.
+pub const OWNER_PIN: &[u8] = b"13579";
+
+/// CHANGE REFERENCE DATA from the transport PIN to [`OWNER_PIN`] (layout
+/// v3 on: a new card's PIN must be changed before it personalizes).
+pub fn change_transport_pin(card: &mut StateFile) {
+    let mut both = DEFAULT_PIN.to_vec();
+    both.resize(8, 0xFF);
+    both.extend_from_slice(OWNER_PIN);
+    ok(
+        card,
+        Request::ChangePin {
+            old_then_new: &both,
+        },
+    );
+}
+
 /// The message postmarked.
 pub const LETTER: &[u8] = b"a letter for the golden card";
 /// The authority's name.
 const ISSUER: &[u8] = b"GOLDEN-CA";
 /// The authority's private scalar (a test key).
 const AUTHORITY_SCALAR: [u8; 32] = [0x5A; 32];
+/// The issuer root's private scalar (a test key).
+const ROOT_SCALAR: [u8; 32] = [0x3C; 32];
+
+/// The test issuer root's key.
+pub fn root_key() -> SigningKey {
+    SigningKey::from_slice(&ROOT_SCALAR).expect("a valid scalar")
+}
+
+/// The issuer root public key pinned into the golden card.
+pub fn root_public() -> [u8; 65] {
+    root_key()
+        .verifying_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .try_into()
+        .expect("65 bytes")
+}
+
+/// The authority certificate: the authority key, certified by the root
+/// (usage 10: authority).
+pub fn authority_certificate() -> Vec<u8> {
+    let point = authority_key().verifying_key().to_sec1_point(false);
+    let body = [
+        tlv(0x5F29, &[1]),
+        tlv(0x42, ISSUER),
+        tlv(0x5F20, ISSUER),
+        tlv(0x93, &u64be(0)),
+        tlv(0x7F49, &tlv(0x86, point.as_bytes())),
+        tlv(0x7F4C, &tlv(0x53, &[0x10])),
+        tlv(0x5F25, &u64be(TIME - 86_400)),
+        tlv(0x5F24, &u64be(TIME + 3650 * 86_400)),
+    ]
+    .concat();
+    signed(0x7F21, &root_key(), &body)
+}
 
 /// What the card answered after its history, hex per line in
 /// `expected.txt`: `name hex`.
@@ -121,17 +177,17 @@ pub fn certificate(public_key: &[u8]) -> Vec<u8> {
 /// The personalization message (7F70) for this chip and challenge.
 pub fn personalization(chip_id: &[u8], challenge: &[u8], public_key: &[u8]) -> Vec<u8> {
     let authority = authority_key();
-    let point = authority.verifying_key().to_sec1_point(false);
     let rates = [
         tlv(0x90, &[[1].as_slice(), &u64be(25)].concat()),
         tlv(0x90, &[[2].as_slice(), &u64be(10)].concat()),
     ]
     .concat();
     let body = [
+        tlv(0x80, &[0x7F, 0x70]),
         tlv(0x81, chip_id),
         tlv(0x82, challenge),
         tlv(0x5F20, SERIAL),
-        tlv(0x7F49, &tlv(0x86, point.as_bytes())),
+        tlv(0x7F23, &authority_certificate()),
         tlv(0xE1, &rates),
         tlv(0x83, &u64be(TIME)),
         tlv(0x84, &u64be(TIME + 90 * 86_400)),
@@ -181,8 +237,8 @@ pub fn answers(card: &mut StateFile, postmark: &[u8]) -> Vec<(&'static str, Vec<
 
 /// Makes the golden card at `path` (replacing it) and returns its answers.
 pub fn make(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
-    let mut card = StateFile::create(path, true, SimConfig::deterministic(SEED, TIME))
-        .expect("a new state file");
+    let config = SimConfig::deterministic(SEED, TIME).with_issuer_root(root_public());
+    let mut card = StateFile::create(path, true, config).expect("a new state file");
     ok(&mut card, Request::Select { aid: AID });
     ok(
         &mut card,
@@ -190,6 +246,7 @@ pub fn make(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
             pin: Some(DEFAULT_PIN),
         },
     );
+    change_transport_pin(&mut card);
     let key = ok(&mut card, Request::GenerateKey { generate: true });
     let public_key = key[key.len() - 65..].to_vec();
     let status = ok(&mut card, Request::GetData(DataObject::Status));

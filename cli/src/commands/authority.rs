@@ -19,8 +19,33 @@ pub enum AuthorityCommand {
         #[arg(long, default_value = "CERTMETER-CA")]
         name: String,
     },
-    /// Print the authority's public key (hex), for verifiers.
+    /// Set the service policy every contact (personalization, load, unblock,
+    /// sync) carries: past D days since the last contact the card warns,
+    /// past D+G it refuses debits, and it refuses them once N charged
+    /// operations were made since the contact.
+    Policy {
+        /// Service days D (0: no time limit).
+        #[arg(long, default_value_t = authority::DEFAULT_SERVICE_DAYS)]
+        service_days: u32,
+        /// Grace days G.
+        #[arg(long, default_value_t = authority::DEFAULT_GRACE_DAYS)]
+        grace_days: u32,
+        /// Charged operations N between contacts (0: no limit).
+        #[arg(long, default_value_t = authority::DEFAULT_MAX_DEBITS)]
+        max_debits: u32,
+    },
+    /// Record that the holder of meter SERIAL was checked: the next `meter
+    /// pin unblock` of that meter is signed.
+    ApproveUnblock {
+        /// The meter serial.
+        serial: String,
+    },
+    /// Print the authority's public key (hex), for verifiers; with
+    /// `--root`, its issuer root (what `card new` pins into cards).
     Key {
+        /// The issuer root's public key instead of the operational key.
+        #[arg(long)]
+        root: bool,
         /// Write the key as a PEM SubjectPublicKeyInfo, as openssl reads it.
         #[arg(long)]
         pem: bool,
@@ -37,10 +62,61 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
     let dir = g.authority_dir()?;
     let a = match command {
         AuthorityCommand::Init { name } => Authority::init(&dir, name)?,
-        AuthorityCommand::Key { pem: true, output } => {
-            let pem = reader::export::public_key_pem(&Authority::open(&dir)?.public_key())?;
+        AuthorityCommand::Policy {
+            service_days,
+            grace_days,
+            max_debits,
+        } => {
+            let policy = apdu::message::ServicePolicy {
+                service_days: *service_days,
+                grace_days: *grace_days,
+                max_debits: *max_debits,
+            };
+            Authority::open(&dir)?.set_policy(policy)?;
+            if g.json {
+                println!(
+                    "{}",
+                    json!({ "service_days": service_days, "grace_days": grace_days, "max_debits": max_debits })
+                );
+            } else {
+                println!(
+                    "service policy: {service_days} days of service, {grace_days} of grace, {max_debits} charged operations between contacts"
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::ApproveUnblock { serial } => {
+            Authority::open(&dir)?.approve_unblock(serial)?;
+            if g.json {
+                println!("{}", json!({ "unblock_approved": serial }));
+            } else {
+                println!("unblock of meter {serial} approved (holder checked)");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Key {
+            pem: true,
+            output,
+            root,
+        } => {
+            let a = Authority::open(&dir)?;
+            let key = if *root {
+                a.issuer_root()
+            } else {
+                a.public_key()
+            };
+            let pem = reader::export::public_key_pem(&key)?;
             let out = output.clone().unwrap_or_else(|| "-".into());
             write_output(&out, pem.as_bytes(), &g.guard())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Key {
+            pem: false,
+            root: true,
+            ..
+        } => {
+            let a = Authority::open(&dir)?;
+            authority(g.json, &dir, a.name(), &a.issuer_root());
             return Ok(ExitCode::SUCCESS);
         }
         AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,

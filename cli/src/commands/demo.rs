@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, ensure};
 use apdu::StatusWord;
 use apdu::meter::{DEFAULT_PIN, RegisterId};
+
+/// The owner PIN the demo sets in place of the transport PIN.
+const OWNER_PIN: &[u8] = b"2468";
 use authority::Authority;
 use reader::meter::{RegisterState, Status};
 use reader::postmark::{self, VerifyError};
@@ -71,8 +74,12 @@ pub fn run(_json: bool) -> Result<ExitCode> {
 
     n.step("A blank card is manufactured (Figure 2, meter 218)");
     let card_path = dir.path().join("card.sim");
-    let transport = SimTransport::create(&card_path, false)?;
+    let transport = SimTransport::create(&card_path, false, Some(authority.issuer_root()))?;
     let mut card: Card = Meter::new(Box::new(transport));
+    reader::manufacture::certify_attestation(&mut card, &mut authority)?;
+    n.say(
+        "the card is made with the authority's issuer root pinned, and its attestation key is certified for its chip id",
+    );
     card.select()?;
     let s = card.status()?;
     n.say(format!(
@@ -80,8 +87,23 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         s.chip_id, s.lifecycle, s.pin_tries
     ));
 
-    n.step("Personalization: the card makes its meter key, the authority certifies it (Figure 1) and loads 1.00");
+    n.step("The owner changes the transport PIN the card came with");
     card.verify_pin(DEFAULT_PIN)?;
+    match card.generate_meter_key() {
+        Err(reader::Error::Card { sw }) if sw == apdu::StatusWord::TRANSPORT_PIN => n.say(format!(
+            "with the transport PIN {} the card refuses to make a key ({sw}: {})",
+            String::from_utf8_lossy(DEFAULT_PIN),
+            sw.description()
+        )),
+        other => anyhow::bail!("the transport PIN was not refused: {other:?}"),
+    }
+    card.change_pin(DEFAULT_PIN, OWNER_PIN)?;
+    n.say(format!(
+        "meter pin change: the owner PIN is now {}; the card personalizes and spends from here on",
+        String::from_utf8_lossy(OWNER_PIN)
+    ));
+
+    n.step("Personalization: the card makes its meter key, attests it under its attestation key, the authority certifies it (Figure 1) and loads 1.00");
     let p = reader::personalize::personalize(&mut card, &mut authority, "PB-000001", 100)?;
     let s = card.status()?;
     let cert = s
@@ -113,7 +135,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
 
     n.step("Figure 4 off the card: anyone with the authority's public key verifies it, free");
     let key = authority.public_key();
-    let ok = postmark::verify_offline(&mut &message[..], &pm, &key)?;
+    let ok = postmark::verify_offline(
+        &mut &message[..],
+        &pm,
+        &key,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    )?;
     n.say(format!(
         "408 certificate signed by the authority; 414/416 digests equal; 420 valid (postmark {})",
         ok.sequence
@@ -130,7 +158,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     n.step("A tampered message is rejected");
     let mut tampered = message.clone();
     tampered[8] ^= 0x01;
-    match postmark::verify_offline(&mut &tampered[..], &pm, &key) {
+    match postmark::verify_offline(
+        &mut &tampered[..],
+        &pm,
+        &key,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    ) {
         Err(VerifyError::Invalid(why)) => {
             n.say(format!("off the card: 418 invalid: {}", why.reason()))
         }
@@ -147,7 +181,13 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         money::format(verdict.fee)
     ));
     let other = Authority::deterministic("OTHER-CA", 99, info.time)?;
-    match postmark::verify_offline(&mut &message[..], &pm, &other.public_key()) {
+    match postmark::verify_offline(
+        &mut &message[..],
+        &pm,
+        &other.public_key(),
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    ) {
         Err(VerifyError::Invalid(why)) => n.say(format!(
             "against another authority: 412 invalid: {}",
             why.reason()

@@ -8,9 +8,11 @@ pub mod cert;
 pub mod demo;
 pub mod load;
 pub mod personalize;
+pub mod pin;
 pub mod postmark;
 pub mod readers;
 pub mod status;
+pub mod sync;
 pub mod verify;
 
 use std::process::ExitCode;
@@ -51,12 +53,20 @@ enum Command {
         #[command(subcommand)]
         command: authority::AuthorityCommand,
     },
+    /// The owner PIN: change it (a new card's transport PIN first), unblock it.
+    Pin {
+        #[command(subcommand)]
+        command: pin::PinCommand,
+    },
     /// Personalize a blank card with the authority and load its first funds.
     Personalize(personalize::Args),
     /// Load funds from the authority into a register.
     Load(load::Args),
     /// Show what the card holds: life cycle, registers, counters, clock, certificates.
     Status,
+    /// Contact the authority and nothing else: its signed time and service
+    /// policy; lifts a lock by time or by charged operations.
+    Sync,
     /// Postmark a file (Figure 3): the card hashes it, charges the fee and signs.
     Postmark(postmark::Args),
     /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
@@ -79,9 +89,11 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Demo => demo::run(g.json),
         Command::Card { command } => card::run(g, command),
         Command::Authority { command } => authority::run(g, command),
+        Command::Pin { command } => pin::run(g, command),
         Command::Personalize(args) => personalize::run(g, args),
         Command::Load(args) => load::run(g, args),
         Command::Status => status::run(g),
+        Command::Sync => sync::run(g),
         Command::Postmark(args) => postmark::run(g, args),
         Command::Verify(args) => verify::run(g, args),
         Command::Cert { command } => cert::run(g, command),

@@ -50,9 +50,33 @@ fn status(json: bool, s: &Status) -> Result<()> {
         "postmarks", s.postmarks, s.load_count
     );
     if s.deadline > 0 {
-        println!("{:<12} {}", "service due", time(s.deadline));
+        println!("{:<12} {}", "deadline", time(s.deadline));
     }
-    println!("{:<12} {} tries left", "PIN", s.pin_tries);
+    if let Some(v) = &s.service {
+        println!(
+            "{:<12} {} (last authority contact {}; {} charged operations since, of {}; service {} days + {} days of grace)",
+            "service",
+            v.state,
+            time(v.last_contact),
+            v.debits_since_contact,
+            v.max_debits,
+            v.service_days,
+            v.grace_days
+        );
+        if v.state != "in service" {
+            println!("{:<12} contact the authority: `meter sync` (or a load)", "");
+        }
+    }
+    println!(
+        "{:<12} {} tries left{}",
+        "PIN",
+        s.pin_tries,
+        if s.transport_pin {
+            " (transport PIN: change it with `meter pin change`)"
+        } else {
+            ""
+        }
+    );
     println!(
         "{:<12} {}",
         "meter key",

@@ -32,6 +32,10 @@ pub struct Args {
     /// verifying without the authority's directory.
     #[arg(long, value_name = "HEX|FILE")]
     authority_key: Option<String>,
+    /// How far ahead of this computer's clock a postmark may be dated, in
+    /// seconds (off the card; the card uses its own clock and 300).
+    #[arg(long, value_name = "SECONDS", default_value_t = apdu::crypto::DEFAULT_SKEW)]
+    max_skew: u64,
 }
 
 /// The key given with `--authority-key`: a PEM file when a file has that
@@ -55,6 +59,7 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         postmark: pm_path,
         on_card,
         authority_key,
+        max_skew,
     } = args;
     let json = g.json;
     let pm = read_limited(pm_path, postmark::MAX_POSTMARK_FILE, "a postmark file")?;
@@ -76,7 +81,11 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
             // Only the public key: the database is read, never written.
             None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
         };
-        match postmark::verify_offline(&mut message, &pm, &key) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        match postmark::verify_offline(&mut message, &pm, &key, now, *max_skew) {
             Ok(info) => {
                 valid(json, &info)?;
                 true

@@ -8,8 +8,8 @@ use reader::meter::CardVerdict;
 use reader::postmark::{self, VerifyError};
 
 use super::{
-    AUTHORITY, AUTHORITY_SEED, CARD, Funds, MESSAGE, OTHER_AUTHORITY_SEED, POSTMARK_FEE, PREAMBLE,
-    Result, Session, VERIFY_FEE, money, personalized, postmarked,
+    AUTHORITY, AUTHORITY_SEED, CARD, DAY, Funds, MESSAGE, OTHER_AUTHORITY_SEED, POSTMARK_FEE,
+    PREAMBLE, Result, Session, VERIFY_FEE, money, personalized, postmarked,
 };
 use crate::{CardSpec, Vector};
 
@@ -20,6 +20,7 @@ pub(super) fn vectors() -> Result<Vec<Vector>> {
         verify_tampered()?,
         verify_other_authority()?,
         verify_insufficient_funds()?,
+        verify_future_dated()?,
     ])
 }
 
@@ -61,7 +62,13 @@ fn verify_tampered() -> Result<Vector> {
     let (mut s, authority, file) = postmarked("fig4-verify-tampered", 100)?;
     let mut tampered = MESSAGE.to_vec();
     tampered[8] ^= 0x01;
-    let offline = postmark::verify_offline(&mut &tampered[..], &file, &authority.public_key());
+    let offline = postmark::verify_offline(
+        &mut &tampered[..],
+        &file,
+        &authority.public_key(),
+        CARD.time,
+        apdu::crypto::DEFAULT_SKEW,
+    );
     s.ensure(
         matches!(offline, Err(VerifyError::Invalid(Invalid::DigestMismatch))),
         || format!("a tampered message off the card: {offline:?}"),
@@ -107,6 +114,8 @@ fn verify_other_authority() -> Result<Vector> {
     let other_card = CardSpec {
         seed: CARD.seed + 1,
         time: CARD.time,
+        issuer_root: Some(OTHER_AUTHORITY_SEED),
+        unattested: false,
     };
     let mut o = Session::new("fig4-verify-other-authority (other meter)", other_card)?;
     o.open()?;
@@ -114,7 +123,13 @@ fn verify_other_authority() -> Result<Vector> {
     let file = o.postmark_funded()?;
 
     let (mut s, authority) = personalized("fig4-verify-other-authority", 100)?;
-    let offline = postmark::verify_offline(&mut &MESSAGE[..], &file, &authority.public_key());
+    let offline = postmark::verify_offline(
+        &mut &MESSAGE[..],
+        &file,
+        &authority.public_key(),
+        CARD.time,
+        apdu::crypto::DEFAULT_SKEW,
+    );
     s.ensure(
         matches!(
             offline,
@@ -193,4 +208,62 @@ fn verify_insufficient_funds() -> Result<Vector> {
             money(VERIFY_FEE)
         ),
     ))
+}
+
+/// A postmark dated a day ahead of the verifier's clock: a meter whose
+/// clock is ahead made it (its steps are not part of the vector); the card
+/// (its clock at CARD.time) and the PC refuse it as future-dated.
+fn verify_future_dated() -> Result<Vector> {
+    let ahead = CardSpec {
+        seed: CARD.seed + 2,
+        time: CARD.time + DAY,
+        issuer_root: Some(AUTHORITY_SEED),
+        unattested: false,
+    };
+    let mut authority = super::authority()?;
+    let mut o = Session::new("fig4-verify-future-dated (meter ahead)", ahead)?;
+    o.open()?;
+    o.personalize(&mut authority, "PB-000003", 100)?;
+    let file = o.postmark_funded()?;
+    let offline = postmark::verify_offline(
+        &mut &MESSAGE[..],
+        &file,
+        &authority.public_key(),
+        CARD.time,
+        apdu::crypto::DEFAULT_SKEW,
+    );
+    s_ensure_future(&offline)?;
+    let (mut s, _) = personalized("fig4-verify-future-dated", 100)?;
+    let v = s.verify(
+        MESSAGE,
+        &file,
+        "Figure 4: the postmark is genuine but dated a day ahead of the card's clock (more than the 300 s allowed): verdict 07; the fee is charged",
+    )?;
+    s.ensure(
+        v == CardVerdict {
+            result: Err(Invalid::FutureDated),
+            fee: VERIFY_FEE,
+        },
+        || format!("verdict on a future-dated postmark: {v:?}"),
+    )?;
+    Ok(s.finish(
+        "Figure 4",
+        format!(
+            "Figure 4 on the card, a future-dated postmark. {PREAMBLE} with 1.00. The postmark file comes from another meter of the same \
+             authority (card seed {}) whose clock is a day ahead: it is genuine, but dated more than the allowed skew (300 s) after the \
+             verifier's clock. The card refuses it (verdict 07, fee charged), as does the PC off the card (`meter verify`).",
+            ahead.seed
+        ),
+    ))
+}
+
+fn s_ensure_future(offline: &Result<reader::postmark::PostmarkInfo, VerifyError>) -> Result<()> {
+    if matches!(offline, Err(VerifyError::Invalid(Invalid::FutureDated))) {
+        Ok(())
+    } else {
+        Err(super::GenerateError::Unexpected {
+            vector: "fig4-verify-future-dated",
+            what: format!("a future-dated postmark off the card: {offline:?}"),
+        })
+    }
 }

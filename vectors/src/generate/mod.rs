@@ -7,9 +7,11 @@
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
+mod attestation;
 mod fig3_postmark;
 mod fig4_verify;
 mod personalization;
+mod pin;
 
 use apdu::meter::{DEFAULT_PIN, DataObject, Request, ins, tag};
 use apdu::{StatusWord, tlv};
@@ -27,6 +29,8 @@ use crate::{CardSpec, Vector};
 pub const CARD: CardSpec = CardSpec {
     seed: 7,
     time: 1_780_000_000,
+    issuer_root: Some(AUTHORITY_SEED),
+    unattested: false,
 };
 /// The authority's name.
 pub const AUTHORITY: &str = "CERTMETER-CA";
@@ -82,7 +86,13 @@ pub fn generate() -> Vec<Vector> {
 /// Every vector, generated afresh; an error when a flow fails or the card
 /// does not behave as a vector says.
 pub fn try_generate() -> Result<Vec<Vector>> {
-    let mut all = vec![personalization::personalization()?];
+    let mut all = vec![
+        personalization::personalization()?,
+        personalization::rogue_authority()?,
+        attestation::unattested()?,
+        pin::transport_pin()?,
+        pin::unblock()?,
+    ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
     Ok(all)
@@ -159,11 +169,23 @@ impl Session {
             &[],
         );
         self.meter.select()?;
+        self.unlock()
+    }
+
+    /// VERIFY the transport PIN a new card comes with, then CHANGE
+    /// REFERENCE DATA to the owner's PIN (`fixture::OWNER_PIN`): nothing
+    /// is spent or personalized before.
+    pub(super) fn unlock(&mut self) -> Result<()> {
         self.phase(
             "Figure 2, meter 218: the owner PIN unlocks the meter's services",
-            &[],
+            &[(
+                ins::CHANGE_REFERENCE_DATA,
+                "Figure 2, meter 218: the transport PIN a new card comes with is changed to the owner's own PIN; until then the card spends and personalizes nothing (9403)",
+            )],
         );
         self.meter.verify_pin(DEFAULT_PIN)?;
+        self.meter
+            .change_pin(DEFAULT_PIN, crate::fixture::OWNER_PIN)?;
         Ok(())
     }
 
@@ -203,6 +225,24 @@ impl Session {
                     "Figure 2, 250: the authority's signed value load credits the certificate register; the card answers a receipt signed with the meter key",
                 ),
             ],
+        );
+        reader::personalize::personalize(&mut self.meter, authority, serial, funds)?;
+        Ok(())
+    }
+
+    /// [`Self::personalize`], returning the flow's error (a refusal to record).
+    pub(super) fn try_personalize(
+        &mut self,
+        authority: &mut dyn authority::AuthorityService,
+        serial: &str,
+        funds: u64,
+    ) -> Result<(), reader::Error> {
+        self.phase(
+            "Figure 2: personalization by an authority the card's issuer root does not certify",
+            &[(
+                ins::PERSONALIZE,
+                "Figure 2, 240: the card refuses the message (6982): its authority certificate is not signed by the issuer root pinned at manufacture; nothing is written",
+            )],
         );
         reader::personalize::personalize(&mut self.meter, authority, serial, funds)?;
         Ok(())
@@ -320,7 +360,7 @@ pub(super) fn personalized(name: &'static str, funds: u64) -> Result<(Session, A
 }
 
 pub(super) const PREAMBLE: &str =
-    "A fresh card is selected, unlocked with the default PIN and personalized";
+    "A fresh card is selected, its transport PIN changed to the owner PIN, and personalized";
 
 /// A funded card, one postmark; returns the postmark file.
 pub(super) fn postmarked(name: &'static str, funds: u64) -> Result<(Session, Authority, Vec<u8>)> {

@@ -1,0 +1,122 @@
+//! Contacts that change nothing else: SYNC (the authority's signed time
+//! and service policy, [`Authority::sync`]) and PIN unblock. PIN unblock: the authority checks the card's holder (in this local
+//! authority, `meter authority approve-unblock SERIAL` stands for that
+//! check and records it), then signs one unblock message (`7F74`) for the
+//! card's chip id, serial and challenge; the approval is used up.
+
+use apdu::message::{SYNC, SyncBody, UNBLOCK, UnblockBody};
+use rusqlite::{OptionalExtension, params};
+
+use crate::{Authority, AuthorityError, db, keys};
+
+impl Authority {
+    /// The signed sync message (7F75) for meter `serial` on chip `chip_id`,
+    /// answering the card's `challenge`: the authority's time and its
+    /// service policy. Refused for an unknown or revoked meter, or one on
+    /// another chip.
+    pub fn sync(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, AuthorityError> {
+        let meter = self
+            .meter(serial)?
+            .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
+        if meter.chip_id != hex::encode(chip_id) {
+            return Err(AuthorityError::InvalidRequest(format!(
+                "meter {serial} is not on this card"
+            )));
+        }
+        let revoked: Option<i64> = self.conn.query_row(
+            "SELECT revoked_at FROM certificates WHERE serial = ?1",
+            [db::to_int(meter.certificate_serial, "serial")?],
+            |r| r.get(0),
+        )?;
+        if revoked.is_some() {
+            return Err(AuthorityError::InvalidRequest(format!(
+                "the certificate of meter {serial} is revoked"
+            )));
+        }
+        let policy = self.policy()?;
+        let now = self.now();
+        let expiry: i64 = self.conn.query_row(
+            "SELECT expiry FROM certificates WHERE serial = ?1",
+            [db::to_int(meter.certificate_serial, "serial")?],
+            |r| r.get(0),
+        )?;
+        // Serviced no longer than its certificate is valid.
+        let deadline = Authority::service_deadline(now, &policy).min(db::from_int(expiry)?);
+        keys::signed_object(SYNC, &self.key, |w| {
+            SyncBody {
+                chip_id,
+                serial: serial.as_bytes(),
+                challenge,
+                time: now,
+                deadline,
+                policy,
+            }
+            .write_fields(w)
+        })
+    }
+
+    /// Records that the holder of meter `serial` was checked: the next
+    /// [`Authority::unblock`] for it is signed.
+    pub fn approve_unblock(&mut self, serial: &str) -> Result<(), AuthorityError> {
+        if self.meter(serial)?.is_none() {
+            return Err(AuthorityError::UnknownMeter(serial.to_owned()));
+        }
+        let now = db::to_int(self.now(), "time")?;
+        self.conn.execute(
+            "INSERT INTO unblock_approvals (meter, approved_at) VALUES (?1, ?2)
+             ON CONFLICT (meter) DO UPDATE SET approved_at = excluded.approved_at",
+            params![serial, now],
+        )?;
+        Ok(())
+    }
+
+    /// The signed unblock message for meter `serial` on chip `chip_id`,
+    /// answering the card's `challenge`: only after the holder was checked
+    /// ([`Authority::approve_unblock`]), whose approval it uses up.
+    pub fn unblock(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Vec<u8>, AuthorityError> {
+        let meter = self
+            .meter(serial)?
+            .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
+        if meter.chip_id != hex::encode(chip_id) {
+            return Err(AuthorityError::InvalidRequest(format!(
+                "meter {serial} is not on this card"
+            )));
+        }
+        let now = self.now();
+        let tx = self.conn.transaction()?;
+        let approved: Option<i64> = tx
+            .query_row(
+                "SELECT approved_at FROM unblock_approvals WHERE meter = ?1",
+                [serial],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if approved.is_none() {
+            return Err(AuthorityError::InvalidRequest(format!(
+                "the holder of meter {serial} was not checked: the authority approves an unblock first (`meter authority approve-unblock {serial}`)"
+            )));
+        }
+        tx.execute("DELETE FROM unblock_approvals WHERE meter = ?1", [serial])?;
+        let message = keys::signed_object(UNBLOCK, &self.key, |w| {
+            UnblockBody {
+                chip_id,
+                serial: serial.as_bytes(),
+                challenge,
+                time: now,
+            }
+            .write_fields(w)
+        })?;
+        tx.commit()?;
+        Ok(message)
+    }
+}

@@ -1,0 +1,31 @@
+//! An authority contact that does nothing else (`meter sync`): the
+//! authority's signed time and service policy, for this card and a fresh
+//! challenge. The card's clock moves forward to the authority's time, and
+//! the service period and the count of charged operations start again: a
+//! lock lifts.
+
+use authority_api::AuthorityService;
+
+use crate::error::Error;
+use crate::meter::{Meter, Status};
+use crate::transport::Transport;
+
+/// Syncs the personalized card behind `meter` with `authority`; returns
+/// the status after.
+pub fn sync<T: Transport, A: AuthorityService + ?Sized>(
+    meter: &mut Meter<T>,
+    authority: &mut A,
+) -> Result<Status, Error> {
+    meter.exclusive(|m| {
+        let status = m.status()?;
+        let serial = status.serial.clone().ok_or(Error::NotPersonalized)?;
+        let chip_id = hex::decode(&status.chip_id)
+            .ok()
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .ok_or_else(|| Error::Malformed("chip id".into()))?;
+        let challenge = m.challenge()?;
+        let message = authority.sync(&serial, &chip_id, &challenge)?;
+        m.sync(&message)?;
+        m.status()
+    })
+}
