@@ -6,11 +6,11 @@
 //! buffers, no I/O, no heap (the card core runs the card side).
 //!
 //! ```text
-//! 1. card -> authority   7F75 channel request (unsigned)
+//! 1. card -> authority   7F77 channel request (unsigned)
 //!                          81 chip id (8), 82 card nonce (16),
 //!                          83 card ephemeral public key (65, 04||X||Y)
-//! 2. authority -> card   7F74 channel hello
-//!                          7F4E { 80 object type 7F74, 81 chip id, 82 card nonce,
+//! 2. authority -> card   7F76 channel hello
+//!                          7F4E { 80 object type 7F76, 81 chip id, 82 card nonce,
 //!                                 83 card ephemeral public key,
 //!                                 7F49 { 86 authority ephemeral public key } }
 //!                          5F37 signature by the authority's operational key (low-S)
@@ -39,7 +39,8 @@
 //! new handshake is needed, as after a secure-messaging error on a card.
 //! Counters never wrap: they run from 0 to 2^32 - 2, then the channel
 //! refuses to seal and must be opened anew.
-//! docs/channel.md gives the reasons for each choice.
+//! docs/security.md ("The card-authority channel and ECIES") gives the
+//! reasons for each choice.
 //!
 //! ```
 //! use apdu::channel::{AuthorityChannel, CardHandshake, Request, encode_point};
@@ -105,9 +106,9 @@ use crate::signed::Signed;
 use crate::tlv::{self, Tag, TlvError, Writer};
 
 /// The authority's channel hello, a signed object.
-pub const HELLO: Tag = 0x7F74;
+pub const HELLO: Tag = 0x7F76;
 /// The card's channel request (unsigned).
-pub const REQUEST: Tag = 0x7F75;
+pub const REQUEST: Tag = 0x7F77;
 /// The object type, repeated inside the signed body: the outer tag.
 pub const OBJECT_TYPE: Tag = 0x80;
 /// Chip identifier (8 bytes).
@@ -235,7 +236,7 @@ pub struct Request {
 }
 
 impl Request {
-    /// Writes `7F75 { 81 chip id, 82 nonce, 83 card ephemeral key }`.
+    /// Writes `7F77 { 81 chip id, 82 nonce, 83 card ephemeral key }`.
     pub fn write(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
         w.nested(REQUEST, |w| {
             w.put(CHIP_ID, &self.chip_id)?;
@@ -1009,7 +1010,7 @@ mod tests {
             &mut w,
             crate::cmd::postmark::POSTMARK,
             &authority_key(),
-            |w| w.put(OBJECT_TYPE, &[0x7F, 0x74]),
+            |w| w.put(OBJECT_TYPE, &HELLO.to_be_bytes()[2..]),
         )
         .unwrap();
         assert_eq!(refused(w.written()), Some(ChannelError::Malformed));
@@ -1039,7 +1040,7 @@ mod tests {
             let mut buf = [0u8; 512];
             let mut w = Writer::new(&mut buf);
             write_signed(&mut w, HELLO, &authority_key(), |w| {
-                w.put(OBJECT_TYPE, &[0x7F, 0x74])?;
+                w.put(OBJECT_TYPE, &HELLO.to_be_bytes()[2..])?;
                 w.put(CHIP_ID, &request.chip_id)?;
                 w.put(CARD_NONCE, &request.nonce)?;
                 w.put(CARD_EPHEMERAL, &request.card_ephemeral)?;
@@ -1146,19 +1147,19 @@ mod tests {
     // Known answers: fixed keys, nonce and chip id give these bytes. A
     // change here is a change of the wire format or the key schedule.
     const KAT_REQUEST: &str = "\
-    7F755F8108000000000001E24082105A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A83\
+    7F775F8108000000000001E24082105A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A83\
     4104D65A93977CAA3D1B081852FF57A79E465F1660577304BAEAD505DD3A4858\
     9CF350185E895372DF6221EA3A137557E473FDDB6755F05BD507C3C533FCE9C9\
     1285";
     const KAT_HELLO: &str = "\
-    7F7481F07F4E81A980027F748108000000000001E24082105A5A5A5A5A5A5A5A\
+    7F7681F07F4E81A980027F768108000000000001E24082105A5A5A5A5A5A5A5A\
     5A5A5A5A5A5A5A5A834104D65A93977CAA3D1B081852FF57A79E465F16605773\
     04BAEAD505DD3A48589CF350185E895372DF6221EA3A137557E473FDDB6755F0\
     5BD507C3C533FCE9C912857F49438641045B36890DACBD7C9A96BB74A1EE28B3\
     D2D75B72E09A20EF25CF8E6FD8A9F0350D0E14BED8D4682A34D83538BDFF5B96\
-    E89A6666EC0DB5745D02FA1210072DF75A5F374033BCB072F775416BE85B8D61\
-    5DCA0B870D5C33F0690BDB928ABEE5078ADC41F75A89A10D66DFECE8927969C0\
-    D018FEB9E3C36A6DFA99F5974E1C48DB36CE8A40";
+    E89A6666EC0DB5745D02FA1210072DF75A5F37400BECC752630F5B744391CAD7\
+    8325373F4277FD3487F02BF28C43C98A3A8E49956A756BBC4277114382A235AE\
+    DBBFE9C2422B2F93C79F69127D086B502EEFD9E9";
     const KAT_CARD_TO_AUTHORITY: &str = "\
     00000000EDC4D87488F8BC5292C70937378F4F956B7B30B0F8AFF9EECDEBFB7C\
     107B6AE444AEB4";
