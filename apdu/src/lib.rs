@@ -30,10 +30,14 @@ mod macros;
 
 pub mod atr;
 pub mod cert;
+#[cfg(feature = "crypto")]
+pub mod channel;
 pub mod cmd;
 pub mod command;
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "crypto")]
+pub mod ecies;
 pub mod message;
 pub mod meter;
 pub mod policy;

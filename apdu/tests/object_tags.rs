@@ -1,0 +1,35 @@
+//! Every signed object's outer tag is its type, and verifiers tell objects
+//! apart by it: no two object kinds may share one. A new message takes a
+//! tag not in this list (and joins it).
+
+use std::collections::BTreeMap;
+
+use apdu::cmd::{attestation, load_value, personalize, postmark, sync, unblock};
+use apdu::{cert, channel};
+
+#[test]
+fn every_object_kind_has_its_own_outer_tag() {
+    let kinds = [
+        ("certificate", cert::CERTIFICATE),
+        (
+            "authority certificate (in personalization)",
+            personalize::AUTHORITY_CERTIFICATE,
+        ),
+        ("postmark", postmark::POSTMARK),
+        ("personalization", personalize::PERSONALIZATION),
+        ("value load", load_value::VALUE_LOAD),
+        ("load receipt", load_value::LOAD_RECEIPT),
+        ("attestation statement", attestation::STATEMENT),
+        ("unblock", unblock::UNBLOCK),
+        ("sync", sync::SYNC),
+        ("channel hello", channel::HELLO),
+        ("channel request", channel::REQUEST),
+    ];
+    let mut seen = BTreeMap::new();
+    for (name, tag) in kinds {
+        if let Some(other) = seen.insert(tag, name) {
+            panic!("{name} and {other} share the outer tag {tag:04X}");
+        }
+    }
+    assert_eq!(seen.len(), kinds.len());
+}
