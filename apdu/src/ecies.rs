@@ -409,26 +409,4 @@ mod tests {
             prop_assert!(open(&secret(0x77), b"", &bytes, &mut out).is_err());
         }
     }
-
-    /// `cargo test -p apdu --release ecies::tests::timing -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn timing() {
-        use std::time::Instant;
-        let receiver = secret(0x77);
-        let public = receiver.public_key();
-        let n = 200;
-        let mut out = [0u8; 32 + OVERHEAD];
-        let t = Instant::now();
-        for _ in 0..n {
-            seal(secret(0x66), &public, b"aad", &[7; 32], &mut out).unwrap();
-        }
-        let s = t.elapsed() / n;
-        let mut back = [0u8; 32];
-        let t = Instant::now();
-        for _ in 0..n {
-            open(&receiver, b"aad", &out, &mut back).unwrap();
-        }
-        println!("ecies: seal of 32 bytes {s:?}, open {:?}", t.elapsed() / n);
-    }
 }
