@@ -23,6 +23,7 @@ pub mod db;
 pub mod keys;
 pub mod personalization;
 pub mod service;
+pub mod sync;
 pub mod unblock;
 pub mod value;
 
@@ -458,7 +459,7 @@ impl Authority {
     /// Sets the service policy for the contacts from now on (0 service days:
     /// no time limit; 0 max debits: no count limit).
     pub fn set_policy(&mut self, p: apdu::message::ServicePolicy) -> Result<(), AuthorityError> {
-        let tx = self.conn.transaction()?;
+        let tx = db::begin(&mut self.conn)?;
         db::set_setting(&tx, db::SERVICE_DAYS, i64::from(p.service_days))?;
         db::set_setting(&tx, db::GRACE_DAYS, i64::from(p.grace_days))?;
         db::set_setting(&tx, db::MAX_DEBITS, i64::from(p.max_debits))?;

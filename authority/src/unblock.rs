@@ -1,25 +1,21 @@
-//! Contacts that change nothing else: SYNC (the authority's signed time
-//! and service policy, [`Authority::sync`]) and PIN unblock. PIN unblock: the authority checks the card's holder (in this local
+//! PIN unblock: the authority checks the card's holder (in this local
 //! authority, `meter authority approve-unblock SERIAL` stands for that
 //! check and records it), then signs one unblock message (`7F74`) for the
 //! card's chip id, serial and challenge; the approval is used up.
 
-use apdu::message::{SYNC, SyncBody, UNBLOCK, UnblockBody};
+use apdu::message::{UNBLOCK, UnblockBody};
 use rusqlite::{OptionalExtension, params};
 
 use crate::{Authority, AuthorityError, db, keys};
 
 impl Authority {
-    /// The signed sync message (7F75) for meter `serial` on chip `chip_id`,
-    /// answering the card's `challenge`: the authority's time and its
-    /// service policy. Refused for an unknown or revoked meter, or one on
-    /// another chip.
-    pub fn sync(
-        &mut self,
+    /// The meter `serial`, which must be personalized on chip `chip_id`:
+    /// what every contact answering a card's challenge checks first.
+    pub(crate) fn meter_on_chip(
+        &self,
         serial: &str,
         chip_id: &[u8; 8],
-        challenge: &[u8; 16],
-    ) -> Result<Vec<u8>, AuthorityError> {
+    ) -> Result<crate::MeterRecord, AuthorityError> {
         let meter = self
             .meter(serial)?
             .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
@@ -28,36 +24,7 @@ impl Authority {
                 "meter {serial} is not on this card"
             )));
         }
-        let revoked: Option<i64> = self.conn.query_row(
-            "SELECT revoked_at FROM certificates WHERE serial = ?1",
-            [db::to_int(meter.certificate_serial, "serial")?],
-            |r| r.get(0),
-        )?;
-        if revoked.is_some() {
-            return Err(AuthorityError::InvalidRequest(format!(
-                "the certificate of meter {serial} is revoked"
-            )));
-        }
-        let policy = self.policy()?;
-        let now = self.now();
-        let expiry: i64 = self.conn.query_row(
-            "SELECT expiry FROM certificates WHERE serial = ?1",
-            [db::to_int(meter.certificate_serial, "serial")?],
-            |r| r.get(0),
-        )?;
-        // Serviced no longer than its certificate is valid.
-        let deadline = Authority::service_deadline(now, &policy).min(db::from_int(expiry)?);
-        keys::signed_object(SYNC, &self.key, |w| {
-            SyncBody {
-                chip_id,
-                serial: serial.as_bytes(),
-                challenge,
-                time: now,
-                deadline,
-                policy,
-            }
-            .write_fields(w)
-        })
+        Ok(meter)
     }
 
     /// Records that the holder of meter `serial` was checked: the next
@@ -84,16 +51,9 @@ impl Authority {
         chip_id: &[u8; 8],
         challenge: &[u8; 16],
     ) -> Result<Vec<u8>, AuthorityError> {
-        let meter = self
-            .meter(serial)?
-            .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
-        if meter.chip_id != hex::encode(chip_id) {
-            return Err(AuthorityError::InvalidRequest(format!(
-                "meter {serial} is not on this card"
-            )));
-        }
+        self.meter_on_chip(serial, chip_id)?;
         let now = self.now();
-        let tx = self.conn.transaction()?;
+        let tx = db::begin(&mut self.conn)?;
         let approved: Option<i64> = tx
             .query_row(
                 "SELECT approved_at FROM unblock_approvals WHERE meter = ?1",

@@ -730,3 +730,23 @@ fn open_upgrades_a_version_1_database() {
         .unwrap();
     assert_eq!(approvals, 0);
 }
+
+/// Every write transaction begins `IMMEDIATE` (`db::begin`): a deferred
+/// one (`Connection::transaction`) fails with "database is locked" instead
+/// of waiting when another writer holds the lock. None may creep back in.
+#[test]
+fn every_write_transaction_is_immediate() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains(".transaction()"),
+                "{}:{}: a deferred transaction; use db::begin",
+                path.display(),
+                n + 1
+            );
+        }
+    }
+}
