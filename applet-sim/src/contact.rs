@@ -13,7 +13,8 @@ use apdu::message::ServicePolicy;
 use apdu::meter::ServiceState;
 
 use crate::error::Result;
-use crate::layout::{CONTACT, CONTACT_LEN, SEQUENCE};
+use crate::layout::{CHIP_ID, CONTACT, CONTACT_LEN, SEQUENCE};
+use crate::state;
 use crate::store::Store;
 
 /// Seconds in a day.
@@ -126,4 +127,31 @@ pub fn record(s: &mut Store, time: u64, policy: Option<ServicePolicy>) -> Result
         c.set = true;
     }
     c.write(s)
+}
+
+/// Checks an authority message that answers a card challenge (SYNC,
+/// unblock): it answers the challenge the dispatcher took out of RAM
+/// (`6984` when there was none or it differs: constant-time compare),
+/// names this chip and meter serial (`6A80`), and carries a valid signature
+/// by the installed authority key (`6982`). Nothing is written.
+pub fn check_addressed(
+    s: &Store,
+    challenge: Option<[u8; apdu::meter::CHALLENGE_LEN]>,
+    answered: &[u8; apdu::meter::CHALLENGE_LEN],
+    chip_id: &[u8; 8],
+    serial: &[u8],
+    signed: &apdu::signed::Signed<'_>,
+) -> Result<()> {
+    use subtle::ConstantTimeEq;
+    let challenge = challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
+    if !bool::from(challenge.ct_eq(answered)) {
+        return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
+    }
+    if CHIP_ID.read(s)? != chip_id || state::serial(s)? != serial {
+        return Err(StatusWord::INCORRECT_DATA.into());
+    }
+    if !apdu::crypto::verify_signed(signed, &state::authority_key(s)?) {
+        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
+    }
+    Ok(())
 }

@@ -17,11 +17,7 @@ pub fn certify_attestation<T: Transport, A: AuthorityService + ?Sized>(
     issuer: &mut A,
 ) -> Result<(), Error> {
     meter.select()?;
-    let status = meter.status()?;
-    let chip_id = hex::decode(&status.chip_id)
-        .ok()
-        .and_then(|c| <[u8; 8]>::try_from(c).ok())
-        .ok_or_else(|| Error::Malformed("chip id".into()))?;
+    let chip_id = meter.status()?.chip_id_bytes()?;
     let (key, _) = meter.read_attestation()?;
     let certificate = issuer.certify_card(&chip_id, &key)?;
     meter.store_attestation(&certificate)

@@ -121,6 +121,23 @@ pub struct ServiceInfo {
     pub locked: bool,
 }
 
+impl Status {
+    /// The meter serial and the chip id, as an authority contact names the
+    /// card: refused when the card is not personalized.
+    pub fn identity(&self) -> Result<(String, [u8; 8]), Error> {
+        let serial = self.serial.clone().ok_or(Error::NotPersonalized)?;
+        Ok((serial, self.chip_id_bytes()?))
+    }
+
+    /// The chip id as bytes.
+    pub fn chip_id_bytes(&self) -> Result<[u8; 8], Error> {
+        hex::decode(&self.chip_id)
+            .ok()
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            .ok_or_else(|| Error::Malformed("chip id".into()))
+    }
+}
+
 /// A certificate stored on the card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CertificateInfo {

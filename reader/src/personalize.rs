@@ -48,10 +48,7 @@ fn personalize_held<A: AuthorityService + ?Sized>(
             serial: status.serial.unwrap_or_default(),
         });
     }
-    let chip_id = hex::decode(&status.chip_id)
-        .ok()
-        .and_then(|c| <[u8; 8]>::try_from(c).ok())
-        .ok_or_else(|| Error::Malformed("chip id".into()))?;
+    let chip_id = status.chip_id_bytes()?;
     // Everything the authority can refuse without the card's key is checked
     // before the card is touched.
     authority.check_personalization(&chip_id, serial, funds)?;

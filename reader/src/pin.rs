@@ -25,12 +25,7 @@ pub fn unblock<T: Transport, A: AuthorityService + ?Sized>(
         )));
     }
     meter.exclusive(|m| {
-        let status = m.status()?;
-        let serial = status.serial.clone().ok_or(Error::NotPersonalized)?;
-        let chip_id = hex::decode(&status.chip_id)
-            .ok()
-            .and_then(|c| <[u8; 8]>::try_from(c).ok())
-            .ok_or_else(|| Error::Malformed("chip id".into()))?;
+        let (serial, chip_id) = m.status()?.identity()?;
         let challenge = m.challenge()?;
         let message = authority.unblock(&serial, &chip_id, &challenge)?;
         m.unblock(&message, new_pin)

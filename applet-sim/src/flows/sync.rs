@@ -5,30 +5,26 @@
 
 use apdu::StatusWord;
 use apdu::message::Sync;
-use subtle::ConstantTimeEq;
 
+use crate::contact;
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::CHIP_ID;
 use crate::platform::Platform;
 use crate::records::Counters;
-use crate::{contact, state};
 
 /// SYNC. The dispatcher took the challenge out of RAM (any attempt consumes
 /// it) and checked Personalized; it works while locked.
 pub fn sync<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Result<usize> {
     let s = &mut *ctx.store;
     let m = Sync::parse(message).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    let challenge = ctx.challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    if !bool::from(challenge.ct_eq(m.body.challenge)) {
-        return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
-    }
-    if CHIP_ID.read(s)? != m.body.chip_id || state::serial(s)? != m.body.serial {
-        return Err(StatusWord::INCORRECT_DATA.into());
-    }
-    if !apdu::crypto::verify_signed(&m.signed, &state::authority_key(s)?) {
-        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
-    }
+    contact::check_addressed(
+        s,
+        ctx.challenge,
+        m.body.challenge,
+        m.body.chip_id,
+        m.body.serial,
+        &m.signed,
+    )?;
     let mut counters = Counters::read(s)?;
     counters.advance_clock(m.body.time);
     counters.deadline = m.body.deadline;

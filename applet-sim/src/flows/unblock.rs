@@ -9,30 +9,27 @@
 use apdu::StatusWord;
 use apdu::message::Unblock;
 use apdu::meter::pin_well_formed;
-use subtle::ConstantTimeEq;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{CHIP_ID, PIN_TRANSPORT};
+use crate::layout::PIN_TRANSPORT;
 use crate::platform::Platform;
 use crate::records::Counters;
-use crate::state;
+use crate::{contact, state};
 
 /// RESET RETRY COUNTER. The dispatcher took the challenge out of RAM (any
 /// attempt consumes it) and checked Personalized.
 pub fn unblock<P: Platform>(ctx: &mut Context<'_, P>, data: &[u8]) -> Result<usize> {
     let s = &mut *ctx.store;
     let m = Unblock::parse(data).map_err(|_| StatusWord::INCORRECT_DATA)?;
-    let challenge = ctx.challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    if !bool::from(challenge.ct_eq(m.body.challenge)) {
-        return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
-    }
-    if CHIP_ID.read(s)? != m.body.chip_id || state::serial(s)? != m.body.serial {
-        return Err(StatusWord::INCORRECT_DATA.into());
-    }
-    if !apdu::crypto::verify_signed(&m.signed, &state::authority_key(s)?) {
-        return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
-    }
+    contact::check_addressed(
+        s,
+        ctx.challenge,
+        m.body.challenge,
+        m.body.chip_id,
+        m.body.serial,
+        &m.signed,
+    )?;
     if !(apdu::meter::PIN_MIN_LEN..=apdu::meter::PIN_MAX_LEN).contains(&m.new_pin.len()) {
         return Err(StatusWord::WRONG_LENGTH.into());
     }

@@ -41,10 +41,7 @@ pub(super) fn unattested() -> Result<Vector> {
         format!("ATTEST without a certificate: {r:?}")
     })?;
     let status = s.meter.status()?;
-    let chip: [u8; 8] = hex::decode(&status.chip_id)
-        .ok()
-        .and_then(|c| c.try_into().ok())
-        .unwrap_or_default();
+    let chip = status.chip_id_bytes()?;
     let mut other_chip = chip;
     other_chip[0] ^= 1;
     s.phase(
