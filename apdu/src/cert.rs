@@ -149,6 +149,12 @@ impl<'a> Certificate<'a> {
     /// Reads a certificate from the front of `input`.
     pub fn read(input: &'a [u8]) -> Result<(Self, &'a [u8]), FormatError> {
         let (signed, rest) = Signed::read(input, CERTIFICATE)?;
+        Ok((Self::from_signed(signed)?, rest))
+    }
+
+    /// The certificate fields of a signed object (a `7F21`, or an agent
+    /// certificate `7F22` whose type the caller checked).
+    pub fn from_signed(signed: Signed<'a>) -> Result<Self, FormatError> {
         if signed.array::<1>(PROFILE_TAG)? != &[PROFILE] {
             return Err(FormatError::MissingField(PROFILE_TAG));
         }
@@ -160,19 +166,16 @@ impl<'a> Certificate<'a> {
             [b] => *b,
             _ => return Err(FormatError::MissingField(USAGE_BITS)),
         };
-        Ok((
-            Certificate {
-                signed,
-                issuer: signed.field(ISSUER)?,
-                holder: signed.field(HOLDER)?,
-                serial: signed.uint::<8>(SERIAL)?,
-                public_key,
-                usage,
-                effective: signed.uint::<8>(EFFECTIVE)?,
-                expiry: signed.uint::<8>(EXPIRY)?,
-            },
-            rest,
-        ))
+        Ok(Certificate {
+            signed,
+            issuer: signed.field(ISSUER)?,
+            holder: signed.field(HOLDER)?,
+            serial: signed.uint::<8>(SERIAL)?,
+            public_key,
+            usage,
+            effective: signed.uint::<8>(EFFECTIVE)?,
+            expiry: signed.uint::<8>(EXPIRY)?,
+        })
     }
 
     /// Parses exactly one certificate.
