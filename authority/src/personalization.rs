@@ -196,6 +196,7 @@ impl Authority {
                 &req.chip_id,
                 &req.meter_public_key,
                 now,
+                self.meter_usage,
             )?,
         };
 
@@ -279,6 +280,20 @@ impl Authority {
     }
 }
 
+/// The usage bits of a meter certificate: postmarks, metering, and the
+/// card as a certificate agent (Figure 3A).
+pub const METER_USAGE: u8 = usage::POSTMARK | usage::METERING | usage::ISSUE_CERTIFICATES;
+
+impl Authority {
+    /// Sets the usage bits of the meter certificates this instance issues
+    /// from now on (default [`METER_USAGE`]); without
+    /// [`usage::ISSUE_CERTIFICATES`] the meters it personalizes refuse to
+    /// act as certificate agents (9408). Not persisted.
+    pub fn set_meter_usage(&mut self, bits: u8) {
+        self.meter_usage = bits;
+    }
+}
+
 /// Certifies a new meter key (Figure 1) and records meter and certificate;
 /// serial and key must be new.
 fn certify(
@@ -289,6 +304,7 @@ fn certify(
     chip_id: &[u8; 8],
     public_key: &[u8; 65],
     now: u64,
+    meter_usage: u8,
 ) -> Result<Vec<u8>, AuthorityError> {
     let expiry = now.saturating_add(CERTIFICATE_VALIDITY);
     let exists = |sql: &str, value: &dyn rusqlite::ToSql| -> Result<bool, AuthorityError> {
@@ -313,7 +329,7 @@ fn certify(
         .checked_add(1)
         .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
     db::set_setting(tx, db::NEXT_CERTIFICATE_SERIAL, db::to_int(next, "serial")?)?;
-    let usage = usage::POSTMARK | usage::METERING;
+    let usage = meter_usage;
     let cert = certificate::build(
         key,
         &Fields {

@@ -16,7 +16,7 @@
 //! answer (366) = agent certificate || sealed key
 //! 7F22 agent certificate
 //!   7F4E body (signed)
-//!     8F   object type        7F22: the type is signed, no other body passes for it
+//!     80   object type        7F22: the type is signed, no other body passes for it
 //!     5F29 profile ... 5F24 expiry   the fields of a 7F21 certificate (crate::cert):
 //!                             issuer = the meter serial, serial = the card's
 //!                             transaction number of the charge, effective = the
@@ -25,7 +25,7 @@
 //!   5F37 signature            meter key, ECDSA P-256 over the encoded 7F4E
 //! 7F7B sealed key
 //!   93   serial               the agent certificate's serial
-//!   80   sealed               ECIES (HPKE) of the 32-byte private scalar to the
+//!   9A   sealed               ECIES (HPKE) of the 32-byte private scalar to the
 //!                             receiver key, AAD = SHA-256 of the certificate's
 //!                             encoded 7F4E (113 bytes)
 //! ```
@@ -47,14 +47,15 @@ pub const INS: u8 = 0x36;
 pub const AGENT_CERTIFICATE: Tag = 0x7F22;
 /// The sealed key object.
 pub const SEALED_KEY: Tag = 0x7F7B;
-/// Object type, inside signed bodies: the outer tag, two bytes.
-pub const OBJECT_TYPE: Tag = 0x8F;
+/// Object type, the first field of the signed body: the outer tag, two
+/// bytes (as in every authority message, [`super::personalize::check_type`]).
+pub const OBJECT_TYPE: Tag = super::personalize::OBJECT_TYPE;
 /// The value of [`OBJECT_TYPE`] in an agent certificate.
-pub const AGENT_TYPE: [u8; 2] = [0x7F, 0x22];
+pub const AGENT_TYPE: [u8; 2] = super::personalize::object_type(AGENT_CERTIFICATE);
 /// Validity in days (request).
 pub const VALIDITY_DAYS: Tag = 0x97;
 /// The sealed private key (inside [`SEALED_KEY`]).
-pub const SEALED: Tag = 0x80;
+pub const SEALED: Tag = 0x9A;
 /// Longest holder name.
 pub const HOLDER_MAX_LEN: usize = 32;
 /// Longest validity, days.
@@ -157,9 +158,7 @@ pub fn write_agent(
 /// be 7F22 and the signed object type too.
 pub fn read_agent(input: &[u8]) -> Result<(Certificate<'_>, &[u8]), FormatError> {
     let (signed, rest) = Signed::read(input, AGENT_CERTIFICATE)?;
-    if signed.field(OBJECT_TYPE)? != AGENT_TYPE {
-        return Err(FormatError::WrongType);
-    }
+    super::personalize::check_type(&signed)?;
     Ok((Certificate::from_signed(signed)?, rest))
 }
 
