@@ -44,6 +44,9 @@ pub const EFFECTIVE: Tag = 0x5F25;
 /// Expiry date.
 pub const EXPIRY: Tag = 0x5F24;
 
+/// The object type field of other signed kinds (`80`), never in a `7F21`.
+pub const OBJECT_TYPE_FIELD: Tag = 0x80;
+
 /// The profile this version writes and accepts.
 pub const PROFILE: u8 = 1;
 
@@ -149,6 +152,11 @@ impl<'a> Certificate<'a> {
     /// Reads a certificate from the front of `input`.
     pub fn read(input: &'a [u8]) -> Result<(Self, &'a [u8]), FormatError> {
         let (signed, rest) = Signed::read(input, CERTIFICATE)?;
+        // A 7F21 body carries no object type field (80): a body that names
+        // one is another kind's (an agent certificate's, Figure 3A).
+        if signed.get(OBJECT_TYPE_FIELD).is_some() {
+            return Err(FormatError::WrongType);
+        }
         Ok((Self::from_signed(signed)?, rest))
     }
 

@@ -281,7 +281,10 @@ mod tests {
                 ..ok
             },
         ] {
-            assert!(IssueRequest::parse(&request_bytes(&bad)).is_err(), "{bad:?}");
+            assert!(
+                IssueRequest::parse(&request_bytes(&bad)).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
