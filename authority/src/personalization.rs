@@ -189,14 +189,12 @@ impl Authority {
             }
             Some(_) => return Err(AuthorityError::DuplicateChip(hex::encode(req.chip_id))),
             None => certify(
-                &self.key,
-                &self.name,
+                (&self.key, &self.name, self.meter_usage),
                 &tx,
                 serial,
                 &req.chip_id,
                 &req.meter_public_key,
                 now,
-                self.meter_usage,
             )?,
         };
 
@@ -297,14 +295,12 @@ impl Authority {
 /// Certifies a new meter key (Figure 1) and records meter and certificate;
 /// serial and key must be new.
 fn certify(
-    key: &p256::ecdsa::SigningKey,
-    name: &str,
+    (key, name, usage): (&p256::ecdsa::SigningKey, &str, u8),
     tx: &rusqlite::Transaction<'_>,
     serial: &str,
     chip_id: &[u8; 8],
     public_key: &[u8; 65],
     now: u64,
-    meter_usage: u8,
 ) -> Result<Vec<u8>, AuthorityError> {
     let expiry = now.saturating_add(CERTIFICATE_VALIDITY);
     let exists = |sql: &str, value: &dyn rusqlite::ToSql| -> Result<bool, AuthorityError> {
@@ -329,7 +325,6 @@ fn certify(
         .checked_add(1)
         .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
     db::set_setting(tx, db::NEXT_CERTIFICATE_SERIAL, db::to_int(next, "serial")?)?;
-    let usage = meter_usage;
     let cert = certificate::build(
         key,
         &Fields {
