@@ -441,3 +441,102 @@ fn object_type_is_signed() {
     assert!(read_agent(&forged).is_err());
     assert_eq!(agent::verify(&forged, &key), Err(Refused::Malformed));
 }
+
+/// The CLI: `meter cert issue`, `meter verify-cert`, `meter cert open`
+/// (the key written 0600 as PKCS#8 PEM; another receiver's key opens
+/// nothing and writes nothing).
+#[test]
+fn cli_issue_verify_open() {
+    use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+    let home = certmeter_tests::Home::personalized("CLI-AGENT-1", "10.00");
+    let dir = home.path();
+    let to = receiver(5);
+    std::fs::write(
+        dir.join("recv.pub.pem"),
+        reader::export::public_key_pem(&point(&to)).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("recv.pem"),
+        to.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("other.pem"),
+        receiver(6).to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let pin = ["--pin", certmeter_tests::OWNER_PIN];
+    let status = |h: &certmeter_tests::Home| h.meter(["--json", "status"]).expect_code(0).json();
+    let before = status(&home);
+    let cert = dir.join("bob.agent");
+    home.meter(
+        pin.iter()
+            .copied()
+            .chain([
+                "cert",
+                "issue",
+                "--for",
+                "bob",
+                "--usage",
+                "signing,postmark",
+            ])
+            .chain(["--valid-days", "30", "--receiver-key"])
+            .map(std::ffi::OsStr::new)
+            .chain([
+                dir.join("recv.pub.pem").as_os_str(),
+                "-o".as_ref(),
+                cert.as_os_str(),
+            ]),
+    )
+    .expect_code(0);
+    let after = status(&home);
+    let asc = |s: &serde_json::Value| s["registers"]["certificate"]["ascending"].as_u64().unwrap();
+    assert_eq!(asc(&after) - asc(&before), FEE);
+    home.meter(["verify-cert".as_ref(), cert.as_os_str()])
+        .expect_code(0);
+    let key_out = dir.join("bob.key.pem");
+    home.meter([
+        "cert".as_ref(),
+        "open".as_ref(),
+        "--key".as_ref(),
+        dir.join("other.pem").as_os_str(),
+        "-i".as_ref(),
+        cert.as_os_str(),
+        "-o".as_ref(),
+        key_out.as_os_str(),
+    ])
+    .expect_code(2);
+    assert!(
+        !key_out.exists(),
+        "a key file written for the wrong receiver"
+    );
+    home.meter([
+        "cert".as_ref(),
+        "open".as_ref(),
+        "--key".as_ref(),
+        dir.join("recv.pem").as_os_str(),
+        "-i".as_ref(),
+        cert.as_os_str(),
+        "-o".as_ref(),
+        key_out.as_os_str(),
+    ])
+    .expect_code(0);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let pem = std::fs::read_to_string(&key_out).unwrap();
+    let key = SecretKey::from_pkcs8_pem(&pem).unwrap();
+    let file = std::fs::read(&cert).unwrap();
+    let f = AgentFile::parse(&file).unwrap();
+    assert_eq!(&point(&key), f.certificate.public_key);
+    // Against another authority's key: invalid, exit 1.
+    let other = Authority::deterministic("OTHER-CA", 77, TIME).unwrap();
+    home.meter([
+        "verify-cert".as_ref(),
+        cert.as_os_str(),
+        "--authority-key".as_ref(),
+        std::ffi::OsStr::new(&hex::encode(other.public_key())),
+    ])
+    .expect_code(1);
+}
