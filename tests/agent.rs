@@ -540,3 +540,45 @@ fn cli_issue_verify_open() {
     ])
     .expect_code(1);
 }
+
+/// Write figures: ISSUE CERTIFICATE writes what a postmark writes (the
+/// register record and the counters record, one transaction), within the
+/// postmark's budgets; a refused one writes nothing.
+#[test]
+fn write_figures() {
+    let (mut card, _) = FUNDED.card().unwrap();
+    let send = |card: &mut applet_sim::sim::Card, r: apdu::meter::Request<'_>| {
+        card.transmit(&r.to_command().to_vec().unwrap()).unwrap()
+    };
+    send(
+        &mut card,
+        apdu::meter::Request::Select {
+            aid: apdu::meter::AID,
+        },
+    );
+    send(
+        &mut card,
+        apdu::meter::Request::Verify {
+            pin: Some(vectors::fixture::OWNER_PIN),
+        },
+    );
+    let data = request(&receiver(3)).request().unwrap();
+    let out = send(
+        &mut card,
+        apdu::meter::Request::IssueCertificate { request: &data },
+    );
+    assert_eq!(out[out.len() - 2], 0x61);
+    let s = card.last_command_stats();
+    eprintln!(
+        "ISSUE CERTIFICATE: {} logical writes, {} raw writes, {} journal bytes",
+        s.logical_writes, s.raw_writes, s.journal_bytes
+    );
+    assert_eq!(s.logical_writes, 2, "{s:?}");
+    assert!(s.journal_bytes <= applet_sim::budget::POSTMARK_JOURNAL_BYTES);
+    let out = send(
+        &mut card,
+        apdu::meter::Request::IssueCertificate { request: &[0x00] },
+    );
+    assert_eq!(out, [0x6A, 0x80]);
+    assert_eq!(card.last_command_stats(), Default::default());
+}
