@@ -7,7 +7,7 @@
 //! card in clear, and the card keeps no copy.
 //!
 //! ```text
-//! request (350)
+//! request (350): these four objects, in this order, nothing else (one encoding)
 //!   5F20 holder             the new certificate's holder name, 1..=32 printable bytes
 //!   7F49 receiver key       { 86 uncompressed P-256 point }
 //!   7F4C authorized use     { 53 usage bits: POSTMARK | SIGNING | METERING only }
@@ -65,6 +65,8 @@ pub const MAX_DAYS: u16 = 3650;
 pub const GRANTABLE: u8 = cert::usage::POSTMARK | cert::usage::METERING | cert::usage::SIGNING;
 /// Bytes of the sealed private key: the 32-byte scalar and the ECIES overhead.
 pub const SEALED_LEN: usize = 32 + crate::ecies::OVERHEAD;
+/// Longest request: holder, receiver key, usage, days.
+pub const REQUEST_MAX_LEN: usize = (3 + HOLDER_MAX_LEN) + (3 + 2 + 65) + (3 + 3) + (1 + 1 + 2);
 /// Seconds in a day.
 pub const DAY: u64 = 86_400;
 
@@ -109,12 +111,21 @@ impl<'a> IssueRequest<'a> {
         if !(1..=MAX_DAYS).contains(&days) {
             return Err(FormatError::MissingField(VALIDITY_DAYS));
         }
-        Ok(IssueRequest {
+        let req = IssueRequest {
             holder,
             receiver,
             usage,
             days,
-        })
+        };
+        // Exactly these four objects, in this order, nothing else: the
+        // request has one encoding.
+        let mut buf = [0u8; REQUEST_MAX_LEN];
+        let mut w = Writer::new(&mut buf);
+        req.write(&mut w).map_err(|_| FormatError::Malformed)?;
+        if w.written() != data {
+            return Err(FormatError::Malformed);
+        }
+        Ok(req)
     }
 
     /// Writes the request's data.
@@ -260,6 +271,21 @@ mod tests {
             days: 365,
         };
         assert_eq!(IssueRequest::parse(&request_bytes(&ok)), Ok(ok));
+        let longest = IssueRequest {
+            holder: &[b'h'; HOLDER_MAX_LEN],
+            ..ok
+        };
+        assert_eq!(request_bytes(&longest).len(), REQUEST_MAX_LEN);
+        assert_eq!(IssueRequest::parse(&request_bytes(&longest)), Ok(longest));
+        // One encoding: a trailing object, or the fields in another order,
+        // are refused.
+        let mut trailing = request_bytes(&ok);
+        trailing.extend([0x99, 0x00]);
+        assert!(IssueRequest::parse(&trailing).is_err());
+        let bytes = request_bytes(&ok);
+        let holder_len = 3 + ok.holder.len();
+        let swapped = [&bytes[holder_len..], &bytes[..holder_len]].concat();
+        assert!(IssueRequest::parse(&swapped).is_err());
         for bad in [
             IssueRequest { holder: b"", ..ok },
             IssueRequest {
@@ -276,6 +302,10 @@ mod tests {
                 ..ok
             },
             IssueRequest { days: 0, ..ok },
+            IssueRequest {
+                holder: &[b'h'; HOLDER_MAX_LEN + 1],
+                ..ok
+            },
             IssueRequest {
                 days: MAX_DAYS + 1,
                 ..ok
