@@ -23,7 +23,7 @@ use zeroize::Zeroize;
 use crate::context::Context;
 use crate::error::Result;
 use crate::keys::{encode_public, new_key};
-use crate::layout::Register;
+use crate::layout::{AGENT_ISSUED, Register};
 use crate::platform::Platform;
 use crate::records::Counters;
 use crate::{certificates, clock, funds, state};
@@ -52,6 +52,14 @@ pub fn issue_certificate<P: Platform>(ctx: &mut Context<'_, P>, request: &[u8]) 
         .saturating_add(u64::from(req.days).saturating_mul(DAY))
         .min(meter.expiry);
     let mut counters = Counters::read(s)?;
+    // The certificate's serial: the next number of this card's agent
+    // counter; with the issuer name (the meter serial) unique per issuer.
+    // At its end the card refuses rather than wrap (6A84, as every counter).
+    let serial = AGENT_ISSUED
+        .get(s)?
+        .checked_add(1)
+        .filter(|n| *n <= u64::from(u32::MAX))
+        .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?;
     // 358 / 360: funds, before anything is generated or written.
     let fee = funds::fee(s, charge.service)?;
     funds::check(s, now, register, fee)?;
@@ -61,12 +69,11 @@ pub fn issue_certificate<P: Platform>(ctx: &mut Context<'_, P>, request: &[u8]) 
     let ephemeral = SecretKey::from(new_key(ctx.platform)?);
 
     s.begin()?;
-    // 362: deduct; the certificate's serial is the transaction number of its
-    // charge (unique on this meter; the issuer name is the meter serial).
+    // 362: deduct, and count the certificate.
     funds::debit(s, register, fee, &mut counters)?;
     counters.advance_clock(now);
     counters.write(s)?;
-    let serial = counters.sequence;
+    AGENT_ISSUED.set(s, serial)?;
     let issuer = state::serial(s)?;
     // 356 / 364: assemble and sign.
     let body = CertificateBody {
