@@ -439,6 +439,8 @@ fn object_type_is_signed() {
         AGENT_CERTIFICATE
     );
     assert!(read_agent(&forged).is_err());
+    // ... nor as a 7F21 certificate.
+    assert!(Certificate::parse(&retag(&pm, [0x7F, 0x21])).is_err());
     assert_eq!(agent::verify(&forged, &key), Err(Refused::Malformed));
 }
 
