@@ -558,6 +558,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
         Request::Unblock { .. } => "RESET RETRY COUNTER",
         Request::Sync { .. } => "SYNC",
+        Request::IssueCertificate { .. } => "ISSUE CERTIFICATE",
     }
 }
 
@@ -631,6 +632,14 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     m.rates().unwrap();
     m.meter_public_key().unwrap();
     m.read_certificate(0).unwrap();
+    let receiver = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let issue = reader::agent::Issue {
+        holder: "h".repeat(apdu::cmd::issue_certificate::HOLDER_MAX_LEN),
+        receiver: apdu::channel::encode_point(&receiver.public_key()),
+        usage: apdu::cert::usage::SIGNING,
+        days: 365,
+    };
+    reader::agent::issue(&mut m, &issue).unwrap();
     m.into_transport().sent
 }
 
@@ -690,7 +699,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::LoadValue { .. })
             | Ok(r @ Request::VerifyPostmark { .. })
             | Ok(r @ Request::Unblock { .. })
-            | Ok(r @ Request::Sync { .. }) => out.push(r),
+            | Ok(r @ Request::Sync { .. })
+            | Ok(r @ Request::IssueCertificate { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -929,6 +939,7 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::Unblock {
             message_then_pin: b"m",
         },
+        Request::IssueCertificate { request: b"r" },
     ]
 }
 

@@ -620,3 +620,88 @@ fn sync_torn_at_every_write() {
         assert!(got == old || got == new, "cut at write {n}: {got:?}");
     }
 }
+
+/// Figure 3A: ISSUE CERTIFICATE cut at every write: never a certificate
+/// out without its charge, never a charge without the piece and the
+/// sequence moving with it; after the power-up nothing was charged, and the
+/// same request then goes through, charged once.
+#[test]
+fn issue_certificate_torn_at_every_write() {
+    use apdu::cmd::issue_certificate::IssueRequest;
+    let (base, authority) = personalized();
+    let fee = authority
+        .rate(apdu::meter::Service::IssueCertificate)
+        .unwrap();
+    let (before, base) = status(base);
+    let receiver = p256::SecretKey::from_slice(&[0x42; 32]).unwrap();
+    let point = apdu::channel::encode_point(&receiver.public_key());
+    let mut buf = [0u8; 200];
+    let mut w = apdu::tlv::Writer::new(&mut buf);
+    IssueRequest {
+        holder: b"alice",
+        receiver: &point,
+        usage: apdu::cert::usage::SIGNING,
+        days: 30,
+    }
+    .write(&mut w)
+    .unwrap();
+    let data = w.written().to_vec();
+    let issue = Request::IssueCertificate { request: &data };
+    let unlock = |card: &mut Card| {
+        for r in [
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+            Request::Verify {
+                pin: Some(vectors::fixture::OWNER_PIN),
+            },
+        ] {
+            let out = send(card, r).unwrap();
+            assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
+        }
+    };
+    let mut probe = copy(&base);
+    unlock(&mut probe);
+    let w0 = probe.store().writes();
+    let answer = send(&mut probe, issue).unwrap();
+    // The answer is longer than 256 bytes: 61xx, then GET RESPONSE.
+    assert_eq!(answer[answer.len() - 2], 0x61);
+    let writes = probe.store().writes() - w0;
+    eprintln!("a certificate makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 9, "a multi-write transaction: {writes}");
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        unlock(&mut card);
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, issue).is_err(),
+            "cut at write {n}: a certificate left the card"
+        );
+        card.power_on();
+        let (after, mut card) = status(card);
+        let reg = &after.registers.certificate;
+        assert_eq!(reg.ascending + reg.descending, FUNDS, "cut at write {n}");
+        assert_eq!(
+            (
+                reg.ascending,
+                after.piece_counts.certificate,
+                after.sequence
+            ),
+            (
+                before.registers.certificate.ascending,
+                before.piece_counts.certificate,
+                before.sequence
+            ),
+            "cut at write {n}: charged without a certificate"
+        );
+        unlock(&mut card);
+        let again = send(&mut card, issue).unwrap();
+        assert_eq!(again[again.len() - 2], 0x61, "cut at write {n}: retry");
+        let (after, _) = status(card);
+        assert_eq!(
+            after.registers.certificate.ascending,
+            before.registers.certificate.ascending + fee,
+            "cut at write {n}: retry charged once"
+        );
+    }
+}

@@ -44,6 +44,9 @@ pub const EFFECTIVE: Tag = 0x5F25;
 /// Expiry date.
 pub const EXPIRY: Tag = 0x5F24;
 
+/// The object type field of other signed kinds (`80`), never in a `7F21`.
+pub const OBJECT_TYPE_FIELD: Tag = 0x80;
+
 /// The profile this version writes and accepts.
 pub const PROFILE: u8 = 1;
 
@@ -149,6 +152,17 @@ impl<'a> Certificate<'a> {
     /// Reads a certificate from the front of `input`.
     pub fn read(input: &'a [u8]) -> Result<(Self, &'a [u8]), FormatError> {
         let (signed, rest) = Signed::read(input, CERTIFICATE)?;
+        // A 7F21 body carries no object type field (80): a body that names
+        // one is another kind's (an agent certificate's, Figure 3A).
+        if signed.get(OBJECT_TYPE_FIELD).is_some() {
+            return Err(FormatError::WrongType);
+        }
+        Ok((Self::from_signed(signed)?, rest))
+    }
+
+    /// The certificate fields of a signed object (a `7F21`, or an agent
+    /// certificate `7F22` whose type the caller checked).
+    pub fn from_signed(signed: Signed<'a>) -> Result<Self, FormatError> {
         if signed.array::<1>(PROFILE_TAG)? != &[PROFILE] {
             return Err(FormatError::MissingField(PROFILE_TAG));
         }
@@ -160,19 +174,16 @@ impl<'a> Certificate<'a> {
             [b] => *b,
             _ => return Err(FormatError::MissingField(USAGE_BITS)),
         };
-        Ok((
-            Certificate {
-                signed,
-                issuer: signed.field(ISSUER)?,
-                holder: signed.field(HOLDER)?,
-                serial: signed.uint::<8>(SERIAL)?,
-                public_key,
-                usage,
-                effective: signed.uint::<8>(EFFECTIVE)?,
-                expiry: signed.uint::<8>(EXPIRY)?,
-            },
-            rest,
-        ))
+        Ok(Certificate {
+            signed,
+            issuer: signed.field(ISSUER)?,
+            holder: signed.field(HOLDER)?,
+            serial: signed.uint::<8>(SERIAL)?,
+            public_key,
+            usage,
+            effective: signed.uint::<8>(EFFECTIVE)?,
+            expiry: signed.uint::<8>(EXPIRY)?,
+        })
     }
 
     /// Parses exactly one certificate.

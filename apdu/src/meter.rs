@@ -65,9 +65,11 @@ pub mod ins {
     pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
     /// SYNC (proprietary): the authority's signed time and service policy.
     pub const SYNC: u8 = cmd::sync::INS;
+    /// ISSUE CERTIFICATE (proprietary): the card as a certificate agent (Figure 3A).
+    pub const ISSUE_CERTIFICATE: u8 = cmd::issue_certificate::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 17] = [
+    pub const ALL: [u8; 18] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -85,6 +87,7 @@ pub mod ins {
         STORE_ATTESTATION,
         ATTEST,
         SYNC,
+        ISSUE_CERTIFICATE,
     ];
 }
 

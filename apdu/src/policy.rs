@@ -165,6 +165,19 @@ pub const POSTMARK: Policy = Policy {
     }),
     ..Policy::OPEN
 };
+/// ISSUE CERTIFICATE (Figure 3A): Personalized, PIN; charges the
+/// certificate fee to the certificate register.
+pub const ISSUE_CERTIFICATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::IssueCertificate,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
 /// VERIFY POSTMARK (Figure 4): Personalized, PIN; charges the verification
 /// fee to the certificate register.
 pub const VERIFY_POSTMARK: Policy = Policy {
@@ -235,6 +248,7 @@ impl Request<'_> {
             Request::Attest { .. } => ATTEST,
             Request::Unblock { .. } => UNBLOCK,
             Request::Sync { .. } => SYNC,
+            Request::IssueCertificate { .. } => ISSUE_CERTIFICATE,
         }
     }
 }
@@ -251,7 +265,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 19] {
+    fn every_request() -> [Request<'static>; 20] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -276,6 +290,7 @@ mod tests {
                 message_then_pin: b"m",
             },
             Request::Sync { message: b"m" },
+            Request::IssueCertificate { request: b"r" },
         ]
     }
 
@@ -318,6 +333,12 @@ mod tests {
             Request::Attest { .. } => (BLANK, true, false, None),
             Request::Unblock { .. } => (PERSONALIZED, false, true, None),
             Request::Sync { .. } => (PERSONALIZED, false, true, None),
+            Request::IssueCertificate { .. } => (
+                PERSONALIZED,
+                true,
+                false,
+                Some((Service::IssueCertificate, certificate)),
+            ),
         }
     }
 

@@ -60,6 +60,9 @@ impl StatusWord {
     /// since the last contact was reached: debits stop until the next
     /// contact, whatever the clock says.
     pub const LOCKED_BY_DEBITS: Self = Self(0x9405);
+    /// 9408 (proprietary): the meter certificate does not authorize the
+    /// card as a certificate agent (usage ISSUE_CERTIFICATES, Figure 3A).
+    pub const NOT_AN_AGENT: Self = Self(0x9408);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {
@@ -164,6 +167,7 @@ impl StatusWord {
             [0x94, 0x02] => "meter locked until serviced by the authority",
             [0x94, 0x03] => "the owner PIN is still the transport PIN: change it first",
             [0x94, 0x04] => "locked: the service period since the last authority contact is over",
+            [0x94, 0x08] => "the meter certificate does not authorize issuing certificates",
             [0x94, 0x05] => {
                 "locked: the charged operations allowed since the last authority contact are used up"
             }

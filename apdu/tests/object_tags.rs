@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use apdu::cmd::{attestation, load_value, personalize, postmark, sync, unblock};
+use apdu::cmd::{attestation, issue_certificate, load_value, personalize, postmark, sync, unblock};
 use apdu::{cert, channel};
 
 #[test]
@@ -24,6 +24,8 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("sync", sync::SYNC),
         ("channel hello", channel::HELLO),
         ("channel request", channel::REQUEST),
+        ("agent certificate", issue_certificate::AGENT_CERTIFICATE),
+        ("sealed key", issue_certificate::SEALED_KEY),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

@@ -10,8 +10,8 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, sync, unblock, verify_postmark,
+    attestation, challenge, generate_key, get_data, hash, issue_certificate, load_value,
+    personalize, pin, postmark, read_certificate, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -216,6 +216,9 @@ impl Applet {
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
             Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
             Request::Sync { message } => sync::sync(ctx, message),
+            Request::IssueCertificate { request } => {
+                issue_certificate::issue_certificate(ctx, request)
+            }
         }
     }
 }

@@ -14,7 +14,9 @@
 //! objects ([`V2_END`]), the issuer root pinned at manufacture
 //! ([`ISSUER_ROOT_PRESENT`], [`ISSUER_ROOT`]) and the card's attestation
 //! key and certificate ([`ATTESTATION_KEY_PRESENT`] ..
-//! [`ATTESTATION_CERTIFICATE`]).
+//! [`ATTESTATION_CERTIFICATE`]). Version 4 appends, after the v3 objects
+//! ([`V3_END`]), the agent block ([`AGENT`]: the count of certificates
+//! issued as an agent, Figure 3A).
 
 use crate::budget::{
     ATTESTATION_CERTIFICATE_SIZE, AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS,
@@ -104,7 +106,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -135,6 +137,7 @@ pub fn stored(s: &Store) -> Stored {
         0 if LIFECYCLE.get(s).unwrap_or(0) == 0 => Stored::Erased,
         0 => Stored::Known(1),
         2 => Stored::Known(2),
+        3 => Stored::Known(3),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -248,8 +251,23 @@ pub const CONTACT_LEN: usize = 1 + 8 + 4 + 4 + 4 + 4;
 /// nothing more than before.
 pub const CONTACT: Field = PIN_TRANSPORT.then(CONTACT_LEN);
 
+/// One past the last byte layout v3 used (v3 fields end here; v4 appends).
+pub const V3_END: usize = CONTACT.end();
+
+/// Bytes of the agent block: the count of agent certificates issued (u32).
+pub const AGENT_LEN: usize = 4;
+/// v4, the agent block (Figure 3A, [certs] agent): the certificates this
+/// card issued as an agent (ISSUE CERTIFICATE), u32; the last one's serial.
+/// Zero on a card migrated from v3: none issued.
+pub const AGENT: Field = Field {
+    at: V3_END,
+    len: AGENT_LEN,
+};
+/// Inside [`AGENT`]: the count of agent certificates issued.
+pub const AGENT_ISSUED: Field = AGENT.sub(0, 4);
+
 /// One past the last byte the layout uses.
-pub const END: usize = CONTACT.end();
+pub const END: usize = AGENT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

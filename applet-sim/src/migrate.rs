@@ -22,6 +22,10 @@
 //! card made with an issuer root; a personalized card keeps working with the
 //! authority key it holds. Only the version byte is set, to 3.
 //!
+//! v3 -> v4: the agent block v4 appends (after [`layout::V3_END`]) is zero
+//! in a v3 image: no certificate issued as an agent. Only the version byte
+//! is set, to 4.
+//!
 //! Everything else stays where v1 put it. A layout this software does not
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
 //! erased memory (SELECT `6A82`) rather than misread it.
@@ -82,6 +86,9 @@ pub fn migrate(s: &mut Store) -> Result<()> {
     if layout::stored(s) == Stored::Known(2) {
         v2_to_v3(s)?;
     }
+    if layout::stored(s) == Stored::Known(3) {
+        v3_to_v4(s)?;
+    }
     Ok(())
 }
 
@@ -90,6 +97,15 @@ pub fn migrate(s: &mut Store) -> Result<()> {
 fn v2_to_v3(s: &mut Store) -> Result<()> {
     s.begin()?;
     crate::layout::ISSUER_ROOT_PRESENT.set(s, 0)?;
+    LAYOUT_VERSION.set(s, 3)?;
+    s.commit()?;
+    Ok(())
+}
+
+/// v3 to v4: the agent block is zero on a v3 card (erased memory, never
+/// written): none issued. Only the version byte is written.
+fn v3_to_v4(s: &mut Store) -> Result<()> {
+    s.begin()?;
     LAYOUT_VERSION.set(s, u64::from(VERSION))?;
     s.commit()?;
     Ok(())

@@ -177,6 +177,8 @@ pub struct Authority {
     nonces: std::collections::HashMap<[u8; 8], [u8; 16]>,
     /// Nonces issued by this instance (an input to the next one).
     nonce_count: u64,
+    /// The usage bits of the meter certificates this instance issues.
+    meter_usage: u8,
 }
 
 impl fmt::Debug for Authority {
@@ -563,6 +565,7 @@ impl Authority {
             clock: None,
             nonces: std::collections::HashMap::new(),
             nonce_count: 0,
+            meter_usage: personalization::METER_USAGE,
         })
     }
 }

@@ -189,8 +189,7 @@ impl Authority {
             }
             Some(_) => return Err(AuthorityError::DuplicateChip(hex::encode(req.chip_id))),
             None => certify(
-                &self.key,
-                &self.name,
+                (&self.key, &self.name, self.meter_usage),
                 &tx,
                 serial,
                 &req.chip_id,
@@ -279,11 +278,24 @@ impl Authority {
     }
 }
 
+/// The usage bits of a meter certificate: postmarks, metering, and the
+/// card as a certificate agent (Figure 3A).
+pub const METER_USAGE: u8 = usage::POSTMARK | usage::METERING | usage::ISSUE_CERTIFICATES;
+
+impl Authority {
+    /// Sets the usage bits of the meter certificates this instance issues
+    /// from now on (default [`METER_USAGE`]); without
+    /// [`usage::ISSUE_CERTIFICATES`] the meters it personalizes refuse to
+    /// act as certificate agents (9408). Not persisted.
+    pub fn set_meter_usage(&mut self, bits: u8) {
+        self.meter_usage = bits;
+    }
+}
+
 /// Certifies a new meter key (Figure 1) and records meter and certificate;
 /// serial and key must be new.
 fn certify(
-    key: &p256::ecdsa::SigningKey,
-    name: &str,
+    (key, name, usage): (&p256::ecdsa::SigningKey, &str, u8),
     tx: &rusqlite::Transaction<'_>,
     serial: &str,
     chip_id: &[u8; 8],
@@ -313,7 +325,6 @@ fn certify(
         .checked_add(1)
         .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
     db::set_setting(tx, db::NEXT_CERTIFICATE_SERIAL, db::to_int(next, "serial")?)?;
-    let usage = usage::POSTMARK | usage::METERING;
     let cert = certificate::build(
         key,
         &Fields {

@@ -197,7 +197,10 @@ fn personalization_message() {
     assert_eq!(c.holder, b"METER-0001");
     assert_eq!(c.serial, 1);
     assert_eq!(c.public_key, &req.meter_public_key);
-    assert_eq!(c.usage, usage::POSTMARK | usage::METERING);
+    assert_eq!(
+        c.usage,
+        usage::POSTMARK | usage::METERING | usage::ISSUE_CERTIFICATES
+    );
     assert_eq!((c.effective, c.expiry), (T, T + CERTIFICATE_VALIDITY));
 
     let m = a.meter("METER-0001").unwrap().unwrap();

@@ -126,6 +126,16 @@ impl Sink {
     /// Opens `path` for writing without touching what is there yet;
     /// refuses a symbolic link and anything `guard` protects.
     pub fn open(path: &Path, guard: &Guard) -> io::Result<Self> {
+        Self::open_with(path, guard, false)
+    }
+
+    /// [`Sink::open`] for a secret (a private key): a regular file is
+    /// written with mode 0600, whatever the mode of a file it replaces.
+    pub fn open_private(path: &Path, guard: &Guard) -> io::Result<Self> {
+        Self::open_with(path, guard, true)
+    }
+
+    fn open_with(path: &Path, guard: &Guard, private: bool) -> io::Result<Self> {
         // Opened again, /dev/stdout would write at its own offset, over what
         // the process prints on its standard output.
         if path == Path::new("-") || path == Path::new("/dev/stdout") {
@@ -150,7 +160,7 @@ impl Sink {
             )),
             Ok(m) if m.is_file() => {
                 guard.check(path, Some(&m))?;
-                Self::atomic(path.to_path_buf(), Some(&m))
+                Self::atomic(path.to_path_buf(), Some(&m), private)
             }
             Ok(_) => {
                 let file = no_follow().open(path)?;
@@ -159,7 +169,7 @@ impl Sink {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 guard.check(path, None)?;
-                Self::atomic(path.to_path_buf(), None)
+                Self::atomic(path.to_path_buf(), None, private)
             }
             Err(e) => Err(e),
         }
@@ -170,7 +180,7 @@ impl Sink {
         matches!(self, Sink::Stdout)
     }
 
-    fn atomic(target: PathBuf, existing: Option<&Metadata>) -> io::Result<Self> {
+    fn atomic(target: PathBuf, existing: Option<&Metadata>, private: bool) -> io::Result<Self> {
         let dir = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
@@ -181,11 +191,16 @@ impl Sink {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = existing.map_or(0o666, |m| m.permissions().mode());
+            // A secret: 0600, never the mode of what it replaces.
+            let mode = match existing {
+                _ if private => 0o600,
+                Some(m) => m.permissions().mode(),
+                None => 0o666,
+            };
             builder.permissions(std::fs::Permissions::from_mode(mode & 0o7777));
         }
         #[cfg(not(unix))]
-        let _ = existing;
+        let _ = (existing, private);
         let temp = builder.tempfile_in(dir)?;
         Ok(Sink::Atomic { temp, target })
     }

@@ -370,6 +370,14 @@ impl<T: Transport> Meter<T> {
         self.call(Request::ReadCertificate { slot })
     }
 
+    /// ISSUE CERTIFICATE (Figure 3A) with the request's data
+    /// ([`apdu::cmd::issue_certificate::IssueRequest`]); answers the agent
+    /// certificate and the sealed key. [`crate::agent::issue`] builds the
+    /// request and the file.
+    pub fn issue_certificate(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::IssueCertificate { request })
+    }
+
     /// The rate table: each priced service with its fee.
     pub fn rates(&mut self) -> Result<Vec<(Service, u64)>, Error> {
         let data = self.call(Request::GetData(DataObject::RateTable))?;

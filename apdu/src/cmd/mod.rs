@@ -16,6 +16,7 @@
 //! | [`postmark`] | POSTMARK `80 30` | postmark (Figure 3) |
 //! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
 //! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
+//! | [`issue_certificate`] | ISSUE CERTIFICATE `80 36` (request) | agent certificate, sealed key (Figure 3A) |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
@@ -27,6 +28,7 @@ pub mod challenge;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod issue_certificate;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
@@ -145,6 +147,13 @@ pub enum Request<'a> {
         /// The message, then the new PIN.
         message_then_pin: &'a [u8],
     },
+    /// ISSUE CERTIFICATE: `80 36 00 00 Lc request 00` (Figure 3A), the
+    /// request of [`issue_certificate::IssueRequest`]; answers the agent
+    /// certificate and the sealed private key.
+    IssueCertificate {
+        /// The request's data.
+        request: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -170,6 +179,7 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
             (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
+            (CLA_PROPRIETARY, issue_certificate::INS) => issue_certificate::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -198,6 +208,7 @@ impl<'a> Request<'a> {
             Request::Attest { nonce } => attestation::attest_command(nonce),
             Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
             Request::Sync { message } => sync::command(message),
+            Request::IssueCertificate { request } => issue_certificate::command(request),
         }
     }
 
@@ -242,6 +253,7 @@ impl core::fmt::Display for Name<'_> {
             Request::Attest { .. } => "ATTEST the meter key",
             Request::Unblock { .. } => "RESET RETRY COUNTER",
             Request::Sync { .. } => "SYNC",
+            Request::IssueCertificate { .. } => "ISSUE CERTIFICATE",
         })
     }
 }
@@ -355,6 +367,7 @@ mod tests {
                 message_then_pin: both,
             },
             Request::Sync { message: both },
+            Request::IssueCertificate { request: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }
@@ -414,7 +427,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..21) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..22) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -446,6 +459,7 @@ mod tests {
                 message_then_pin: data,
             },
             19 => Request::Sync { message: data },
+            20 => Request::IssueCertificate { request: data },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -454,7 +468,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..21,
+        fn request_round_trip(kind in 0u8..22,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

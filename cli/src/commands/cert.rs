@@ -23,10 +23,20 @@ pub enum CertCommand {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// Issue a certificate as the meter's agent (Figure 3A): a key pair made
+    /// on the card for NAME, its private key sealed to the receiver's key.
+    Issue(super::cert_issue::Args),
+    /// Open the private key sealed in an agent certificate file with the
+    /// receiver's private key.
+    Open(super::cert_open::Args),
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
-    let CertCommand::Export { slot, pem, output } = command;
+    let (slot, pem, output) = match command {
+        CertCommand::Export { slot, pem, output } => (slot, pem, output),
+        CertCommand::Issue(args) => return super::cert_issue::run(g, args),
+        CertCommand::Open(args) => return super::cert_open::run(g, args),
+    };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;
     let certificate = g

@@ -5,6 +5,8 @@ pub mod apdu;
 pub mod authority;
 pub mod card;
 pub mod cert;
+pub mod cert_issue;
+pub mod cert_open;
 pub mod demo;
 pub mod load;
 pub mod personalize;
@@ -14,6 +16,7 @@ pub mod readers;
 pub mod status;
 pub mod sync;
 pub mod verify;
+pub mod verify_cert;
 
 use std::process::ExitCode;
 
@@ -71,6 +74,9 @@ enum Command {
     Postmark(postmark::Args),
     /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
     Verify(verify::Args),
+    /// Verify an agent certificate file (Figure 3A): authority -> meter ->
+    /// agent certificate; exit 0 when valid, 1 when invalid, 2 on error.
+    VerifyCert(verify_cert::Args),
     /// Certificates on the card.
     Cert {
         #[command(subcommand)]
@@ -96,6 +102,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Sync => sync::run(g),
         Command::Postmark(args) => postmark::run(g, args),
         Command::Verify(args) => verify::run(g, args),
+        Command::VerifyCert(args) => verify_cert::run(g, args),
         Command::Cert { command } => cert::run(g, command),
         Command::Readers => readers::run(g),
         Command::Apdu(args) => apdu::run(g, args),

@@ -40,7 +40,7 @@ pub struct Args {
 
 /// The key given with `--authority-key`: a PEM file when a file has that
 /// name, else hex.
-fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
+pub(crate) fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
     let path = Path::new(arg);
     if path.is_file() {
         let pem = read_limited(path, MAX_PEM_FILE, "a PEM public key")?;

@@ -3,12 +3,13 @@
 //!
 //! One module per flow, each writing the vectors of its figure:
 //! [`personalization`] (Figures 1 and 2), [`fig3_postmark`] (Figure 3)
-//! and [`fig4_verify`] (Figure 4). This module holds what they share: the recording
+//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A). This module holds what they share: the recording
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
 mod attestation;
 mod fig3_postmark;
+mod fig3a_agent;
 mod fig4_verify;
 mod personalization;
 mod pin;
@@ -95,6 +96,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
+    all.extend(fig3a_agent::vectors()?);
     Ok(all)
 }
 
