@@ -65,9 +65,13 @@ pub mod ins {
     pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
     /// SYNC (proprietary): the authority's signed time and service policy.
     pub const SYNC: u8 = cmd::sync::INS;
+    /// REVOKE REQUEST (proprietary): the card's signed revocation request.
+    pub const REVOKE_REQUEST: u8 = cmd::revoke::INS_REQUEST;
+    /// REVOKE (proprietary): the authority's revocation message.
+    pub const REVOKE: u8 = cmd::revoke::INS_REVOKE;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 17] = [
+    pub const ALL: [u8; 19] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -85,6 +89,8 @@ pub mod ins {
         STORE_ATTESTATION,
         ATTEST,
         SYNC,
+        REVOKE_REQUEST,
+        REVOKE,
     ];
 }
 

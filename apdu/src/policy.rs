@@ -213,6 +213,29 @@ pub const ATTEST: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// REVOKE REQUEST (Figure 6, 602): Personalized, PIN; it signs over the
+/// challenge without consuming it.
+pub const REVOKE_REQUEST: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+/// REVOKE (Figure 6, 608-624): Personalized, no PIN (the authority's
+/// signature is the authorization: a forced revocation is applied at any
+/// contact), consumes the challenge; charges the Revoke fee to the
+/// certificate register when the message makes it payable.
+pub const REVOKE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::Revoke,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -235,6 +258,8 @@ impl Request<'_> {
             Request::Attest { .. } => ATTEST,
             Request::Unblock { .. } => UNBLOCK,
             Request::Sync { .. } => SYNC,
+            Request::RevokeRequest { .. } => REVOKE_REQUEST,
+            Request::Revoke { .. } => REVOKE,
         }
     }
 }
@@ -251,7 +276,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 19] {
+    fn every_request() -> [Request<'static>; 21] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -276,6 +301,8 @@ mod tests {
                 message_then_pin: b"m",
             },
             Request::Sync { message: b"m" },
+            Request::RevokeRequest { slot: 0, reason: 1 },
+            Request::Revoke { message: b"m" },
         ]
     }
 
@@ -318,6 +345,13 @@ mod tests {
             Request::Attest { .. } => (BLANK, true, false, None),
             Request::Unblock { .. } => (PERSONALIZED, false, true, None),
             Request::Sync { .. } => (PERSONALIZED, false, true, None),
+            Request::RevokeRequest { .. } => (PERSONALIZED, true, false, None),
+            Request::Revoke { .. } => (
+                PERSONALIZED,
+                false,
+                true,
+                Some((Service::Revoke, certificate)),
+            ),
         }
     }
 

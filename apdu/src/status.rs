@@ -60,6 +60,10 @@ impl StatusWord {
     /// since the last contact was reached: debits stop until the next
     /// contact, whatever the clock says.
     pub const LOCKED_BY_DEBITS: Self = Self(0x9405);
+    /// 9409 (proprietary): the certificate is revoked: it signs nothing
+    /// more (the meter certificate: no loads, no postmarks), and it cannot
+    /// be revoked again.
+    pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use apdu::cmd::{attestation, load_value, personalize, postmark, sync, unblock};
+use apdu::cmd::{attestation, load_value, personalize, postmark, revoke, sync, unblock};
 use apdu::{cert, channel};
 
 #[test]
@@ -24,6 +24,9 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("sync", sync::SYNC),
         ("channel hello", channel::HELLO),
         ("channel request", channel::REQUEST),
+        ("revocation request", revoke::REQUEST),
+        ("revocation message", revoke::MESSAGE),
+        ("revocation confirmation", revoke::CONFIRMATION),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

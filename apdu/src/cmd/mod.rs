@@ -32,6 +32,7 @@ pub mod personalize;
 pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
+pub mod revoke;
 pub mod select;
 pub mod sync;
 pub mod unblock;
@@ -145,6 +146,21 @@ pub enum Request<'a> {
         /// The message, then the new PIN.
         message_then_pin: &'a [u8],
     },
+    /// REVOKE REQUEST: `80 3E slot reason 00`; answers the card's signed
+    /// revocation request ([`revoke::RevocationRequest`], Figure 6, 602).
+    RevokeRequest {
+        /// The certificate slot.
+        slot: u8,
+        /// RFC 5280 reason code.
+        reason: u8,
+    },
+    /// REVOKE: `80 40 00 00 Lc 7F7D... 00`, the authority's revocation
+    /// message ([`revoke::RevocationMessage`]); answers the card's
+    /// confirmation ([`revoke::RevocationConfirmation`]).
+    Revoke {
+        /// The revocation message.
+        message: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -170,6 +186,8 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
             (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
+            (CLA_PROPRIETARY, revoke::INS_REQUEST) => revoke::parse_request(cmd),
+            (CLA_PROPRIETARY, revoke::INS_REVOKE) => revoke::parse_revoke(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -198,6 +216,8 @@ impl<'a> Request<'a> {
             Request::Attest { nonce } => attestation::attest_command(nonce),
             Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
             Request::Sync { message } => sync::command(message),
+            Request::RevokeRequest { slot, reason } => revoke::request_command(slot, reason),
+            Request::Revoke { message } => revoke::revoke_command(message),
         }
     }
 
@@ -242,6 +262,10 @@ impl core::fmt::Display for Name<'_> {
             Request::Attest { .. } => "ATTEST the meter key",
             Request::Unblock { .. } => "RESET RETRY COUNTER",
             Request::Sync { .. } => "SYNC",
+            Request::RevokeRequest { slot, reason } => {
+                return write!(f, "REVOKE REQUEST slot {slot} reason {reason}");
+            }
+            Request::Revoke { .. } => "REVOKE",
         })
     }
 }
@@ -414,7 +438,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..21) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..23) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -446,6 +470,11 @@ mod tests {
                 message_then_pin: data,
             },
             19 => Request::Sync { message: data },
+            21 => Request::RevokeRequest {
+                slot: n % 4,
+                reason: [0, 1, 2, 3, 4, 5, 6, 8, 9, 10][usize::from(n) % 10],
+            },
+            22 => Request::Revoke { message: data },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -454,7 +483,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..21,
+        fn request_round_trip(kind in 0u8..23,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);
