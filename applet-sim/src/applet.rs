@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
     attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, sync, unblock, verify_postmark,
+    read_certificate, revoke, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -216,6 +216,8 @@ impl Applet {
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
             Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
             Request::Sync { message } => sync::sync(ctx, message),
+            Request::RevokeRequest { slot, reason } => revoke::request(ctx, slot, reason),
+            Request::Revoke { message } => revoke::revoke(ctx, message),
         }
     }
 }

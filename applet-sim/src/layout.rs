@@ -104,7 +104,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -135,6 +135,7 @@ pub fn stored(s: &Store) -> Stored {
         0 if LIFECYCLE.get(s).unwrap_or(0) == 0 => Stored::Erased,
         0 => Stored::Known(1),
         2 => Stored::Known(2),
+        3 => Stored::Known(3),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -248,8 +249,25 @@ pub const CONTACT_LEN: usize = 1 + 8 + 4 + 4 + 4 + 4;
 /// nothing more than before.
 pub const CONTACT: Field = PIN_TRANSPORT.then(CONTACT_LEN);
 
+/// One past the last byte of layout v3.
+pub const V3_END: usize = CONTACT.end();
+
+// v4, [certs] revocation (Figure 6): one block. Zero on a v3 card means
+// "nothing revoked, nothing due".
+
+/// v4: per certificate slot, 0 when its certificate is not revoked, else
+/// its RFC 5280 reason code plus one. A revoked certificate signs nothing
+/// (the meter certificate: no loads, no postmarks).
+pub const REVOKED: Field = Field {
+    at: V3_END,
+    len: CERTIFICATE_SLOTS,
+};
+/// v4: the Revoke fees due (620), collected at the next contact that
+/// finds the funds (u64; 0: nothing due).
+pub const REVOCATION_DUE: Field = REVOKED.then(8);
+
 /// One past the last byte the layout uses.
-pub const END: usize = CONTACT.end();
+pub const END: usize = REVOCATION_DUE.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -82,6 +82,9 @@ pub fn migrate(s: &mut Store) -> Result<()> {
     if layout::stored(s) == Stored::Known(2) {
         v2_to_v3(s)?;
     }
+    if layout::stored(s) == Stored::Known(3) {
+        v3_to_v4(s)?;
+    }
     Ok(())
 }
 
@@ -90,6 +93,15 @@ pub fn migrate(s: &mut Store) -> Result<()> {
 fn v2_to_v3(s: &mut Store) -> Result<()> {
     s.begin()?;
     crate::layout::ISSUER_ROOT_PRESENT.set(s, 0)?;
+    LAYOUT_VERSION.set(s, 3)?;
+    s.commit()?;
+    Ok(())
+}
+
+/// v3 -> v4 ([certs] revocation): the appended block is already zero
+/// (nothing revoked, nothing due); only the version byte is written.
+fn v3_to_v4(s: &mut Store) -> Result<()> {
+    s.begin()?;
     LAYOUT_VERSION.set(s, u64::from(VERSION))?;
     s.commit()?;
     Ok(())

@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod db;
 pub mod keys;
 pub mod personalization;
+pub mod revocation;
 pub mod service;
 pub mod unblock;
 pub mod value;

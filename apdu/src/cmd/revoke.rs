@@ -103,7 +103,14 @@ pub(crate) fn parse_revoke<'a>(cmd: &Command<'a>) -> Result<Request<'a>, StatusW
 
 /// REVOKE REQUEST for `slot` with `reason`.
 pub fn request_command(slot: u8, reason: u8) -> Command<'static> {
-    Command::new(super::CLA_PROPRIETARY, INS_REQUEST, slot, reason, &[], Some(256))
+    Command::new(
+        super::CLA_PROPRIETARY,
+        INS_REQUEST,
+        slot,
+        reason,
+        &[],
+        Some(256),
+    )
 }
 
 /// REVOKE carrying `message`.

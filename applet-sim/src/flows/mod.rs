@@ -16,6 +16,7 @@ pub mod personalize;
 pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
+pub mod revoke;
 pub mod select;
 pub mod sync;
 pub mod unblock;

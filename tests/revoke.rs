@@ -1,0 +1,533 @@
+//! Figure 6, revocation, on a personalized funded card in process: each
+//! numbered decision with its own outcome, the registers after each (the
+//! Revoke fee from the rate table deducted, or nothing), the refusals that
+//! change nothing (a byte-identical card), and the meter certificate
+//! revoked (no loads, no postmarks).
+//!
+//! User certificates: the install flow (Figure 5) is built elsewhere, so a
+//! user certificate gets into slot 1 here through a test-only path: the
+//! authority issues a certificate (`Authority::issue_certificate`) for a
+//! key the test makes, and the test writes it into the slot with the card's
+//! own storage function (`applet_sim::certificates::write`) in process.
+
+use apdu::cmd::revoke::{
+    MessageBody, Payment, PaymentState, RevocationConfirmation, RevocationRequest, Subject,
+};
+use apdu::meter::{RegisterId, Request};
+use apdu::tlv::Writer;
+use applet_sim::sim::Card;
+use authority::Authority;
+use reader::Meter;
+use reader::meter::Status;
+use reader::sim::MemoryTransport;
+use vectors::Funded;
+
+const TIME: u64 = 1_800_000_000;
+const FEE: u64 = 100; // the default Revoke rate
+const KEY_COMPROMISE: u8 = 1;
+const SUPERSEDED: u8 = 4;
+
+const fn funded(funds: u64) -> Funded {
+    Funded {
+        card: vectors::CardSpec {
+            seed: 21,
+            time: TIME,
+            issuer_root: None,
+            unattested: false,
+        },
+        authority: "CERTMETER-CA",
+        authority_seed: 5,
+        serial: "REV-1",
+        funds,
+    }
+}
+
+struct Bench {
+    card: Card,
+    authority: Authority,
+}
+
+fn sw(out: &[u8]) -> [u8; 2] {
+    [out[out.len() - 2], out[out.len() - 1]]
+}
+
+fn send(card: &mut Card, r: Request<'_>) -> Vec<u8> {
+    card.transmit(&r.to_command().to_vec().unwrap()).unwrap()
+}
+
+fn ok(card: &mut Card, r: Request<'_>) -> Vec<u8> {
+    let mut out = send(card, r);
+    assert_eq!(sw(&out), [0x90, 0x00], "{r:?}");
+    out.truncate(out.len() - 2);
+    out
+}
+
+impl Bench {
+    fn new(funds: u64) -> Self {
+        let (card, authority) = funded(funds).card().unwrap();
+        let mut b = Bench { card, authority };
+        b.open();
+        b
+    }
+
+    /// SELECT and VERIFY.
+    fn open(&mut self) {
+        ok(
+            &mut self.card,
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+        );
+        ok(
+            &mut self.card,
+            Request::Verify {
+                pin: Some(vectors::fixture::OWNER_PIN),
+            },
+        );
+    }
+
+    fn status(&mut self) -> Status {
+        let card = std::mem::replace(
+            &mut self.card,
+            Card::manufacture(funded(0).sim_config()).unwrap(),
+        );
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        let s = m.status().unwrap();
+        self.card = m.into_transport().into_card();
+        s
+    }
+
+    fn chip(&mut self) -> [u8; 8] {
+        hex::decode(self.status().chip_id)
+            .unwrap()
+            .try_into()
+            .unwrap()
+    }
+
+    fn challenge(&mut self) -> [u8; 16] {
+        ok(&mut self.card, Request::GetChallenge)
+            .try_into()
+            .unwrap()
+    }
+
+    /// GET CHALLENGE, then REVOKE REQUEST (602).
+    fn request(&mut self, slot: u8, reason: u8) -> Vec<u8> {
+        self.challenge();
+        ok(&mut self.card, Request::RevokeRequest { slot, reason })
+    }
+
+    /// The whole exchange with payment enabled; the confirmation.
+    fn revoke(&mut self, slot: u8, reason: u8) -> Vec<u8> {
+        let request = self.request(slot, reason);
+        let message = self.authority.revocation_message(&request).unwrap();
+        ok(&mut self.card, Request::Revoke { message: &message })
+    }
+
+    /// Slot 1 gets a user certificate issued by the authority for a key
+    /// made here (test-only path, see the module comment); its serial.
+    fn user_certificate(&mut self) -> u64 {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let public = authority::keys::encode_public(key.verifying_key());
+        let (serial, cert) = self
+            .authority
+            .issue_certificate(
+                "alice@rev-1",
+                &public,
+                apdu::cert::usage::SIGNING,
+                TIME + 86_400 * 365,
+            )
+            .unwrap();
+        let s = self.card.store_mut();
+        s.begin().unwrap();
+        applet_sim::certificates::write(s, 1, &cert).unwrap();
+        s.commit().unwrap();
+        serial
+    }
+
+    fn meter_cert_serial(&self) -> u64 {
+        self.authority
+            .meter("REV-1")
+            .unwrap()
+            .unwrap()
+            .certificate_serial
+    }
+
+    /// A revocation message signed with the authority's key but with any
+    /// subject the test likes (the authority itself signs only bound ones).
+    fn forge(&self, subject: Subject<'_>, payment: Payment) -> Vec<u8> {
+        let key = authority::keys::from_seed(5);
+        assert_eq!(
+            authority::keys::encode_public(key.verifying_key()),
+            self.authority.public_key()
+        );
+        let mut buf = vec![0; 1024];
+        let mut w = Writer::new(&mut buf);
+        MessageBody {
+            subject,
+            time: TIME,
+            payment,
+        }
+        .write(&mut w, |b| apdu::crypto::sign(&key, b))
+        .unwrap();
+        let n = w.len();
+        buf.truncate(n);
+        buf
+    }
+}
+
+fn register(s: &Status) -> (u64, u64, u32) {
+    let r = &s.registers.certificate;
+    (r.ascending, r.descending, s.piece_counts.certificate)
+}
+
+/// 602: the card signs a request over card, slot, certificate, reason and
+/// its challenge with the meter key; it charges and writes nothing.
+#[test]
+fn request_602_is_signed_by_the_card_and_writes_nothing() {
+    let mut b = Bench::new(1_000);
+    let before = b.status();
+    let challenge = b.challenge();
+    let w0 = b.card.store().writes();
+    let out = ok(
+        &mut b.card,
+        Request::RevokeRequest {
+            slot: 0,
+            reason: KEY_COMPROMISE,
+        },
+    );
+    assert_eq!(b.card.store().writes(), w0, "REVOKE REQUEST writes nothing");
+    let r = RevocationRequest::parse(&out).unwrap();
+    assert_eq!(r.subject.challenge, &challenge);
+    assert_eq!(r.subject.slot, 0);
+    assert_eq!(r.subject.reason, KEY_COMPROMISE);
+    assert_eq!(r.subject.certificate_serial, b.meter_cert_serial());
+    let meter = b.authority.meter("REV-1").unwrap().unwrap();
+    let key = apdu::crypto::public_key(&meter.public_key).unwrap();
+    assert!(apdu::crypto::verify_signed(&r.signed, &key));
+    assert_eq!(register(&b.status()), register(&before));
+    // Without the PIN: 6982; a reason that is no RFC 5280 code: 6A86; an
+    // empty slot: 6A88.
+    b.card.reset();
+    ok(
+        &mut b.card,
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+    );
+    assert_eq!(
+        sw(&send(
+            &mut b.card,
+            Request::RevokeRequest { slot: 0, reason: 1 }
+        )),
+        [0x69, 0x82]
+    );
+    b.open();
+    let bad_reason = apdu::command::Command::new(0x80, 0x3E, 0, 7, &[], Some(256));
+    assert_eq!(
+        sw(&b.card.transmit(&bad_reason.to_vec().unwrap()).unwrap()),
+        [0x6A, 0x86]
+    );
+    b.challenge();
+    assert_eq!(
+        sw(&send(
+            &mut b.card,
+            Request::RevokeRequest { slot: 2, reason: 1 }
+        )),
+        [0x6A, 0x88]
+    );
+}
+
+/// 604/606: the authority refuses an altered request, one signed by
+/// another key, and one for a certificate it did not issue to that meter.
+#[test]
+fn authority_606_refuses_altered_or_foreign_requests() {
+    let mut b = Bench::new(1_000);
+    let good = b.request(0, KEY_COMPROMISE);
+    // Altered: the reason byte inside the signed body.
+    let mut altered = good.clone();
+    let at = altered
+        .windows(3)
+        .position(|w| w == [0x87, 0x01, KEY_COMPROMISE])
+        .unwrap();
+    altered[at + 2] = SUPERSEDED;
+    assert!(b.authority.revocation_message(&altered).is_err());
+    // Signed by another key (the user key, not the meter key).
+    let r = RevocationRequest::parse(&good).unwrap();
+    let other = p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap();
+    let mut buf = vec![0; 512];
+    let mut w = Writer::new(&mut buf);
+    RevocationRequest::write(&r.subject, &mut w, |m| apdu::crypto::sign(&other, m)).unwrap();
+    let n = w.len();
+    assert!(b.authority.revocation_message(&buf[..n]).is_err());
+    // 604: the genuine one passes.
+    assert!(b.authority.revocation_message(&good).is_ok());
+}
+
+/// 608-616, 618 -> 624: the card pays; the registers show exactly the
+/// Revoke fee; 622: the authority records time, reason and "paid".
+#[test]
+fn revoke_with_payment_624() {
+    let mut b = Bench::new(1_000);
+    let serial = b.user_certificate();
+    let before = b.status();
+    let conf = b.revoke(1, SUPERSEDED);
+    let c = RevocationConfirmation::parse(&conf).unwrap();
+    assert_eq!(c.body.payment, PaymentState::Paid);
+    assert_eq!(
+        (c.body.fee, c.body.subject.certificate_serial),
+        (FEE, serial)
+    );
+    let (a0, d0, p0) = register(&before);
+    let after = b.status();
+    assert_eq!(register(&after), (a0 + FEE, d0 - FEE, p0 + 1));
+    assert_eq!(c.body.ascending, a0 + FEE);
+    assert_eq!(
+        b.authority.confirm_revocation(&conf).unwrap(),
+        PaymentState::Paid
+    );
+    let (reason, forced, payment, at) = b.authority.revocation(serial).unwrap().unwrap();
+    assert_eq!(
+        (reason, forced, payment.as_deref()),
+        (SUPERSEDED, false, Some("paid"))
+    );
+    assert_eq!(at, Some(c.body.time));
+    // 616: revoked on the card: no second revocation (9409).
+    b.challenge();
+    assert_eq!(
+        sw(&send(
+            &mut b.card,
+            Request::RevokeRequest { slot: 1, reason: 1 }
+        )),
+        [0x94, 0x09]
+    );
+    // The meter certificate is untouched: postmarks go on.
+    ok(&mut b.card, Request::HashInit);
+    ok(&mut b.card, Request::Postmark);
+}
+
+/// 618 -> 620: short of the fee, the certificate is revoked and the fee is
+/// due: nothing deducted now; collected at the next contact (a load).
+#[test]
+fn revoke_with_payment_due_620_collected_at_the_next_contact() {
+    let mut b = Bench::new(50);
+    let serial = b.user_certificate();
+    let before = b.status();
+    let conf = b.revoke(1, KEY_COMPROMISE);
+    let c = RevocationConfirmation::parse(&conf).unwrap();
+    assert_eq!((c.body.payment, c.body.fee), (PaymentState::Due, FEE));
+    assert_eq!(
+        register(&b.status()),
+        register(&before),
+        "nothing deducted now"
+    );
+    assert_eq!(
+        b.authority.confirm_revocation(&conf).unwrap(),
+        PaymentState::Due
+    );
+    assert_eq!(
+        b.authority
+            .revocation(serial)
+            .unwrap()
+            .unwrap()
+            .2
+            .as_deref(),
+        Some("due")
+    );
+    // The next contact: a load of 1000 into the certificate register.
+    let mut m = Meter::new(MemoryTransport::new(
+        std::mem::replace(
+            &mut b.card,
+            Card::manufacture(funded(0).sim_config()).unwrap(),
+        ),
+        true,
+    ));
+    m.select().unwrap();
+    reader::value::load(&mut m, &mut b.authority, RegisterId::Certificate, 1_000).unwrap();
+    b.card = m.into_transport().into_card();
+    let (a0, d0, p0) = register(&before);
+    assert_eq!(register(&b.status()), (a0 + FEE, d0 + 1_000 - FEE, p0 + 1));
+    // Collected once: the next contact takes nothing more.
+    let mut m = Meter::new(MemoryTransport::new(
+        std::mem::replace(
+            &mut b.card,
+            Card::manufacture(funded(0).sim_config()).unwrap(),
+        ),
+        true,
+    ));
+    m.select().unwrap();
+    reader::value::load(&mut m, &mut b.authority, RegisterId::Certificate, 10).unwrap();
+    b.card = m.into_transport().into_card();
+    assert_eq!(register(&b.status()), (a0 + FEE, d0 + 1_010 - FEE, p0 + 1));
+}
+
+/// Forced: the operator's revocation is signed at the card's next contact
+/// with payment disabled: revoked, nothing charged, nothing due.
+#[test]
+fn forced_revocation_charges_nothing() {
+    let mut b = Bench::new(1_000);
+    let serial = b.user_certificate();
+    b.authority
+        .force_revocation("REV-1", serial, KEY_COMPROMISE)
+        .unwrap();
+    assert_eq!(
+        b.authority.pending_forced("REV-1").unwrap(),
+        [(serial, KEY_COMPROMISE)]
+    );
+    let before = b.status();
+    let chip = b.chip();
+    let challenge = b.challenge();
+    let message = b
+        .authority
+        .forced_revocation("REV-1", &chip, &challenge, 1, serial)
+        .unwrap();
+    let conf = ok(&mut b.card, Request::Revoke { message: &message });
+    let c = RevocationConfirmation::parse(&conf).unwrap();
+    assert_eq!((c.body.payment, c.body.fee), (PaymentState::None, 0));
+    assert_eq!(register(&b.status()), register(&before));
+    assert_eq!(
+        b.authority.confirm_revocation(&conf).unwrap(),
+        PaymentState::None
+    );
+    let (_, forced, payment, _) = b.authority.revocation(serial).unwrap().unwrap();
+    assert_eq!((forced, payment.as_deref()), (true, Some("none")));
+    assert!(b.authority.pending_forced("REV-1").unwrap().is_empty());
+}
+
+/// 610/612/614: an altered message, a replayed one, one for another card,
+/// one for another certificate, one for another slot, one without a
+/// challenge: each refused, and the card is byte for byte as before.
+#[test]
+fn refused_messages_614_change_nothing() {
+    let mut b = Bench::new(1_000);
+    let user = b.user_certificate();
+    let meter_cert = b.meter_cert_serial();
+    let chip = b.chip();
+
+    let refused = |b: &mut Bench, message: &[u8], expect: [u8; 2], what: &str| {
+        let image = b.card.store().image().to_vec();
+        let out = send(&mut b.card, Request::Revoke { message });
+        assert_eq!(out, expect, "{what}: only a status word, no confirmation");
+        assert_eq!(
+            b.card.store().image()[..],
+            image[..],
+            "{what}: card unchanged"
+        );
+    };
+
+    // Altered (610): one byte of the signed body.
+    let request = b.request(1, KEY_COMPROMISE);
+    let good = b.authority.revocation_message(&request).unwrap();
+    let mut altered = good.clone();
+    let at = altered
+        .windows(3)
+        .position(|w| w == [0x87, 0x01, KEY_COMPROMISE])
+        .unwrap();
+    altered[at + 2] = SUPERSEDED;
+    refused(&mut b, &altered, [0x69, 0x82], "altered");
+    // The attempt used up the challenge: the genuine message is now stale.
+    refused(&mut b, &good, [0x69, 0x84], "after its challenge was used");
+
+    // Replayed (612): applied once, then again with a fresh challenge.
+    let request = b.request(1, KEY_COMPROMISE);
+    let good = b.authority.revocation_message(&request).unwrap();
+    let before = b.status();
+    ok(&mut b.card, Request::Revoke { message: &good });
+    let (a0, d0, p0) = register(&before);
+    assert_eq!(register(&b.status()), (a0 + FEE, d0 - FEE, p0 + 1));
+    b.challenge();
+    refused(&mut b, &good, [0x69, 0x84], "replayed");
+
+    // For another card, another certificate, another slot (612 -> 614).
+    let mut b = Bench::new(1_000);
+    let _ = b.user_certificate();
+    let challenge = b.challenge();
+    let subject = Subject {
+        chip_id: &chip,
+        serial: b"REV-1",
+        challenge: &challenge,
+        slot: 0,
+        certificate_serial: meter_cert,
+        reason: KEY_COMPROMISE,
+    };
+    let other_chip = [0xEE; 8];
+    let another_card = b.forge(
+        Subject {
+            chip_id: &other_chip,
+            ..subject
+        },
+        Payment::Payable,
+    );
+    refused(&mut b, &another_card, [0x6A, 0x80], "another card");
+    b.challenge();
+    // (The challenge changed: rebuild the subject with the new one.)
+    let challenge = b.challenge();
+    let subject = Subject {
+        challenge: &challenge,
+        ..subject
+    };
+    let another_cert = b.forge(
+        Subject {
+            certificate_serial: user,
+            ..subject
+        },
+        Payment::Payable,
+    );
+    refused(&mut b, &another_cert, [0x6A, 0x80], "another certificate");
+    let challenge = b.challenge();
+    let subject = Subject {
+        challenge: &challenge,
+        ..subject
+    };
+    let another_slot = b.forge(Subject { slot: 1, ..subject }, Payment::Payable);
+    refused(&mut b, &another_slot, [0x6A, 0x80], "another slot");
+    // No challenge at all.
+    let no_challenge = b.forge(subject, Payment::Payable);
+    refused(&mut b, &no_challenge, [0x69, 0x84], "no challenge");
+    // The genuine one for this card still works afterwards.
+    let challenge = b.challenge();
+    let genuine = b.forge(
+        Subject {
+            challenge: &challenge,
+            ..subject
+        },
+        Payment::Payable,
+    );
+    ok(&mut b.card, Request::Revoke { message: &genuine });
+}
+
+/// The meter certificate revoked (slot 0): then no postmarks and no loads
+/// (9409), nothing charged by the refusals.
+#[test]
+fn meter_certificate_revoked_no_loads_no_postmarks() {
+    let mut b = Bench::new(1_000);
+    // A load message signed before the revocation (the authority refuses
+    // to sign one for a revoked meter: this is the card's own check).
+    let load = b
+        .authority
+        .value_load("REV-1", RegisterId::Certificate, 100, 2)
+        .unwrap();
+    let conf = b.revoke(0, KEY_COMPROMISE);
+    b.authority.confirm_revocation(&conf).unwrap();
+    let after = b.status();
+    ok(&mut b.card, Request::HashInit);
+    assert_eq!(sw(&send(&mut b.card, Request::Postmark)), [0x94, 0x09]);
+    assert_eq!(
+        sw(&send(&mut b.card, Request::LoadValue { message: &load })),
+        [0x94, 0x09]
+    );
+    b.challenge();
+    assert_eq!(
+        sw(&send(
+            &mut b.card,
+            Request::RevokeRequest { slot: 0, reason: 1 }
+        )),
+        [0x94, 0x09]
+    );
+    assert_eq!(register(&b.status()), register(&after));
+    // And the authority refuses the meter further loads.
+    assert!(
+        b.authority
+            .value_load("REV-1", RegisterId::Certificate, 100, 2)
+            .is_err()
+    );
+}
