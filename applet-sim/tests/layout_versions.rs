@@ -137,15 +137,16 @@ fn a_v1_card_is_migrated_with_every_value_kept() {
         without_memory(&v1)
     );
     assert!(card.card().applet().lifecycle().is_some());
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(3));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
 
     let saved = std::fs::read(&path).unwrap();
-    assert_eq!(&saved[..HEADER], b"CMSIMi03");
-    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 3);
+    assert_eq!(&saved[..HEADER], b"CMSIMi04");
+    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 4);
     // The object area is the v2 golden card's but for the version byte:
-    // the v3 fields (no issuer root) are zero in both.
+    // the v3 fields (no issuer root) and the v4 ones (nothing revoked)
+    // are zero in both.
     let mut v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
-    v2[HEADER + LAYOUT_VERSION.at] = 3;
+    v2[HEADER + LAYOUT_VERSION.at] = 4;
     assert!(
         saved[HEADER..HEADER + DATA_CAPACITY] == v2[HEADER..HEADER + DATA_CAPACITY],
         "the migrated object area differs from the v2 golden card's"
@@ -162,7 +163,7 @@ fn a_v2_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(2);
     let v2 = expected(2);
     let mut card = StateFile::open(&path, config()).unwrap();
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(3));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
     let answers = generator::answers(&mut card, &recorded_postmark(&v2));
     assert_eq!(
         without_memory(&generator::expected_text(&answers)),
@@ -194,7 +195,7 @@ fn a_migrated_blank_card_without_a_root_refuses_personalization() {
     a.store.commit().unwrap();
     assert_eq!(layout::stored(&a.store), Stored::Known(2));
     assert!(matches!(a.power_up(), Outcome::Reply { .. }));
-    assert_eq!(layout::stored(&a.store), Stored::Known(3));
+    assert_eq!(layout::stored(&a.store), Stored::Known(4));
     let mut out = vec![0u8; 4096];
     let mut send = |a: &mut Applet, r: Request<'_>| {
         let cmd = r.to_command().to_vec().unwrap();
@@ -224,17 +225,40 @@ fn a_migrated_blank_card_without_a_root_refuses_personalization() {
     assert_eq!(a.lifecycle(), Some(apdu::meter::Lifecycle::Blank));
 }
 
-/// The current version's golden card opens as it is: same answers, nothing
-/// written.
+/// The v3 golden card opens migrated to v4 (only the version byte
+/// written: nothing revoked, nothing due) with every value kept.
 #[test]
-fn a_v3_card_opens_unchanged() {
+fn a_v3_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(3);
     let before = std::fs::read(&path).unwrap();
     let v3 = expected(3);
     let mut card = StateFile::open(&path, config()).unwrap();
-    assert_eq!(card.card().store().image(), image(&before));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
+    let mut migrated = image(&before).to_vec();
+    migrated[LAYOUT_VERSION.at] = 4;
+    assert_eq!(
+        card.card().store().data(),
+        &migrated[..DATA_CAPACITY],
+        "the v3 -> v4 migration writes the version byte only"
+    );
     let answers = generator::answers(&mut card, &recorded_postmark(&v3));
-    assert_eq!(generator::expected_text(&answers), v3);
+    assert_eq!(
+        without_memory(&generator::expected_text(&answers)),
+        without_memory(&v3)
+    );
+}
+
+/// The current version's golden card opens as it is: same answers, nothing
+/// written.
+#[test]
+fn a_v4_card_opens_unchanged() {
+    let (_tmp, path) = copy(4);
+    let before = std::fs::read(&path).unwrap();
+    let v4 = expected(4);
+    let mut card = StateFile::open(&path, config()).unwrap();
+    assert_eq!(card.card().store().image(), image(&before));
+    let answers = generator::answers(&mut card, &recorded_postmark(&v4));
+    assert_eq!(generator::expected_text(&answers), v4);
     drop(card);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
@@ -246,14 +270,14 @@ fn the_current_golden_card_is_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("card.sim");
     let answers = generator::make(&path);
-    assert_eq!(generator::expected_text(&answers), expected(3));
+    assert_eq!(generator::expected_text(&answers), expected(4));
     let made = std::fs::read(&path).unwrap();
-    let committed = std::fs::read(golden(3).join("card.sim")).unwrap();
+    let committed = std::fs::read(golden(4).join("card.sim")).unwrap();
     // The golden file is of the untagged format; the image is compared (the
     // state file format itself: tests/state_file.rs).
     assert!(
         image(&made) == image(&committed),
-        "the v3 golden card changed"
+        "the v4 golden card changed"
     );
 }
 
@@ -297,7 +321,7 @@ fn a_migration_cut_at_every_write_is_redone() {
                 &image(&v1)[..DATA_CAPACITY],
                 "cut at write {n}"
             ),
-            Stored::Known(2) => {}
+            Stored::Known(2 | 3) => {}
             other => panic!("cut at write {n}: {other:?}"),
         }
         // ... and the next power-up migrates it.
@@ -314,17 +338,18 @@ fn a_migration_cut_at_every_write_is_redone() {
 /// (SELECT answers 6A82, as on erased memory); nothing is written.
 #[test]
 fn an_unknown_layout_is_refused_never_misread() {
+    // (The untagged v3 file: a tagged one would be refused as altered.)
     let (_tmp, path) = copy(3);
     let mut file = std::fs::read(&path).unwrap();
-    file[HEADER + LAYOUT_VERSION.at] = 4;
+    file[HEADER + LAYOUT_VERSION.at] = 5;
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
         matches!(
             e,
             SimError::UnknownLayout {
-                version: 4,
-                known: 3,
+                version: 5,
+                known: 4,
                 ..
             }
         ),
@@ -332,23 +357,23 @@ fn an_unknown_layout_is_refused_never_misread() {
     );
     let message = e.to_string();
     assert!(
-        message.contains("layout version 4") && message.contains("versions 1 to 3"),
+        message.contains("layout version 5") && message.contains("versions 1 to 4"),
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file, "the file was changed");
     let e = Card::from_image(image(&file), config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 4, .. }),
+        matches!(e, SimError::UnknownLayout { version: 5, .. }),
         "{e}"
     );
 
     // A newer state-file header.
     file[HEADER + LAYOUT_VERSION.at] = 3;
-    file[..HEADER].copy_from_slice(b"CMSIMv04");
+    file[..HEADER].copy_from_slice(b"CMSIMv05");
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 4, .. }),
+        matches!(e, SimError::UnknownLayout { version: 5, .. }),
         "{e}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file);
