@@ -173,9 +173,10 @@ fn every_limit_in_the_table_is_the_constant_it_names() {
 
 /// Numbers of 1000 and more in the prose (outside code blocks and code
 /// spans) that are not in the limits table.
-fn not_limits() -> [usize; 3] {
+fn not_limits() -> [usize; 4] {
     [
         7816,                         // ISO 7816
+        5280,                         // RFC 5280 (revocation reason codes)
         1_807_776_001,                // a clock value in the POSTMARK example
         applet_sim::vpcd::MAX_NC + 1, // the size that failed (see stated_limits)
     ]
@@ -558,6 +559,8 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
         Request::Unblock { .. } => "RESET RETRY COUNTER",
         Request::Sync { .. } => "SYNC",
+        Request::RevokeRequest { .. } => "REVOKE REQUEST",
+        Request::Revoke { .. } => "REVOKE",
     }
 }
 
@@ -631,6 +634,8 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     m.rates().unwrap();
     m.meter_public_key().unwrap();
     m.read_certificate(0).unwrap();
+    // Last: the meter certificate revoked (no postmarks after it).
+    reader::revoke::revoke(&mut m, &mut authority, 0, 1).unwrap();
     m.into_transport().sent
 }
 
@@ -681,6 +686,7 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
     }
     for slot in 0..applet_sim::budget::CERTIFICATE_SLOTS as u8 {
         out.push(Request::ReadCertificate { slot });
+        out.push(Request::RevokeRequest { slot, reason: 1 });
     }
     // The messages and the postmark file of the flows.
     for apdu in flow_data {
@@ -690,7 +696,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::LoadValue { .. })
             | Ok(r @ Request::VerifyPostmark { .. })
             | Ok(r @ Request::Unblock { .. })
-            | Ok(r @ Request::Sync { .. }) => out.push(r),
+            | Ok(r @ Request::Sync { .. })
+            | Ok(r @ Request::Revoke { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -926,6 +933,8 @@ fn one_of_each() -> Vec<Request<'static>> {
             nonce: &[0; apdu::cmd::attestation::NONCE_LEN],
         },
         Request::Sync { message: b"m" },
+        Request::RevokeRequest { slot: 0, reason: 0 },
+        Request::Revoke { message: b"m" },
         Request::Unblock {
             message_then_pin: b"m",
         },

@@ -285,12 +285,12 @@ fn revoke_with_payment_624() {
         b.authority.confirm_revocation(&conf).unwrap(),
         PaymentState::Paid
     );
-    let (reason, forced, payment, at) = b.authority.revocation(serial).unwrap().unwrap();
+    let r = b.authority.revocation(serial).unwrap().unwrap();
     assert_eq!(
-        (reason, forced, payment.as_deref()),
+        (r.reason, r.forced, r.payment.as_deref()),
         (SUPERSEDED, false, Some("paid"))
     );
-    assert_eq!(at, Some(c.body.time));
+    assert_eq!(r.confirmed_at, Some(c.body.time));
     // 616: revoked on the card: no second revocation (9409).
     b.challenge();
     assert_eq!(
@@ -329,7 +329,7 @@ fn revoke_with_payment_due_620_collected_at_the_next_contact() {
             .revocation(serial)
             .unwrap()
             .unwrap()
-            .2
+            .payment
             .as_deref(),
         Some("due")
     );
@@ -388,8 +388,8 @@ fn forced_revocation_charges_nothing() {
         b.authority.confirm_revocation(&conf).unwrap(),
         PaymentState::None
     );
-    let (_, forced, payment, _) = b.authority.revocation(serial).unwrap().unwrap();
-    assert_eq!((forced, payment.as_deref()), (true, Some("none")));
+    let r = b.authority.revocation(serial).unwrap().unwrap();
+    assert_eq!((r.forced, r.payment.as_deref()), (true, Some("none")));
     assert!(b.authority.pending_forced("REV-1").unwrap().is_empty());
 }
 

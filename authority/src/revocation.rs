@@ -17,6 +17,19 @@ use rusqlite::{OptionalExtension, params};
 use crate::certificate::{self, Fields};
 use crate::{Authority, AuthorityError, db};
 
+/// A revocation as the authority records it (622).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRecord {
+    /// RFC 5280 reason code.
+    pub reason: u8,
+    /// Forced by the operator (payment disabled).
+    pub forced: bool,
+    /// `none`, `paid` or `due` once confirmed (`None` before).
+    pub payment: Option<String>,
+    /// The card's time of the revocation, once confirmed.
+    pub confirmed_at: Option<u64>,
+}
+
 fn invalid(msg: impl Into<String>) -> AuthorityError {
     AuthorityError::InvalidRequest(msg.into())
 }
@@ -271,12 +284,8 @@ impl Authority {
         Ok(b.payment)
     }
 
-    /// The recorded revocation of `certificate`: (reason, forced, payment
-    /// state, confirmed at).
-    pub fn revocation(
-        &self,
-        certificate: u64,
-    ) -> Result<Option<(u8, bool, Option<String>, Option<u64>)>, AuthorityError> {
+    /// The recorded revocation of `certificate`, if any.
+    pub fn revocation(&self, certificate: u64) -> Result<Option<RevocationRecord>, AuthorityError> {
         let row = self
             .conn
             .query_row(
@@ -292,8 +301,15 @@ impl Authority {
                 },
             )
             .optional()?;
-        row.map(|(r, f, p, t)| Ok((r, f, p, t.map(db::from_int).transpose()?)))
-            .transpose()
+        row.map(|(reason, forced, payment, t)| {
+            Ok(RevocationRecord {
+                reason,
+                forced,
+                payment,
+                confirmed_at: t.map(db::from_int).transpose()?,
+            })
+        })
+        .transpose()
     }
 
     fn check_revocable(

@@ -1,0 +1,51 @@
+//! Figure 6, host side: revoking a certificate on the card. The card signs
+//! the request over a fresh challenge (602), the authority verifies it and
+//! signs the revocation message (604-608), the card verifies it, revokes
+//! and pays or records the fee as due (610-624), and its signed
+//! confirmation goes back to the authority (622).
+
+use apdu::cmd::revoke::{PaymentState, RevocationConfirmation};
+use authority_api::AuthorityService;
+
+use crate::error::Error;
+use crate::meter::Meter;
+use crate::transport::Transport;
+
+/// What the card did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoked {
+    /// The certificate serial revoked.
+    pub certificate_serial: u64,
+    /// Paid (624), due (620) or none (forced).
+    pub payment: PaymentState,
+    /// The fee paid or due.
+    pub fee: u64,
+    /// The card's signed confirmation, as recorded by the authority.
+    pub confirmation: Vec<u8>,
+}
+
+/// Revokes the certificate in `slot` of the card behind `meter` (PIN
+/// verified) for RFC 5280 `reason`, with `authority`.
+pub fn revoke<T: Transport, A: AuthorityService + ?Sized>(
+    meter: &mut Meter<T>,
+    authority: &mut A,
+    slot: u8,
+    reason: u8,
+) -> Result<Revoked, Error> {
+    let confirmation = meter.exclusive(|m| {
+        m.challenge()?;
+        let request = m.revoke_request(slot, reason)?;
+        let message = authority.revocation_message(&request)?;
+        m.revoke(&message)
+    })?;
+    let c = RevocationConfirmation::parse(&confirmation)
+        .map_err(|_| Error::Malformed("revocation confirmation".into()))?;
+    let revoked = Revoked {
+        certificate_serial: c.body.subject.certificate_serial,
+        payment: c.body.payment,
+        fee: c.body.fee,
+        confirmation: confirmation.clone(),
+    };
+    authority.confirm_revocation(&confirmation)?;
+    Ok(revoked)
+}
