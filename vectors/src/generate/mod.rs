@@ -10,6 +10,7 @@
 mod attestation;
 mod fig3_postmark;
 mod fig4_verify;
+mod fig6_revoke;
 mod personalization;
 mod pin;
 
@@ -95,6 +96,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
+    all.extend(fig6_revoke::vectors()?);
     Ok(all)
 }
 
