@@ -531,3 +531,68 @@ fn meter_certificate_revoked_no_loads_no_postmarks() {
             .is_err()
     );
 }
+
+/// The CLI: `meter cert revoke 0 --reason keyCompromise` pays the Revoke
+/// fee and then no postmarks; `meter authority revoke` forces a
+/// revocation that `meter cert apply-revocations` applies without payment.
+#[test]
+fn the_cli_revokes_and_forces() {
+    use certmeter_tests::Home;
+    let pin = certmeter_tests::OWNER_PIN;
+    let msg_home = Home::personalized("PB-R", "10.00");
+    let msg = msg_home.path().join("m.txt");
+    std::fs::write(&msg, "x").unwrap();
+    let msg = msg.to_str().unwrap();
+    let before = msg_home.meter(["status", "--json"]).expect_code(0).json();
+    let run = msg_home
+        .meter([
+            "--pin",
+            pin,
+            "cert",
+            "revoke",
+            "0",
+            "--reason",
+            "keyCompromise",
+        ])
+        .expect_code(0);
+    assert!(run.stdout.contains("paid"), "{}", run.stdout);
+    let after = msg_home.meter(["status", "--json"]).expect_code(0).json();
+    let desc = |s: &serde_json::Value| {
+        s["registers"]["certificate"]["descending"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(desc(&before) - desc(&after), FEE);
+    let run = msg_home
+        .meter(["--pin", pin, "postmark", msg])
+        .expect_code(2);
+    assert!(run.stderr.contains("9409"), "{}", run.stderr);
+    msg_home
+        .meter(["--pin", pin, "cert", "revoke", "0", "--reason", "7"])
+        .expect_code(2);
+
+    let home = Home::personalized("PB-F", "10.00");
+    let cert = home.meter(["status", "--json"]).expect_code(0).json();
+    let serial = cert["certificates"][0]["serial"].as_u64().unwrap_or(1);
+    home.meter([
+        "authority",
+        "revoke",
+        "--meter",
+        "PB-F",
+        "--cert",
+        &serial.to_string(),
+        "--reason",
+        "superseded",
+    ])
+    .expect_code(0);
+    let before = home.meter(["status", "--json"]).expect_code(0).json();
+    let run = home.meter(["cert", "apply-revocations"]).expect_code(0);
+    assert!(
+        run.stdout.contains("in slot 0 revoked (forced"),
+        "{}",
+        run.stdout
+    );
+    let after = home.meter(["status", "--json"]).expect_code(0).json();
+    assert_eq!(desc(&before), desc(&after), "forced: nothing charged");
+    home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
+}

@@ -49,3 +49,42 @@ pub fn revoke<T: Transport, A: AuthorityService + ?Sized>(
     authority.confirm_revocation(&confirmation)?;
     Ok(revoked)
 }
+
+/// RFC 5280 CRLReason names, by code (7 is unused).
+pub const REASONS: [(&str, u8); 10] = [
+    ("unspecified", 0),
+    ("keyCompromise", 1),
+    ("cACompromise", 2),
+    ("affiliationChanged", 3),
+    ("superseded", 4),
+    ("cessationOfOperation", 5),
+    ("certificateHold", 6),
+    ("removeFromCRL", 8),
+    ("privilegeWithdrawn", 9),
+    ("aACompromise", 10),
+];
+
+/// A reason given as its RFC 5280 name (any case) or code.
+pub fn reason_code(text: &str) -> Option<u8> {
+    if let Ok(n) = text.parse::<u8>() {
+        return apdu::cmd::revoke::valid_reason(n).then_some(n);
+    }
+    REASONS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(text))
+        .map(|&(_, code)| code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_by_name_or_code() {
+        assert_eq!(reason_code("keyCompromise"), Some(1));
+        assert_eq!(reason_code("SUPERSEDED"), Some(4));
+        assert_eq!(reason_code("10"), Some(10));
+        assert_eq!(reason_code("7"), None);
+        assert_eq!(reason_code("stolen"), None);
+    }
+}

@@ -3,8 +3,10 @@
 
 pub mod apdu;
 pub mod authority;
+pub mod authority_revoke;
 pub mod card;
 pub mod cert;
+pub mod cert_revoke;
 pub mod demo;
 pub mod load;
 pub mod personalize;
