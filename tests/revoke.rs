@@ -596,3 +596,43 @@ fn the_cli_revokes_and_forces() {
     assert_eq!(desc(&before), desc(&after), "forced: nothing charged");
     home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
 }
+
+/// The writes of REVOKE REQUEST and REVOKE (paid, due, forced), measured
+/// with the store's per-command counters: REVOKE REQUEST writes nothing;
+/// REVOKE stays within the charged-command budget's journal bytes.
+#[test]
+fn write_figures_of_revoke() {
+    let mut figures = Vec::new();
+    for (funds, what) in [(1_000, "REVOKE, paid (624)"), (50, "REVOKE, due (620)")] {
+        let mut b = Bench::new(funds);
+        b.user_certificate();
+        b.challenge();
+        ok(&mut b.card, Request::RevokeRequest { slot: 1, reason: 1 });
+        let s = b.card.last_command_stats();
+        assert_eq!((s.logical_writes, s.raw_writes), (0, 0));
+        figures.push(("REVOKE REQUEST", s));
+        b.revoke(1, 1);
+        figures.push((what, b.card.last_command_stats()));
+    }
+    let mut b = Bench::new(1_000);
+    let serial = b.user_certificate();
+    b.authority.force_revocation("REV-1", serial, 1).unwrap();
+    let chip = b.chip();
+    let challenge = b.challenge();
+    let m = b
+        .authority
+        .forced_revocation("REV-1", &chip, &challenge, 1, serial)
+        .unwrap();
+    ok(&mut b.card, Request::Revoke { message: &m });
+    figures.push(("REVOKE, forced", b.card.last_command_stats()));
+    for (name, s) in &figures {
+        eprintln!(
+            "{name}: {} logical / {} raw writes / {} journal bytes",
+            s.logical_writes, s.raw_writes, s.journal_bytes
+        );
+        assert!(
+            s.logical_writes <= 4 && s.journal_bytes <= 128,
+            "{name}: {s:?}"
+        );
+    }
+}
