@@ -636,3 +636,108 @@ fn write_figures_of_revoke() {
         );
     }
 }
+
+/// The revocation list: signed by the authority, numbered (numbers only
+/// grow), listing confirmed and forced revocations; a postmark dated after
+/// its certificate's revocation is reported revoked, one dated before is
+/// not; a list altered or signed by another key is refused.
+#[test]
+fn the_revocation_list_reports_postmarks_after_the_revocation() {
+    use reader::revoke::{CrlStatus, crl_status};
+    let mut b = Bench::new(1_000);
+    let meter_cert = b.meter_cert_serial();
+    let key = b.authority.public_key();
+    let first = b.authority.crl().unwrap();
+    let (n1, s) = crl_status(&first, &key, meter_cert, TIME).unwrap();
+    assert_eq!(s, CrlStatus::Good);
+    // A user certificate revoked on the card (confirmed at the card's time).
+    let user = b.user_certificate();
+    let conf = b.revoke(1, SUPERSEDED);
+    b.authority.confirm_revocation(&conf).unwrap();
+    // The meter certificate forced 10 s before the card's clock, not yet
+    // applied: the card still signs, and its postmarks are after it.
+    b.authority.set_clock(Some(TIME - 10));
+    b.authority
+        .force_revocation("REV-1", meter_cert, KEY_COMPROMISE)
+        .unwrap();
+    ok(&mut b.card, Request::HashInit);
+    let postmark = ok(&mut b.card, Request::Postmark);
+    let pm = apdu::postmark::Postmark::parse(&postmark).unwrap();
+    let list = b.authority.crl().unwrap();
+    let (n2, s) = crl_status(&list, &key, meter_cert, pm.time).unwrap();
+    assert!(n2 > n1, "list numbers grow: {n1} then {n2}");
+    assert_eq!(
+        s,
+        CrlStatus::Revoked {
+            revoked_at: TIME - 10,
+            reason: KEY_COMPROMISE
+        }
+    );
+    // Dated before the revocation: still good.
+    assert_eq!(
+        crl_status(&list, &key, meter_cert, TIME - 11).unwrap().1,
+        CrlStatus::Good
+    );
+    // The user certificate is listed at the card's time of revocation.
+    assert!(matches!(
+        crl_status(&list, &key, user, TIME + 1).unwrap().1,
+        CrlStatus::Revoked {
+            reason: SUPERSEDED,
+            ..
+        }
+    ));
+    // Altered, or checked against another key: refused.
+    let mut altered = list.clone();
+    let last = altered.len() - 70;
+    altered[last] ^= 1;
+    assert!(crl_status(&altered, &key, meter_cert, pm.time).is_err());
+    let other = authority::keys::encode_public(
+        p256::ecdsa::SigningKey::from_slice(&[9; 32])
+            .unwrap()
+            .verifying_key(),
+    );
+    assert!(crl_status(&list, &other, meter_cert, pm.time).is_err());
+}
+
+/// `meter authority crl -o FILE` and `meter verify --crl FILE`: the list
+/// number grows; a postmark made before the revocation verifies; a
+/// postmark whose certificate is revoked on the card cannot be made.
+#[test]
+fn the_cli_publishes_and_checks_the_revocation_list() {
+    use certmeter_tests::Home;
+    let pin = certmeter_tests::OWNER_PIN;
+    let home = Home::personalized("PB-L", "10.00");
+    let dir = home.path();
+    let msg = dir.join("m.txt");
+    std::fs::write(&msg, "x").unwrap();
+    let msg = msg.to_str().unwrap();
+    home.meter(["--pin", pin, "postmark", msg]).expect_code(0);
+    let pm = format!("{msg}.postmark");
+    let crl1 = dir.join("1.crl");
+    let crl2 = dir.join("2.crl");
+    home.meter(["authority", "crl", "-o", crl1.to_str().unwrap()])
+        .expect_code(0);
+    home.meter([
+        "--pin",
+        pin,
+        "cert",
+        "revoke",
+        "0",
+        "--reason",
+        "keyCompromise",
+    ])
+    .expect_code(0);
+    home.meter(["authority", "crl", "-o", crl2.to_str().unwrap()])
+        .expect_code(0);
+    let n = |p: &std::path::Path| {
+        apdu::cmd::revoke::Crl::parse(&std::fs::read(p).unwrap())
+            .unwrap()
+            .number
+    };
+    assert!(n(&crl2) > n(&crl1));
+    let run = home
+        .meter(["verify", "--crl", crl2.to_str().unwrap(), msg, &pm])
+        .expect_code(0);
+    assert!(run.stdout.starts_with("valid"), "{}", run.stdout);
+    home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
+}

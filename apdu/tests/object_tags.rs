@@ -27,6 +27,7 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("revocation request", revoke::REQUEST),
         ("revocation message", revoke::MESSAGE),
         ("revocation confirmation", revoke::CONFIRMATION),
+        ("revocation list", revoke::CRL),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

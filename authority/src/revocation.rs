@@ -8,8 +8,8 @@
 //! next contact.
 
 use apdu::cmd::revoke::{
-    MESSAGE, MessageBody, Payment, PaymentState, RevocationConfirmation, RevocationRequest,
-    Subject, valid_reason,
+    CrlEntry, MESSAGE, MessageBody, Payment, PaymentState, RevocationConfirmation,
+    RevocationRequest, Subject, valid_reason, write_crl,
 };
 use apdu::crypto;
 use rusqlite::{OptionalExtension, params};
@@ -29,6 +29,9 @@ pub struct RevocationRecord {
     /// The card's time of the revocation, once confirmed.
     pub confirmed_at: Option<u64>,
 }
+
+/// The settings key of the last revocation list number published.
+pub const CRL_NUMBER: &str = "crl_number";
 
 fn invalid(msg: impl Into<String>) -> AuthorityError {
     AuthorityError::InvalidRequest(msg.into())
@@ -310,6 +313,56 @@ impl Authority {
             })
         })
         .transpose()
+    }
+
+    /// `meter authority crl`: the signed revocation list, numbered one more
+    /// than the last one published (numbers only ever grow; the number is
+    /// kept in the settings). It lists every certificate revoked on a card
+    /// (at the card's confirmed time) and every forced revocation (from the
+    /// time the operator recorded it, before the card makes contact).
+    pub fn crl(&mut self) -> Result<Vec<u8>, AuthorityError> {
+        let now = self.now();
+        let tx = db::begin(&mut self.conn)?;
+        let number = match db::setting::<i64>(&tx, CRL_NUMBER)? {
+            Some(n) => db::from_int(n)? + 1,
+            None => 1,
+        };
+        db::set_setting(&tx, CRL_NUMBER, db::to_int(number, "list number")?)?;
+        let rows = {
+            let mut stmt = tx.prepare(
+                "SELECT certificate, COALESCE(confirmed_at, requested_at), reason FROM revocations
+                     WHERE confirmed_at IS NOT NULL OR forced = 1
+                 UNION
+                 SELECT serial, revoked_at, 0 FROM certificates
+                     WHERE revoked_at IS NOT NULL
+                       AND serial NOT IN (SELECT certificate FROM revocations)
+                 ORDER BY 1",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, u8>(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        let entries = rows
+            .into_iter()
+            .map(|(c, t, reason)| {
+                Ok(CrlEntry {
+                    certificate_serial: db::from_int(c)?,
+                    revoked_at: db::from_int(t)?,
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, AuthorityError>>()?;
+        let mut buf = vec![0u8; 0xFFFF + 5];
+        let mut w = apdu::tlv::Writer::new(&mut buf);
+        write_crl(&mut w, self.name.as_bytes(), number, now, &entries, |b| {
+            crypto::sign(&self.key, b)
+        })
+        .map_err(|_| invalid("the revocation list does not fit one object"))?;
+        let len = w.len();
+        buf.truncate(len);
+        tx.commit()?;
+        Ok(buf)
     }
 
     fn check_revocable(

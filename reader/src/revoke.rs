@@ -50,6 +50,49 @@ pub fn revoke<T: Transport, A: AuthorityService + ?Sized>(
     Ok(revoked)
 }
 
+/// What a revocation list says about a postmark's certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrlStatus {
+    /// Not listed, or the postmark is dated before the revocation.
+    Good,
+    /// Revoked at `revoked_at` (reason `reason`), and the postmark is
+    /// dated after it.
+    Revoked {
+        /// When.
+        revoked_at: u64,
+        /// RFC 5280 reason code.
+        reason: u8,
+    },
+}
+
+/// Checks a revocation list (`7F7F`) under the authority key `key` and
+/// looks up certificate `serial` for a postmark dated `time`. A list not
+/// signed by that key, or malformed, is an error.
+pub fn crl_status(
+    crl: &[u8],
+    key: &[u8],
+    serial: u64,
+    time: u64,
+) -> Result<(u64, CrlStatus), Error> {
+    let list = apdu::cmd::revoke::Crl::parse(crl)
+        .map_err(|e| Error::Malformed(format!("not a revocation list: {e:?}")))?;
+    let key = apdu::crypto::public_key(key)
+        .ok_or_else(|| Error::Malformed("the authority key is not a P-256 point".into()))?;
+    if !apdu::crypto::verify_signed(&list.signed, &key) {
+        return Err(Error::Malformed(
+            "the revocation list is not signed by the authority key".into(),
+        ));
+    }
+    let status = match list.find(serial) {
+        Some(e) if time > e.revoked_at => CrlStatus::Revoked {
+            revoked_at: e.revoked_at,
+            reason: e.reason,
+        },
+        _ => CrlStatus::Good,
+    };
+    Ok((list.number, status))
+}
+
 /// RFC 5280 CRLReason names, by code (7 is unused).
 pub const REASONS: [(&str, u8); 10] = [
     ("unspecified", 0),

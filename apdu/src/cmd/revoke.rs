@@ -319,6 +319,124 @@ impl<'a> RevocationConfirmation<'a> {
     }
 }
 
+/// The revocation list (authority -> anyone), signed with the authority
+/// key: `7F7F { 7F4E { 80 7F7F, 42 issuer, 90 number, 83 time,
+/// A1 { 86 certificate serial, 83 revoked at, 87 reason }* }, 5F37 }`.
+pub const CRL: Tag = 0x7F7F;
+/// The list number (u64): every list the authority publishes has a larger
+/// one than the last.
+pub const CRL_NUMBER: Tag = 0x90;
+/// One revoked certificate in the list.
+pub const CRL_ENTRY: Tag = 0xA1;
+
+/// One entry of the revocation list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CrlEntry {
+    /// The certificate serial.
+    pub certificate_serial: u64,
+    /// When it was revoked (Unix seconds): postmarks dated after this are
+    /// not valid.
+    pub revoked_at: u64,
+    /// RFC 5280 reason code.
+    pub reason: u8,
+}
+
+/// Writes a revocation list, `sign` signing the body.
+pub fn write_crl(
+    w: &mut Writer<'_>,
+    issuer: &[u8],
+    number: u64,
+    time: u64,
+    entries: &[CrlEntry],
+    sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
+) -> Result<(), TlvError> {
+    signed::write(
+        w,
+        CRL,
+        |w| {
+            w.put(OBJECT_TYPE, &object_type(CRL))?;
+            w.put(cert::ISSUER, issuer)?;
+            w.put_u64(CRL_NUMBER, number)?;
+            w.put_u64(TIME, time)?;
+            for e in entries {
+                w.nested(CRL_ENTRY, |w| {
+                    w.put_u64(CERTIFICATE_SERIAL, e.certificate_serial)?;
+                    w.put_u64(TIME, e.revoked_at)?;
+                    w.put(REASON, &[e.reason])
+                })?;
+            }
+            Ok(())
+        },
+        sign,
+    )
+}
+
+/// A parsed revocation list.
+#[derive(Clone, Copy, Debug)]
+pub struct Crl<'a> {
+    /// The signed object.
+    pub signed: Signed<'a>,
+    /// The issuer's name.
+    pub issuer: &'a [u8],
+    /// The list number.
+    pub number: u64,
+    /// When it was made.
+    pub time: u64,
+}
+
+impl<'a> Crl<'a> {
+    /// Parses a list, its entries included.
+    pub fn parse(input: &'a [u8]) -> Result<Self, FormatError> {
+        let signed = Signed::parse(input, CRL)?;
+        check_type(&signed)?;
+        let crl = Crl {
+            signed,
+            issuer: signed.field(cert::ISSUER)?,
+            number: signed.uint::<8>(CRL_NUMBER)?,
+            time: signed.uint::<8>(TIME)?,
+        };
+        for e in crl.entries() {
+            e?;
+        }
+        Ok(crl)
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = Result<CrlEntry, FormatError>> + 'a {
+        crate::tlv::iter(self.signed.fields)
+            .map_while(Result::ok)
+            .filter(|t| t.tag == CRL_ENTRY)
+            .map(|t| {
+                let field =
+                    |tag| crate::tlv::find(t.value, tag).ok_or(FormatError::MissingField(tag));
+                let uint = |tag| {
+                    field(tag).and_then(|v| {
+                        (v.len() == 8)
+                            .then(|| crate::tlv::as_u64(v))
+                            .flatten()
+                            .ok_or(FormatError::MissingField(tag))
+                    })
+                };
+                let reason = field(REASON)?;
+                Ok(CrlEntry {
+                    certificate_serial: uint(CERTIFICATE_SERIAL)?,
+                    revoked_at: uint(TIME)?,
+                    reason: match reason {
+                        [r] if valid_reason(*r) => *r,
+                        _ => return Err(FormatError::MissingField(REASON)),
+                    },
+                })
+            })
+    }
+
+    /// The entry of certificate `serial`, if it is revoked.
+    pub fn find(&self, serial: u64) -> Option<CrlEntry> {
+        self.entries()
+            .filter_map(Result::ok)
+            .find(|e| e.certificate_serial == serial)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +486,27 @@ mod tests {
             let _ = RevocationRequest::parse(&bytes);
             let _ = RevocationMessage::parse(&bytes);
             let _ = RevocationConfirmation::parse(&bytes);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn crl_round_trip(
+            number in any::<u64>(),
+            time in any::<u64>(),
+            entries in proptest::collection::vec((any::<u64>(), any::<u64>(), reason()), 0..8),
+        ) {
+            let entries: Vec<CrlEntry> = entries
+                .into_iter()
+                .map(|(certificate_serial, revoked_at, reason)| CrlEntry { certificate_serial, revoked_at, reason })
+                .collect();
+            let mut buf = [0u8; 1024];
+            let mut w = Writer::new(&mut buf);
+            write_crl(&mut w, b"CA", number, time, &entries, fake_sign).unwrap();
+            let crl = Crl::parse(w.written()).unwrap();
+            prop_assert_eq!((crl.issuer, crl.number, crl.time), (&b"CA"[..], number, time));
+            let got: Vec<CrlEntry> = crl.entries().map(Result::unwrap).collect();
+            prop_assert_eq!(got, entries);
         }
     }
 

@@ -69,6 +69,12 @@ pub enum AuthorityCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Publish the signed revocation list (numbered one more than the last).
+    Crl {
+        /// Where to write it (default: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
 }
 
 pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
@@ -138,6 +144,7 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
             cert,
             reason,
         } => return super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
+        AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Meters => {
             meters(g.json, &Authority::open(&dir)?.meters()?)?;
             return Ok(ExitCode::SUCCESS);

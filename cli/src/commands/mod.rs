@@ -3,6 +3,7 @@
 
 pub mod apdu;
 pub mod authority;
+pub mod authority_crl;
 pub mod authority_revoke;
 pub mod card;
 pub mod cert;
