@@ -561,6 +561,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::Sync { .. } => "SYNC",
         Request::RevokeRequest { .. } => "REVOKE REQUEST",
         Request::Revoke { .. } => "REVOKE",
+        Request::KeyUpdate { .. } => "KEY UPDATE",
     }
 }
 
@@ -634,6 +635,17 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     m.rates().unwrap();
     m.meter_public_key().unwrap();
     m.read_certificate(0).unwrap();
+    // The authority's next key.
+    let st = m.status().unwrap();
+    let chip: [u8; 8] = hex::decode(&st.chip_id).unwrap().try_into().unwrap();
+    let next = authority::keys::from_seed(99);
+    let next_cert = authority.certify_next_key(&next).unwrap();
+    let challenge = m.challenge().unwrap();
+    let update = authority
+        .key_update(SERIAL, &chip, &challenge, &next_cert)
+        .unwrap();
+    m.key_update(&update).unwrap();
+    authority.switch_key(next, next_cert).unwrap();
     // Last: the meter certificate revoked (no postmarks after it).
     reader::revoke::revoke(&mut m, &mut authority, 0, 1).unwrap();
     m.into_transport().sent
@@ -697,7 +709,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::VerifyPostmark { .. })
             | Ok(r @ Request::Unblock { .. })
             | Ok(r @ Request::Sync { .. })
-            | Ok(r @ Request::Revoke { .. }) => out.push(r),
+            | Ok(r @ Request::Revoke { .. })
+            | Ok(r @ Request::KeyUpdate { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -935,6 +948,7 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::Sync { message: b"m" },
         Request::RevokeRequest { slot: 0, reason: 0 },
         Request::Revoke { message: b"m" },
+        Request::KeyUpdate { message: b"m" },
         Request::Unblock {
             message_then_pin: b"m",
         },

@@ -741,3 +741,138 @@ fn the_cli_publishes_and_checks_the_revocation_list() {
     assert!(run.stdout.starts_with("valid"), "{}", run.stdout);
     home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
 }
+
+/// [certs] point 6, KEY UPDATE: the next authority key, certified by the
+/// issuer root and sent signed by the current key, is installed; the old
+/// key moves to slot 1 and still verifies the certificates it signed
+/// (a postmark made before verifies on the card after); messages signed by
+/// the old key are refused afterwards; a replayed update, one signed by
+/// the next key itself, and one whose certificate is not by the issuer
+/// root are refused and change nothing.
+#[test]
+fn key_update_installs_the_next_authority_key() {
+    let mut b = Bench::new(1_000);
+    let chip = b.chip();
+    let letter: &[u8] = b"a letter";
+    // A postmark under the old key's meter certificate.
+    ok(&mut b.card, Request::HashInit);
+    ok(&mut b.card, Request::HashUpdate { data: letter });
+    let postmark = ok(&mut b.card, Request::Postmark);
+    let certificate = ok(&mut b.card, Request::ReadCertificate { slot: 0 });
+    let file = [postmark, certificate].concat();
+
+    let next = p256::ecdsa::SigningKey::from_slice(&[3; 32]).unwrap();
+    let next_cert = b.authority.certify_next_key(&next).unwrap();
+    let refused = |b: &mut Bench, message: &[u8], sw: [u8; 2], what: &str| {
+        let image = b.card.store().image().to_vec();
+        assert_eq!(
+            send(&mut b.card, Request::KeyUpdate { message }),
+            sw,
+            "{what}"
+        );
+        assert_eq!(
+            b.card.store().image()[..],
+            image[..],
+            "{what}: card unchanged"
+        );
+    };
+    // Not by the issuer root: a certificate the current key made itself.
+    let challenge = b.challenge();
+    let rogue_cert = authority::certificate::build(
+        &authority::keys::from_seed(5),
+        &authority::certificate::Fields {
+            issuer: "CERTMETER-CA",
+            holder: "CERTMETER-CA",
+            serial: 0,
+            public_key: &authority::keys::encode_public(next.verifying_key()),
+            usage: apdu::cert::usage::AUTHORITY,
+            effective: TIME - 1,
+            expiry: TIME + 1_000_000,
+        },
+    )
+    .unwrap();
+    let rogue = b
+        .authority
+        .key_update("REV-1", &chip, &challenge, &rogue_cert)
+        .unwrap();
+    refused(
+        &mut b,
+        &rogue,
+        [0x69, 0x82],
+        "not chained to the issuer root",
+    );
+    // Signed by the next key instead of the current one.
+    let challenge = b.challenge();
+    let mut buf = vec![0; 2048];
+    let mut w = Writer::new(&mut buf);
+    apdu::cmd::key_update::KeyUpdateBody {
+        chip_id: &chip,
+        serial: b"REV-1",
+        challenge: &challenge,
+        time: TIME,
+        next_certificate: &next_cert,
+    }
+    .write(&mut w, |m| apdu::crypto::sign(&next, m))
+    .unwrap();
+    let n = w.len();
+    refused(&mut b, &buf[..n], [0x69, 0x82], "signed by the next key");
+
+    // The genuine update.
+    let before = b.status();
+    assert_eq!(before.authority_keys, 1);
+    let challenge = b.challenge();
+    let update = b
+        .authority
+        .key_update("REV-1", &chip, &challenge, &next_cert)
+        .unwrap();
+    ok(&mut b.card, Request::KeyUpdate { message: &update });
+    let after = b.status();
+    assert_eq!(after.authority_keys, 2);
+    assert_eq!(
+        register(&after),
+        register(&before),
+        "a key update charges nothing"
+    );
+    // Replayed: signed by the key it replaced, which signs no messages
+    // any more (6982; the challenge is spent as well).
+    b.challenge();
+    refused(&mut b, &update, [0x69, 0x82], "replayed");
+
+    // The old key's certificate and postmark still verify on the card.
+    ok(&mut b.card, Request::HashInit);
+    ok(&mut b.card, Request::HashUpdate { data: letter });
+    let verdict = ok(&mut b.card, Request::VerifyPostmark { file: &file });
+    assert_eq!(
+        verdict[..5],
+        [0xE2, 0x0D, 0x80, 0x01, 0x00],
+        "valid under the old key"
+    );
+
+    // From now on the authority signs with the next key: SYNC works; a
+    // SYNC signed by the old key is refused.
+    b.authority.switch_key(next, next_cert).unwrap();
+    let challenge = b.challenge();
+    let sync = b.authority.sync("REV-1", &chip, &challenge).unwrap();
+    ok(&mut b.card, Request::Sync { message: &sync });
+    let challenge = b.challenge();
+    let mut buf = vec![0; 1024];
+    let mut w = Writer::new(&mut buf);
+    apdu::message::SyncBody {
+        chip_id: &chip,
+        serial: b"REV-1",
+        challenge: &challenge,
+        time: TIME,
+        deadline: TIME + 86_400,
+        policy: b.authority.policy().unwrap(),
+    }
+    .write(&mut w, |m| {
+        apdu::crypto::sign(&authority::keys::from_seed(5), m)
+    })
+    .unwrap();
+    let n = w.len();
+    assert_eq!(
+        send(&mut b.card, Request::Sync { message: &buf[..n] }),
+        [0x69, 0x82],
+        "the old key no longer signs for the authority"
+    );
+}

@@ -703,3 +703,54 @@ fn revoke_torn_at_every_write() {
         }
     }
 }
+
+/// KEY UPDATE cut at every write: after power-up the card holds either the
+/// old authority key alone or the next key with the old one in slot 1,
+/// never a mix; its registers never move.
+#[test]
+fn key_update_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let (before, base) = status(copy(&base));
+    let chip: [u8; 8] = hex::decode(&before.chip_id).unwrap().try_into().unwrap();
+    let serial = before.serial.clone().unwrap();
+    let next = authority::keys::from_seed(77);
+    let next_cert = authority.certify_next_key(&next).unwrap();
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    let mut probe = copy(&base);
+    send(&mut probe, select).unwrap();
+    let challenge: [u8; 16] = send(&mut probe, Request::GetChallenge).unwrap()[..16]
+        .try_into()
+        .unwrap();
+    let message = authority
+        .key_update(&serial, &chip, &challenge, &next_cert)
+        .unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::KeyUpdate { message: &message }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("KEY UPDATE makes {writes} persistent writes; cutting at each");
+    let keys = |card: &Card| {
+        let s = card.store();
+        (
+            applet_sim::layout::AUTHORITY_KEY_COUNT.get(s).unwrap(),
+            applet_sim::layout::AUTHORITY_KEYS.read(s).unwrap().to_vec(),
+        )
+    };
+    let old = keys(&base);
+    let new = keys(&probe);
+    assert_ne!(old, new);
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        send(&mut card, select).unwrap();
+        send(&mut card, Request::GetChallenge).unwrap();
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::KeyUpdate { message: &message }).is_err());
+        card.power_on();
+        let got = keys(&card);
+        assert!(got == old || got == new, "cut at write {n}: a mix of keys");
+        let (after, _) = status(card);
+        assert_eq!(after.registers, before.registers, "cut at write {n}");
+    }
+}

@@ -69,9 +69,11 @@ pub mod ins {
     pub const REVOKE_REQUEST: u8 = cmd::revoke::INS_REQUEST;
     /// REVOKE (proprietary): the authority's revocation message.
     pub const REVOKE: u8 = cmd::revoke::INS_REVOKE;
+    /// KEY UPDATE (proprietary): the next authority key.
+    pub const KEY_UPDATE: u8 = cmd::key_update::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 19] = [
+    pub const ALL: [u8; 20] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -91,6 +93,7 @@ pub mod ins {
         SYNC,
         REVOKE_REQUEST,
         REVOKE,
+        KEY_UPDATE,
     ];
 }
 

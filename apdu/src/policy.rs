@@ -236,6 +236,15 @@ pub const REVOKE: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// KEY UPDATE ([certs] point 6): Personalized, no PIN (the current
+/// authority key's signature and the issuer root's certificate authorize
+/// it), works while locked, consumes the challenge.
+pub const KEY_UPDATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -260,6 +269,7 @@ impl Request<'_> {
             Request::Sync { .. } => SYNC,
             Request::RevokeRequest { .. } => REVOKE_REQUEST,
             Request::Revoke { .. } => REVOKE,
+            Request::KeyUpdate { .. } => KEY_UPDATE,
         }
     }
 }
@@ -276,7 +286,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 21] {
+    fn every_request() -> [Request<'static>; 22] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -303,6 +313,7 @@ mod tests {
             Request::Sync { message: b"m" },
             Request::RevokeRequest { slot: 0, reason: 1 },
             Request::Revoke { message: b"m" },
+            Request::KeyUpdate { message: b"m" },
         ]
     }
 
@@ -352,6 +363,7 @@ mod tests {
                 true,
                 Some((Service::Revoke, certificate)),
             ),
+            Request::KeyUpdate { .. } => (PERSONALIZED, false, true, None),
         }
     }
 

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use apdu::cmd::{attestation, load_value, personalize, postmark, revoke, sync, unblock};
+use apdu::cmd::{
+    attestation, key_update, load_value, personalize, postmark, revoke, sync, unblock,
+};
 use apdu::{cert, channel};
 
 #[test]
@@ -28,6 +30,7 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("revocation message", revoke::MESSAGE),
         ("revocation confirmation", revoke::CONFIRMATION),
         ("revocation list", revoke::CRL),
+        ("key update", key_update::KEY_UPDATE),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

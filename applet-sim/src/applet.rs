@@ -10,8 +10,8 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, revoke, select, sync, unblock, verify_postmark,
+    attestation, challenge, generate_key, get_data, hash, key_update, load_value, personalize, pin,
+    postmark, read_certificate, revoke, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -218,6 +218,7 @@ impl Applet {
             Request::Sync { message } => sync::sync(ctx, message),
             Request::RevokeRequest { slot, reason } => revoke::request(ctx, slot, reason),
             Request::Revoke { message } => revoke::revoke(ctx, message),
+            Request::KeyUpdate { message } => key_update::key_update(ctx, message),
         }
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod certificate;
 pub mod db;
+pub mod key_update;
 pub mod keys;
 pub mod personalization;
 pub mod revocation;

@@ -320,6 +320,11 @@ impl<T: Transport> Meter<T> {
         self.call(Request::RevokeRequest { slot, reason })
     }
 
+    /// KEY UPDATE with the authority's message carrying its next key.
+    pub fn key_update(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::KeyUpdate { message }).map(drop)
+    }
+
     /// REVOKE with the authority's revocation message; returns the card's
     /// signed confirmation.
     pub fn revoke(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {

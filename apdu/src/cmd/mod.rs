@@ -27,6 +27,7 @@ pub mod challenge;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod key_update;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
@@ -161,6 +162,12 @@ pub enum Request<'a> {
         /// The revocation message.
         message: &'a [u8],
     },
+    /// KEY UPDATE: `80 42 00 00 Lc 7F51...`, the next authority key
+    /// ([`key_update::KeyUpdate`]), signed by the current one.
+    KeyUpdate {
+        /// The key update message.
+        message: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -188,6 +195,7 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
             (CLA_PROPRIETARY, revoke::INS_REQUEST) => revoke::parse_request(cmd),
             (CLA_PROPRIETARY, revoke::INS_REVOKE) => revoke::parse_revoke(cmd),
+            (CLA_PROPRIETARY, key_update::INS) => key_update::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -218,6 +226,7 @@ impl<'a> Request<'a> {
             Request::Sync { message } => sync::command(message),
             Request::RevokeRequest { slot, reason } => revoke::request_command(slot, reason),
             Request::Revoke { message } => revoke::revoke_command(message),
+            Request::KeyUpdate { message } => key_update::command(message),
         }
     }
 
@@ -266,6 +275,7 @@ impl core::fmt::Display for Name<'_> {
                 return write!(f, "REVOKE REQUEST slot {slot} reason {reason}");
             }
             Request::Revoke { .. } => "REVOKE",
+            Request::KeyUpdate { .. } => "KEY UPDATE",
         })
     }
 }
@@ -438,7 +448,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..23) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..24) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -475,6 +485,7 @@ mod tests {
                 reason: [0, 1, 2, 3, 4, 5, 6, 8, 9, 10][usize::from(n) % 10],
             },
             22 => Request::Revoke { message: data },
+            23 => Request::KeyUpdate { message: data },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -483,7 +494,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..23,
+        fn request_round_trip(kind in 0u8..24,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

@@ -11,6 +11,7 @@ pub mod challenge;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod key_update;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
