@@ -625,6 +625,19 @@ fn write_figures_of_revoke() {
         .unwrap();
     ok(&mut b.card, Request::Revoke { message: &m });
     figures.push(("REVOKE, forced", b.card.last_command_stats()));
+    let next = p256::ecdsa::SigningKey::from_slice(&[3; 32]).unwrap();
+    let next_cert = b.authority.certify_next_key(&next).unwrap();
+    let challenge = b.challenge();
+    let update = b
+        .authority
+        .key_update("REV-1", &chip, &challenge, &next_cert)
+        .unwrap();
+    ok(&mut b.card, Request::KeyUpdate { message: &update });
+    let s = b.card.last_command_stats();
+    eprintln!(
+        "KEY UPDATE: {} logical / {} raw writes / {} journal bytes",
+        s.logical_writes, s.raw_writes, s.journal_bytes
+    );
     for (name, s) in &figures {
         eprintln!(
             "{name}: {} logical / {} raw writes / {} journal bytes",
