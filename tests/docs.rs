@@ -173,9 +173,10 @@ fn every_limit_in_the_table_is_the_constant_it_names() {
 
 /// Numbers of 1000 and more in the prose (outside code blocks and code
 /// spans) that are not in the limits table.
-fn not_limits() -> [usize; 3] {
+fn not_limits() -> [usize; 4] {
     [
         7816,                         // ISO 7816
+        5280,                         // RFC 5280 (revocation reason codes)
         1_807_776_001,                // a clock value in the POSTMARK example
         applet_sim::vpcd::MAX_NC + 1, // the size that failed (see stated_limits)
     ]
@@ -559,6 +560,9 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::Unblock { .. } => "RESET RETRY COUNTER",
         Request::Sync { .. } => "SYNC",
         Request::IssueCertificate { .. } => "ISSUE CERTIFICATE",
+        Request::RevokeRequest { .. } => "REVOKE REQUEST",
+        Request::Revoke { .. } => "REVOKE",
+        Request::KeyUpdate { .. } => "KEY UPDATE",
     }
 }
 
@@ -640,6 +644,19 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
         days: 365,
     };
     reader::agent::issue(&mut m, &issue).unwrap();
+    // The authority's next key.
+    let st = m.status().unwrap();
+    let chip: [u8; 8] = hex::decode(&st.chip_id).unwrap().try_into().unwrap();
+    let next = authority::keys::from_seed(99);
+    let next_cert = authority.certify_next_key(&next).unwrap();
+    let challenge = m.challenge().unwrap();
+    let update = authority
+        .key_update(SERIAL, &chip, &challenge, &next_cert)
+        .unwrap();
+    m.key_update(&update).unwrap();
+    authority.switch_key(next, next_cert).unwrap();
+    // Last: the meter certificate revoked (no postmarks after it).
+    reader::revoke::revoke(&mut m, &mut authority, 0, 1).unwrap();
     m.into_transport().sent
 }
 
@@ -690,6 +707,7 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
     }
     for slot in 0..applet_sim::budget::CERTIFICATE_SLOTS as u8 {
         out.push(Request::ReadCertificate { slot });
+        out.push(Request::RevokeRequest { slot, reason: 1 });
     }
     // The messages and the postmark file of the flows.
     for apdu in flow_data {
@@ -700,7 +718,9 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::VerifyPostmark { .. })
             | Ok(r @ Request::Unblock { .. })
             | Ok(r @ Request::Sync { .. })
-            | Ok(r @ Request::IssueCertificate { .. }) => out.push(r),
+            | Ok(r @ Request::IssueCertificate { .. })
+            | Ok(r @ Request::Revoke { .. })
+            | Ok(r @ Request::KeyUpdate { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -936,6 +956,9 @@ fn one_of_each() -> Vec<Request<'static>> {
             nonce: &[0; apdu::cmd::attestation::NONCE_LEN],
         },
         Request::Sync { message: b"m" },
+        Request::RevokeRequest { slot: 0, reason: 0 },
+        Request::Revoke { message: b"m" },
+        Request::KeyUpdate { message: b"m" },
         Request::Unblock {
             message_then_pin: b"m",
         },

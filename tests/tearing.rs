@@ -705,3 +705,137 @@ fn issue_certificate_torn_at_every_write() {
         );
     }
 }
+
+/// REVOKE (Figure 6) cut at every write, paid (624) and due (620): after
+/// power-up the certificate is either not revoked with the registers and
+/// the fee due untouched, or revoked with exactly the Revoke fee deducted
+/// (or recorded as due); a cut command answers nothing, so no confirmation
+/// ever leaves the card without its revocation. REVOKE REQUEST writes
+/// nothing.
+#[test]
+fn revoke_torn_at_every_write() {
+    for (funds, paid) in [(FUNDS, true), (50, false)] {
+        let fixture = Funded { funds, ..FUNDED };
+        let (base, mut authority) = fixture.card().unwrap();
+        let fee = authority.rate(apdu::meter::Service::Revoke).unwrap();
+        let (before, base) =
+            status(Card::from_image(base.store().image(), fixture.sim_config()).unwrap());
+        let reopen = |image: &[u8; applet_sim::budget::PERSISTENT_CAPACITY]| {
+            Card::from_image(image, fixture.sim_config()).unwrap()
+        };
+        let select = Request::Select {
+            aid: apdu::meter::AID,
+        };
+        let verify = Request::Verify {
+            pin: Some(vectors::fixture::OWNER_PIN),
+        };
+        let mut probe = reopen(base.store().image());
+        send(&mut probe, select).unwrap();
+        send(&mut probe, verify).unwrap();
+        send(&mut probe, Request::GetChallenge).unwrap();
+        let w0 = probe.store().writes();
+        let request = send(&mut probe, Request::RevokeRequest { slot: 0, reason: 1 }).unwrap();
+        assert_eq!(probe.store().writes(), w0, "REVOKE REQUEST writes nothing");
+        let message = authority
+            .revocation_message(&request[..request.len() - 2])
+            .unwrap();
+        let w0 = probe.store().writes();
+        let out = send(&mut probe, Request::Revoke { message: &message }).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+        let writes = probe.store().writes() - w0;
+        eprintln!(
+            "REVOKE ({}) makes {writes} persistent writes; cutting at each",
+            if paid { "paid" } else { "due" }
+        );
+        let revoked = |card: &Card| applet_sim::certificates::revoked(card.store(), 0).unwrap();
+        let due = |card: &Card| {
+            applet_sim::layout::REVOCATION_DUE
+                .get(card.store())
+                .unwrap()
+        };
+        assert!(revoked(&probe));
+        for n in 1..=writes {
+            let mut card = reopen(base.store().image());
+            send(&mut card, select).unwrap();
+            send(&mut card, Request::GetChallenge).unwrap();
+            // The challenge is the one the message is bound to: same seed,
+            // same sequence of random numbers as the probe's.
+            card.tear_at_write(n);
+            assert!(
+                send(&mut card, Request::Revoke { message: &message }).is_err(),
+                "cut at write {n}: no answer, so no confirmation"
+            );
+            card.power_on();
+            let (is_revoked, now_due) = (revoked(&card), due(&card));
+            let (after, _) = status(card);
+            let charged =
+                after.registers.certificate.ascending - before.registers.certificate.ascending;
+            let pieces = after.piece_counts.certificate - before.piece_counts.certificate;
+            assert_eq!(
+                after.registers.certificate.ascending + after.registers.certificate.descending,
+                before.registers.certificate.ascending + before.registers.certificate.descending,
+                "cut at write {n}: control total"
+            );
+            if is_revoked {
+                if paid {
+                    assert_eq!((charged, pieces, now_due), (fee, 1, 0), "cut at write {n}");
+                } else {
+                    assert_eq!((charged, pieces, now_due), (0, 0, fee), "cut at write {n}");
+                }
+            } else {
+                assert_eq!((charged, pieces, now_due), (0, 0, 0), "cut at write {n}");
+            }
+        }
+    }
+}
+
+/// KEY UPDATE cut at every write: after power-up the card holds either the
+/// old authority key alone or the next key with the old one in slot 1,
+/// never a mix; its registers never move.
+#[test]
+fn key_update_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let (before, base) = status(copy(&base));
+    let chip: [u8; 8] = hex::decode(&before.chip_id).unwrap().try_into().unwrap();
+    let serial = before.serial.clone().unwrap();
+    let next = authority::keys::from_seed(77);
+    let next_cert = authority.certify_next_key(&next).unwrap();
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    let mut probe = copy(&base);
+    send(&mut probe, select).unwrap();
+    let challenge: [u8; 16] = send(&mut probe, Request::GetChallenge).unwrap()[..16]
+        .try_into()
+        .unwrap();
+    let message = authority
+        .key_update(&serial, &chip, &challenge, &next_cert)
+        .unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::KeyUpdate { message: &message }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("KEY UPDATE makes {writes} persistent writes; cutting at each");
+    let keys = |card: &Card| {
+        let s = card.store();
+        (
+            applet_sim::layout::AUTHORITY_KEY_COUNT.get(s).unwrap(),
+            applet_sim::layout::AUTHORITY_KEYS.read(s).unwrap().to_vec(),
+        )
+    };
+    let old = keys(&base);
+    let new = keys(&probe);
+    assert_ne!(old, new);
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        send(&mut card, select).unwrap();
+        send(&mut card, Request::GetChallenge).unwrap();
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::KeyUpdate { message: &message }).is_err());
+        card.power_on();
+        let got = keys(&card);
+        assert!(got == old || got == new, "cut at write {n}: a mix of keys");
+        let (after, _) = status(card);
+        assert_eq!(after.registers, before.registers, "cut at write {n}");
+    }
+}

@@ -181,6 +181,14 @@ impl AuthorityService for Busy {
         }
         AuthorityService::confirm_load(&mut self.inner, receipt)
     }
+
+    fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::revocation_message(&mut self.inner, request)
+    }
+
+    fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
+        AuthorityService::confirm_revocation(&mut self.inner, confirmation)
+    }
 }
 
 fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {

@@ -67,9 +67,15 @@ pub mod ins {
     pub const SYNC: u8 = cmd::sync::INS;
     /// ISSUE CERTIFICATE (proprietary): the card as a certificate agent (Figure 3A).
     pub const ISSUE_CERTIFICATE: u8 = cmd::issue_certificate::INS;
+    /// REVOKE REQUEST (proprietary): the card's signed revocation request.
+    pub const REVOKE_REQUEST: u8 = cmd::revoke::INS_REQUEST;
+    /// REVOKE (proprietary): the authority's revocation message.
+    pub const REVOKE: u8 = cmd::revoke::INS_REVOKE;
+    /// KEY UPDATE (proprietary): the next authority key.
+    pub const KEY_UPDATE: u8 = cmd::key_update::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 18] = [
+    pub const ALL: [u8; 21] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -88,6 +94,9 @@ pub mod ins {
         ATTEST,
         SYNC,
         ISSUE_CERTIFICATE,
+        REVOKE_REQUEST,
+        REVOKE,
+        KEY_UPDATE,
     ];
 }
 

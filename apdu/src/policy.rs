@@ -226,6 +226,38 @@ pub const ATTEST: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// REVOKE REQUEST (Figure 6, 602): Personalized, PIN; it signs over the
+/// challenge without consuming it.
+pub const REVOKE_REQUEST: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+/// REVOKE (Figure 6, 608-624): Personalized, no PIN (the authority's
+/// signature is the authorization: a forced revocation is applied at any
+/// contact), consumes the challenge; charges the Revoke fee to the
+/// certificate register when the message makes it payable.
+pub const REVOKE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::Revoke,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
+
+/// KEY UPDATE ([certs] point 6): Personalized, no PIN (the current
+/// authority key's signature and the issuer root's certificate authorize
+/// it), works while locked, consumes the challenge.
+pub const KEY_UPDATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -249,6 +281,9 @@ impl Request<'_> {
             Request::Unblock { .. } => UNBLOCK,
             Request::Sync { .. } => SYNC,
             Request::IssueCertificate { .. } => ISSUE_CERTIFICATE,
+            Request::RevokeRequest { .. } => REVOKE_REQUEST,
+            Request::Revoke { .. } => REVOKE,
+            Request::KeyUpdate { .. } => KEY_UPDATE,
         }
     }
 }
@@ -265,7 +300,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 20] {
+    fn every_request() -> [Request<'static>; 23] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -291,6 +326,9 @@ mod tests {
             },
             Request::Sync { message: b"m" },
             Request::IssueCertificate { request: b"r" },
+            Request::RevokeRequest { slot: 0, reason: 1 },
+            Request::Revoke { message: b"m" },
+            Request::KeyUpdate { message: b"m" },
         ]
     }
 
@@ -339,6 +377,14 @@ mod tests {
                 false,
                 Some((Service::IssueCertificate, certificate)),
             ),
+            Request::RevokeRequest { .. } => (PERSONALIZED, true, false, None),
+            Request::Revoke { .. } => (
+                PERSONALIZED,
+                false,
+                true,
+                Some((Service::Revoke, certificate)),
+            ),
+            Request::KeyUpdate { .. } => (PERSONALIZED, false, true, None),
         }
     }
 

@@ -63,6 +63,10 @@ impl StatusWord {
     /// 9408 (proprietary): the meter certificate does not authorize the
     /// card as a certificate agent (usage ISSUE_CERTIFICATES, Figure 3A).
     pub const NOT_AN_AGENT: Self = Self(0x9408);
+    /// 9409 (proprietary): the certificate is revoked: it signs nothing
+    /// more (the meter certificate: no loads, no postmarks), and it cannot
+    /// be revoked again.
+    pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use apdu::cmd::{attestation, issue_certificate, load_value, personalize, postmark, sync, unblock};
+use apdu::cmd::{
+    attestation, issue_certificate, key_update, load_value, personalize, postmark, revoke, sync,
+    unblock,
+};
 use apdu::{cert, channel};
 
 #[test]
@@ -26,6 +29,11 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("channel request", channel::REQUEST),
         ("agent certificate", issue_certificate::AGENT_CERTIFICATE),
         ("sealed key", issue_certificate::SEALED_KEY),
+        ("revocation request", revoke::REQUEST),
+        ("revocation message", revoke::MESSAGE),
+        ("revocation confirmation", revoke::CONFIRMATION),
+        ("revocation list", revoke::CRL),
+        ("key update", key_update::KEY_UPDATE),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

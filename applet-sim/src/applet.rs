@@ -10,8 +10,9 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, generate_key, get_data, hash, issue_certificate, load_value,
-    personalize, pin, postmark, read_certificate, select, sync, unblock, verify_postmark,
+    attestation, challenge, generate_key, get_data, hash, issue_certificate, key_update,
+    load_value, personalize, pin, postmark, read_certificate, revoke, select, sync, unblock,
+    verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -219,6 +220,9 @@ impl Applet {
             Request::IssueCertificate { request } => {
                 issue_certificate::issue_certificate(ctx, request)
             }
+            Request::RevokeRequest { slot, reason } => revoke::request(ctx, slot, reason),
+            Request::Revoke { message } => revoke::revoke(ctx, message),
+            Request::KeyUpdate { message } => key_update::key_update(ctx, message),
         }
     }
 }

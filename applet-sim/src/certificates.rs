@@ -7,7 +7,7 @@ use apdu::cert::Certificate;
 
 use crate::budget::{CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS};
 use crate::error::Result;
-use crate::layout::{CERTIFICATES, Field};
+use crate::layout::{CERTIFICATES, Field, REVOKED};
 use crate::store::Store;
 
 fn slot(i: usize) -> Result<Field> {
@@ -49,4 +49,34 @@ pub fn used(s: &Store) -> usize {
     (0..CERTIFICATE_SLOTS)
         .filter(|&i| read(s, i).is_ok())
         .count()
+}
+
+/// Whether the certificate in slot `i` is revoked (layout v4,
+/// [`crate::layout::REVOKED`]).
+pub fn revoked(s: &Store, i: usize) -> Result<bool> {
+    let flags = REVOKED.read(s)?;
+    Ok(flags.get(i).is_some_and(|&b| b != 0))
+}
+
+/// 9409 when the certificate in slot `i` is revoked: it signs nothing more.
+pub fn check_not_revoked(s: &Store, i: usize) -> Result<()> {
+    if revoked(s, i)? {
+        return Err(StatusWord::CERTIFICATE_REVOKED.into());
+    }
+    Ok(())
+}
+
+/// Marks the certificate in slot `i` revoked for `reason` (inside an open
+/// transaction; Figure 6, 616).
+pub fn revoke(s: &mut Store, i: usize, reason: u8) -> Result<()> {
+    let f = slot_flag(i)?;
+    f.set(s, u64::from(reason) + 1)?;
+    Ok(())
+}
+
+fn slot_flag(i: usize) -> Result<Field> {
+    if i >= CERTIFICATE_SLOTS {
+        return Err(StatusWord::INCORRECT_P1P2.into());
+    }
+    Ok(REVOKED.sub(i, 1))
 }

@@ -8,7 +8,7 @@ use apdu::meter::Service;
 
 use crate::budget::RATE_TABLE_ENTRIES;
 use crate::error::Result;
-use crate::layout::{DEADLINE, RATE_ENTRY_LEN, RATE_TABLE, Register};
+use crate::layout::{DEADLINE, RATE_ENTRY_LEN, RATE_TABLE, REVOCATION_DUE, Register};
 use crate::records::{Counters, RegisterRecord};
 use crate::store::Store;
 
@@ -84,4 +84,19 @@ pub fn credit(
     rec.write(s, r)?;
     counters.sequence = counters.sequence.saturating_add(1);
     Ok(rec)
+}
+
+/// At a contact (inside an open transaction): collects the Revoke fees due
+/// ([`crate::layout::REVOCATION_DUE`], Figure 6, 620) from the certificate
+/// register if it holds them, as one debit (one piece, one transaction in
+/// `counters`). Returns the amount collected (0: nothing due, or not
+/// enough funds yet: it stays due).
+pub fn collect_due(s: &mut Store, counters: &mut Counters) -> Result<u64> {
+    let due = REVOCATION_DUE.get(s)?;
+    if due == 0 || Register::Certificate.descending().get(s)? < due {
+        return Ok(0);
+    }
+    debit(s, Register::Certificate, due, counters)?;
+    REVOCATION_DUE.set(s, 0)?;
+    Ok(due)
 }

@@ -266,8 +266,22 @@ pub const AGENT: Field = Field {
 /// Inside [`AGENT`]: the count of agent certificates issued.
 pub const AGENT_ISSUED: Field = AGENT.sub(0, 4);
 
+// v4, [certs] revocation (Figure 6): one block. Zero on a v3 card means
+// "nothing revoked, nothing due".
+
+/// v4: per certificate slot, 0 when its certificate is not revoked, else
+/// its RFC 5280 reason code plus one. A revoked certificate signs nothing
+/// (the meter certificate: no loads, no postmarks).
+pub const REVOKED: Field = Field {
+    at: AGENT.end(),
+    len: CERTIFICATE_SLOTS,
+};
+/// v4: the Revoke fees due (620), collected at the next contact that
+/// finds the funds (u64; 0: nothing due).
+pub const REVOCATION_DUE: Field = REVOKED.then(8);
+
 /// One past the last byte the layout uses.
-pub const END: usize = AGENT.end();
+pub const END: usize = REVOCATION_DUE.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -102,8 +102,9 @@ fn v2_to_v3(s: &mut Store) -> Result<()> {
     Ok(())
 }
 
-/// v3 to v4: the agent block is zero on a v3 card (erased memory, never
-/// written): none issued. Only the version byte is written.
+/// v3 to v4: the appended blocks (agent: none issued; revocation: nothing
+/// revoked, nothing due) are zero on a v3 card (erased memory, never
+/// written). Only the version byte is written.
 fn v3_to_v4(s: &mut Store) -> Result<()> {
     s.begin()?;
     LAYOUT_VERSION.set(s, u64::from(VERSION))?;

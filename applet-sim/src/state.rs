@@ -86,6 +86,16 @@ pub fn authority_key(s: &Store) -> Result<VerifyingKey> {
     apdu::crypto::public_key(point).ok_or_else(|| StatusWord::MEMORY_FAILURE.into())
 }
 
+/// The authority key a KEY UPDATE replaced (slot 1), if any: it still
+/// verifies the certificates it signed until they expire.
+pub fn previous_authority_key(s: &Store) -> Result<Option<VerifyingKey>> {
+    if AUTHORITY_KEY_COUNT.get(s)? < 2 {
+        return Ok(None);
+    }
+    let point = AUTHORITY_KEYS.sub(PUBLIC_KEY_LEN, PUBLIC_KEY_LEN).read(s)?;
+    Ok(apdu::crypto::public_key(point))
+}
+
 /// The issuer root pinned at manufacture (layout v3); `6A88` on a card
 /// made without one (a migrated v2 card).
 pub fn issuer_root(s: &Store) -> Result<VerifyingKey> {

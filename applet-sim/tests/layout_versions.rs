@@ -144,7 +144,7 @@ fn a_v1_card_is_migrated_with_every_value_kept() {
     assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 4);
     // The object area is the v2 golden card's but for the version byte:
     // the v3 fields (no issuer root) and the v4 ones (no agent
-    // certificate) are zero in both.
+    // certificate, nothing revoked) are zero in both.
     let mut v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
     v2[HEADER + LAYOUT_VERSION.at] = 4;
     assert!(
@@ -225,9 +225,9 @@ fn a_migrated_blank_card_without_a_root_refuses_personalization() {
     assert_eq!(a.lifecycle(), Some(apdu::meter::Lifecycle::Blank));
 }
 
-/// The v3 golden card opens migrated to v4: every value kept (the memory
-/// figure grows by the agent block), no agent certificate issued, its
-/// object area the v3 one but for the version byte.
+/// The v3 golden card opens migrated to v4 (only the version byte
+/// written: no agent certificate issued, nothing revoked, nothing due)
+/// with every value kept (the memory figure grows by the v4 blocks).
 #[test]
 fn a_v3_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(3);
@@ -322,7 +322,7 @@ fn a_migration_cut_at_every_write_is_redone() {
                 &image(&v1)[..DATA_CAPACITY],
                 "cut at write {n}"
             ),
-            Stored::Known(2) | Stored::Known(3) => {}
+            Stored::Known(2 | 3) => {}
             other => panic!("cut at write {n}: {other:?}"),
         }
         // ... and the next power-up migrates it.

@@ -199,6 +199,15 @@ pub trait AuthorityService {
 
     /// Confirms a load with the card's signed receipt; returns the load.
     fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError>;
+
+    /// Figure 6, 604-608: verifies the card's signed revocation request
+    /// (7F7C) and answers the signed revocation message (7F7D) bound to the
+    /// card, the certificate and the card's challenge.
+    fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError>;
+
+    /// Figure 6, 622: records the card's signed revocation confirmation
+    /// (7F7E): time, reason and payment state.
+    fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError>;
 }
 
 macro_rules! forward {
@@ -278,6 +287,14 @@ macro_rules! forward {
 
             fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
                 (**self).confirm_load(receipt)
+            }
+
+            fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+                (**self).revocation_message(request)
+            }
+
+            fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
+                (**self).confirm_revocation(confirmation)
             }
         }
     )*};

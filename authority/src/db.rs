@@ -90,6 +90,23 @@ pub const MIGRATIONS: &[&str] = &[
         meter       TEXT PRIMARY KEY REFERENCES meters (serial),
         approved_at INTEGER NOT NULL
     ) STRICT;",
+    // 4 (branch certs-revoke): Figure 6 revocations, one per certificate:
+    // when requested and confirmed, the reason (RFC 5280 code), forced or
+    // not, and the payment state ('none' forced, 'paid' 624, 'due' 620,
+    // 'collected' at a later contact) with the fee. certificates.revoked_at
+    // and revocation_reason are set at the confirmation (622).
+    "CREATE TABLE revocations (
+        certificate  INTEGER PRIMARY KEY REFERENCES certificates (serial),
+        meter        TEXT NOT NULL REFERENCES meters (serial),
+        slot         INTEGER NOT NULL CHECK (slot BETWEEN 0 AND 255),
+        reason       INTEGER NOT NULL CHECK (reason BETWEEN 0 AND 10 AND reason <> 7),
+        forced       INTEGER NOT NULL CHECK (forced IN (0, 1)),
+        requested_at INTEGER NOT NULL,
+        confirmed_at INTEGER,
+        payment      TEXT CHECK (payment IN ('none', 'paid', 'due', 'collected')),
+        fee          INTEGER,
+        confirmation BLOB
+    ) STRICT;",
 ];
 
 /// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the

@@ -20,8 +20,10 @@
 
 pub mod certificate;
 pub mod db;
+pub mod key_update;
 pub mod keys;
 pub mod personalization;
+pub mod revocation;
 pub mod service;
 pub mod sync;
 pub mod unblock;

@@ -125,6 +125,15 @@ impl AuthorityService for Authority {
     fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
         Ok(Authority::confirm_load(self, receipt)?)
     }
+
+    fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::revocation_message(self, request)?)
+    }
+
+    fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
+        Authority::confirm_revocation(self, confirmation)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -715,6 +715,7 @@ fn open_upgrades_a_version_1_database() {
         "ALTER TABLE meters DROP COLUMN flagged_at;
          ALTER TABLE meters DROP COLUMN flag_reason;
          DROP TABLE unblock_approvals;
+         DROP TABLE revocations;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -752,4 +753,33 @@ fn every_write_transaction_is_immediate() {
             );
         }
     }
+}
+
+/// A version-3 database (today's schema before [certs] revocation) gets
+/// the revocations table on open, and its meters can be revoked.
+#[test]
+fn open_upgrades_a_version_3_database_with_revocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Authority::init(dir.path(), "CA").unwrap();
+    a.personalize_unattested(&request("M-1", 1)).unwrap();
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
+    conn.execute_batch("DROP TABLE revocations; PRAGMA user_version = 3;")
+        .unwrap();
+    drop(conn);
+    let mut a = Authority::open(dir.path()).unwrap();
+    let cert = a.meter("M-1").unwrap().unwrap().certificate_serial;
+    assert_eq!(a.revocation(cert).unwrap(), None);
+    a.force_revocation("M-1", cert, 1).unwrap();
+    assert_eq!(a.pending_forced("M-1").unwrap(), [(cert, 1)]);
+    assert!(
+        a.force_revocation("M-1", cert, 7).is_err(),
+        "7 is no reason code"
+    );
+    drop(a);
+    let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, authority::db::MIGRATIONS.len() as i64);
 }

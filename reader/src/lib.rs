@@ -36,6 +36,7 @@ pub mod pcsc;
 pub mod personalize;
 pub mod pin;
 pub mod postmark;
+pub mod revoke;
 pub mod session;
 pub mod sim;
 pub mod sync;

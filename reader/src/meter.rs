@@ -330,6 +330,24 @@ impl<T: Transport> Meter<T> {
         self.call(Request::Sync { message }).map(drop)
     }
 
+    /// REVOKE REQUEST (Figure 6, 602): the card's signed request to revoke
+    /// the certificate in `slot` for RFC 5280 `reason`, over the current
+    /// challenge (not consumed).
+    pub fn revoke_request(&mut self, slot: u8, reason: u8) -> Result<Vec<u8>, Error> {
+        self.call(Request::RevokeRequest { slot, reason })
+    }
+
+    /// KEY UPDATE with the authority's message carrying its next key.
+    pub fn key_update(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::KeyUpdate { message }).map(drop)
+    }
+
+    /// REVOKE with the authority's revocation message; returns the card's
+    /// signed confirmation.
+    pub fn revoke(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Revoke { message })
+    }
+
     /// PERSONALIZE with the authority's message.
     pub fn personalize(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Personalize { message }).map(drop)

@@ -177,6 +177,14 @@ mod tests {
         fn confirm_load(&mut self, _: &[u8]) -> Result<LoadRecord, ServiceError> {
             self.refuse()
         }
+
+        fn revocation_message(&mut self, _: &[u8]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn confirm_revocation(&mut self, _: &[u8]) -> Result<(), ServiceError> {
+            self.refuse()
+        }
     }
 
     fn blank() -> Meter<MemoryTransport> {

@@ -208,6 +208,14 @@ impl authority::AuthorityService for Rogue {
     ) -> Result<authority::LoadRecord, authority::ServiceError> {
         authority::AuthorityService::confirm_load(&mut self.0, receipt)
     }
+
+    fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::revocation_message(&mut self.0, request)
+    }
+
+    fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), authority::ServiceError> {
+        authority::AuthorityService::confirm_revocation(&mut self.0, confirmation)
+    }
 }
 
 #[cfg(test)]

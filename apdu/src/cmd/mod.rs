@@ -29,11 +29,13 @@ pub mod generate_key;
 pub mod get_data;
 pub mod hash;
 pub mod issue_certificate;
+pub mod key_update;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
+pub mod revoke;
 pub mod select;
 pub mod sync;
 pub mod unblock;
@@ -154,6 +156,27 @@ pub enum Request<'a> {
         /// The request's data.
         request: &'a [u8],
     },
+    /// REVOKE REQUEST: `80 3E slot reason 00`; answers the card's signed
+    /// revocation request ([`revoke::RevocationRequest`], Figure 6, 602).
+    RevokeRequest {
+        /// The certificate slot.
+        slot: u8,
+        /// RFC 5280 reason code.
+        reason: u8,
+    },
+    /// REVOKE: `80 40 00 00 Lc 7F7D... 00`, the authority's revocation
+    /// message ([`revoke::RevocationMessage`]); answers the card's
+    /// confirmation ([`revoke::RevocationConfirmation`]).
+    Revoke {
+        /// The revocation message.
+        message: &'a [u8],
+    },
+    /// KEY UPDATE: `80 42 00 00 Lc 7F51...`, the next authority key
+    /// ([`key_update::KeyUpdate`]), signed by the current one.
+    KeyUpdate {
+        /// The key update message.
+        message: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -180,6 +203,9 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
             (CLA_PROPRIETARY, issue_certificate::INS) => issue_certificate::parse(cmd),
+            (CLA_PROPRIETARY, revoke::INS_REQUEST) => revoke::parse_request(cmd),
+            (CLA_PROPRIETARY, revoke::INS_REVOKE) => revoke::parse_revoke(cmd),
+            (CLA_PROPRIETARY, key_update::INS) => key_update::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -209,6 +235,9 @@ impl<'a> Request<'a> {
             Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
             Request::Sync { message } => sync::command(message),
             Request::IssueCertificate { request } => issue_certificate::command(request),
+            Request::RevokeRequest { slot, reason } => revoke::request_command(slot, reason),
+            Request::Revoke { message } => revoke::revoke_command(message),
+            Request::KeyUpdate { message } => key_update::command(message),
         }
     }
 
@@ -254,6 +283,11 @@ impl core::fmt::Display for Name<'_> {
             Request::Unblock { .. } => "RESET RETRY COUNTER",
             Request::Sync { .. } => "SYNC",
             Request::IssueCertificate { .. } => "ISSUE CERTIFICATE",
+            Request::RevokeRequest { slot, reason } => {
+                return write!(f, "REVOKE REQUEST slot {slot} reason {reason}");
+            }
+            Request::Revoke { .. } => "REVOKE",
+            Request::KeyUpdate { .. } => "KEY UPDATE",
         })
     }
 }
@@ -427,7 +461,7 @@ mod tests {
         );
     }
 
-    /// The request of kind `kind` (0..22) over `data` (16 bytes or more, no FF).
+    /// The request of kind `kind` (0..24) over `data` (16 bytes or more, no FF).
     fn request(kind: u8, data: &[u8], n: u8) -> Request<'_> {
         let len = |lo: usize, hi: usize| &data[..lo + usize::from(n) % (hi - lo + 1)];
         match kind {
@@ -460,6 +494,12 @@ mod tests {
             },
             19 => Request::Sync { message: data },
             20 => Request::IssueCertificate { request: data },
+            21 => Request::RevokeRequest {
+                slot: n % 4,
+                reason: [0, 1, 2, 3, 4, 5, 6, 8, 9, 10][usize::from(n) % 10],
+            },
+            22 => Request::Revoke { message: data },
+            23 => Request::KeyUpdate { message: data },
             _ => Request::Attest {
                 nonce: data[..16].try_into().unwrap(),
             },
@@ -468,7 +508,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn request_round_trip(kind in 0u8..22,
+        fn request_round_trip(kind in 0u8..24,
                               data in proptest::collection::vec(0u8..0x7F, 16..600),
                               n in any::<u8>()) {
             let r = request(kind, &data, n);

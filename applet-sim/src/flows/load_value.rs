@@ -17,7 +17,8 @@ use crate::error::Result;
 use crate::layout::{CHIP_ID, Register};
 use crate::platform::Platform;
 use crate::records::Counters;
-use crate::{clock, contact, funds, signing, state};
+use crate::{certificates, clock, contact, funds, signing, state};
+use apdu::meter::METER_CERTIFICATE_SLOT;
 
 /// LOAD VALUE: checks the message, credits the register and writes the
 /// signed receipt into the response. The dispatcher checked Personalized.
@@ -31,6 +32,8 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     if CHIP_ID.read(s)? != m.chip_id || state::serial(s)? != m.serial {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
+    // Figure 6: no loads once the meter certificate is revoked.
+    certificates::check_not_revoked(s, METER_CERTIFICATE_SLOT.into())?;
     let mut counters = Counters::read(s)?;
     let count = counters.load_count;
     if u64::from(m.number) != count + 1 {
@@ -40,7 +43,11 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     let r = Register::from(m.register);
 
     s.begin()?;
-    let rec = funds::credit(s, r, m.amount, &mut counters)?;
+    let mut rec = funds::credit(s, r, m.amount, &mut counters)?;
+    // Figure 6, 620: a Revoke fee due is collected at this contact.
+    if funds::collect_due(s, &mut counters)? != 0 && r == Register::Certificate {
+        rec = crate::records::RegisterRecord::read(s, r)?;
+    }
     counters.load_count = count + 1;
     counters.deadline = m.deadline;
     counters.advance_clock(m.time);

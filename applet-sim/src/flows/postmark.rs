@@ -28,6 +28,8 @@ pub fn postmark<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
     // 306: the content.
     let now = clock::now(s, &*ctx.platform)?;
     let cert = certificates::parsed(s, METER_CERTIFICATE_SLOT.into())?;
+    // Figure 6: a revoked meter certificate signs no postmark.
+    certificates::check_not_revoked(s, METER_CERTIFICATE_SLOT.into())?;
     // A postmark no verifier would accept is not sold.
     if !cert.valid_at(now) {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());

@@ -6,11 +6,11 @@
 use apdu::StatusWord;
 use apdu::message::Sync;
 
-use crate::contact;
 use crate::context::Context;
 use crate::error::Result;
 use crate::platform::Platform;
 use crate::records::Counters;
+use crate::{contact, funds};
 
 /// SYNC. The dispatcher took the challenge out of RAM (any attempt consumes
 /// it) and checked Personalized; it works while locked.
@@ -29,6 +29,8 @@ pub fn sync<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Result<usi
     counters.advance_clock(m.body.time);
     counters.deadline = m.body.deadline;
     s.begin()?;
+    // Figure 6, 620: a Revoke fee due is collected at this contact.
+    funds::collect_due(s, &mut counters)?;
     counters.write(s)?;
     contact::record(s, m.body.time, Some(m.body.policy))?;
     s.commit()?;

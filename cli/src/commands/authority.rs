@@ -56,6 +56,25 @@ pub enum AuthorityCommand {
     /// List the personalized meters with their state: `ok`, or `flagged`
     /// (a receipt did not reconcile with the records; no further loads) and why.
     Meters,
+    /// Force the revocation of certificate CERT of meter METER (RFC 5280
+    /// REASON): applied at the card's next contact, payment disabled.
+    Revoke {
+        /// The meter serial.
+        #[arg(long)]
+        meter: String,
+        /// The certificate serial.
+        #[arg(long)]
+        cert: u64,
+        /// RFC 5280 reason: a name or code.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Publish the signed revocation list (numbered one more than the last).
+    Crl {
+        /// Where to write it (default: standard output).
+        #[arg(short, long, default_value = "-")]
+        output: PathBuf,
+    },
 }
 
 pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
@@ -120,6 +139,12 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         AuthorityCommand::Key { pem: false, .. } => Authority::open(&dir)?,
+        AuthorityCommand::Revoke {
+            meter,
+            cert,
+            reason,
+        } => return super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
+        AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Meters => {
             meters(g.json, &Authority::open(&dir)?.meters()?)?;
             return Ok(ExitCode::SUCCESS);

@@ -29,6 +29,19 @@ pub enum CertCommand {
     /// Open the private key sealed in an agent certificate file with the
     /// receiver's private key.
     Open(super::cert_open::Args),
+    /// Revoke the certificate in a slot (Figure 6; slot 0: the meter
+    /// certificate, then no loads and no postmarks). Pays the Revoke fee,
+    /// or records it as due at the next contact.
+    Revoke {
+        /// The certificate slot, 0 to 3.
+        slot: u8,
+        /// RFC 5280 reason: a name (keyCompromise, superseded, ...) or code.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Apply the authority's forced revocations of this meter (payment
+    /// disabled), as its next contact.
+    ApplyRevocations,
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
@@ -36,6 +49,8 @@ pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
         CertCommand::Export { slot, pem, output } => (slot, pem, output),
         CertCommand::Issue(args) => return super::cert_issue::run(g, args),
         CertCommand::Open(args) => return super::cert_open::run(g, args),
+        CertCommand::Revoke { slot, reason } => return super::cert_revoke::run(g, *slot, reason),
+        CertCommand::ApplyRevocations => return super::cert_revoke::apply(g),
     };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;

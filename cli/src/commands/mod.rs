@@ -3,10 +3,13 @@
 
 pub mod apdu;
 pub mod authority;
+pub mod authority_crl;
+pub mod authority_revoke;
 pub mod card;
 pub mod cert;
 pub mod cert_issue;
 pub mod cert_open;
+pub mod cert_revoke;
 pub mod demo;
 pub mod load;
 pub mod personalize;

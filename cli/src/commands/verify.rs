@@ -36,7 +36,15 @@ pub struct Args {
     /// seconds (off the card; the card uses its own clock and 300).
     #[arg(long, value_name = "SECONDS", default_value_t = apdu::crypto::DEFAULT_SKEW)]
     max_skew: u64,
+    /// The authority's signed revocation list (`meter authority crl`): a
+    /// postmark dated after its certificate's revocation is reported
+    /// revoked (exit 1).
+    #[arg(long, value_name = "FILE")]
+    crl: Option<PathBuf>,
 }
+
+/// The largest revocation list file `--crl` reads.
+const MAX_CRL_FILE: usize = 0xFFFF + 5;
 
 /// The key given with `--authority-key`: a PEM file when a file has that
 /// name, else hex.
@@ -60,7 +68,18 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         on_card,
         authority_key,
         max_skew,
+        crl,
     } = args;
+    let crl = crl
+        .as_ref()
+        .map(|p| read_limited(p, MAX_CRL_FILE, "a revocation list"))
+        .transpose()?;
+    let authority_public = || -> Result<Vec<u8>> {
+        Ok(match authority_key {
+            Some(k) => key_from_arg(k)?,
+            None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
+        })
+    };
     let json = g.json;
     let pm = read_limited(pm_path, postmark::MAX_POSTMARK_FILE, "a postmark file")?;
     let mut message = open_file(file)?;
@@ -73,23 +92,33 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         let (verdict, info) = g.with_pin(&mut meter, |m| {
             postmark::verify_on_card(m, &mut message, &pm)
         })?;
-        card_verdict(json, &verdict, info.as_ref(), &pm)?;
-        verdict.result.is_ok()
+        match (&crl, info.as_ref()) {
+            (Some(list), Some(i)) if verdict.result.is_ok() => {
+                revoked(json, list, &authority_public()?, i)? && {
+                    card_verdict(json, &verdict, info.as_ref(), &pm)?;
+                    true
+                }
+            }
+            _ => {
+                card_verdict(json, &verdict, info.as_ref(), &pm)?;
+                verdict.result.is_ok()
+            }
+        }
     } else {
-        let key = match authority_key {
-            Some(k) => key_from_arg(k)?,
-            // Only the public key: the database is read, never written.
-            None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
-        };
+        // Only the public key: the database is read, never written.
+        let key = authority_public()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         match postmark::verify_offline(&mut message, &pm, &key, now, *max_skew) {
-            Ok(info) => {
-                valid(json, &info)?;
-                true
-            }
+            Ok(info) => match &crl {
+                Some(list) if !revoked(json, list, &key, &info)? => false,
+                _ => {
+                    valid(json, &info)?;
+                    true
+                }
+            },
             Err(postmark::VerifyError::Invalid(why)) => {
                 invalid(json, why, &pm)?;
                 false
@@ -102,6 +131,33 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Looks the postmark's certificate up in the revocation list: `false`
+/// (and the report printed) when the postmark is dated after its
+/// revocation.
+fn revoked(json: bool, list: &[u8], key: &[u8], info: &PostmarkInfo) -> Result<bool> {
+    use reader::revoke::CrlStatus;
+    let (number, status) =
+        reader::revoke::crl_status(list, key, info.certificate_serial, info.time)?;
+    let CrlStatus::Revoked { revoked_at, reason } = status else {
+        return Ok(true);
+    };
+    if json {
+        println!(
+            "{}",
+            json!({ "valid": false, "revoked": true, "certificate_serial": info.certificate_serial,
+                    "revoked_at": revoked_at, "reason": reason, "crl_number": number })
+        );
+    } else {
+        println!(
+            "invalid: certificate {} was revoked at {} (reason {reason}, revocation list {number}); this postmark is dated after, at {}",
+            info.certificate_serial,
+            time(revoked_at),
+            time(info.time)
+        );
+    }
+    Ok(false)
 }
 
 fn valid(json: bool, info: &PostmarkInfo) -> Result<()> {

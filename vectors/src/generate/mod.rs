@@ -11,6 +11,7 @@ mod attestation;
 mod fig3_postmark;
 mod fig3a_agent;
 mod fig4_verify;
+mod fig6_revoke;
 mod personalization;
 mod pin;
 
@@ -97,6 +98,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
     all.extend(fig3a_agent::vectors()?);
+    all.extend(fig6_revoke::vectors()?);
     Ok(all)
 }
 
