@@ -65,9 +65,16 @@ pub mod ins {
     pub const RESET_RETRY_COUNTER: u8 = cmd::unblock::INS;
     /// SYNC (proprietary): the authority's signed time and service policy.
     pub const SYNC: u8 = cmd::sync::INS;
+    /// CHANNEL KEY (proprietary): the static channel key, signed by the
+    /// meter key for the authority.
+    pub const CHANNEL_KEY: u8 = cmd::channel::INS_KEY;
+    /// OPEN CHANNEL / CHANNEL HELLO (proprietary): the channel handshake.
+    pub const OPEN_CHANNEL: u8 = cmd::channel::INS_OPEN;
+    /// CHANNEL MESSAGE (proprietary): a sealed message over the channel.
+    pub const CHANNEL_MESSAGE: u8 = cmd::channel::INS_MESSAGE;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 17] = [
+    pub const ALL: [u8; 20] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -85,6 +92,9 @@ pub mod ins {
         STORE_ATTESTATION,
         ATTEST,
         SYNC,
+        CHANNEL_KEY,
+        OPEN_CHANNEL,
+        CHANNEL_MESSAGE,
     ];
 }
 

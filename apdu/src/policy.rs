@@ -213,6 +213,19 @@ pub const ATTEST: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// CHANNEL KEY: Personalized, no PIN (it reads a public key, signed
+/// over the authority's nonce; it writes nothing).
+pub const CHANNEL_KEY: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+/// OPEN CHANNEL, CHANNEL HELLO, CHANNEL MESSAGE: Personalized, no PIN
+/// (transient state only; the commands carried inside check their own).
+pub const CHANNEL: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -235,6 +248,10 @@ impl Request<'_> {
             Request::Attest { .. } => ATTEST,
             Request::Unblock { .. } => UNBLOCK,
             Request::Sync { .. } => SYNC,
+            Request::ChannelKey { .. } => CHANNEL_KEY,
+            Request::OpenChannel
+            | Request::ChannelHello { .. }
+            | Request::ChannelMessage { .. } => CHANNEL,
         }
     }
 }
@@ -251,7 +268,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 19] {
+    fn every_request() -> [Request<'static>; 23] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -276,6 +293,10 @@ mod tests {
                 message_then_pin: b"m",
             },
             Request::Sync { message: b"m" },
+            Request::ChannelKey { nonce: &[0; 16] },
+            Request::OpenChannel,
+            Request::ChannelHello { hello: b"h" },
+            Request::ChannelMessage { sealed: b"s" },
         ]
     }
 
@@ -318,6 +339,10 @@ mod tests {
             Request::Attest { .. } => (BLANK, true, false, None),
             Request::Unblock { .. } => (PERSONALIZED, false, true, None),
             Request::Sync { .. } => (PERSONALIZED, false, true, None),
+            Request::ChannelKey { .. }
+            | Request::OpenChannel
+            | Request::ChannelHello { .. }
+            | Request::ChannelMessage { .. } => (PERSONALIZED, false, false, None),
         }
     }
 

@@ -60,6 +60,14 @@ impl StatusWord {
     /// since the last contact was reached: debits stop until the next
     /// contact, whatever the clock says.
     pub const LOCKED_BY_DEBITS: Self = Self(0x9405);
+    /// 9406 (proprietary): the channel hello is refused: for another chip,
+    /// card nonce or card ephemeral key, or not signed by the authority.
+    /// The handshake is dropped.
+    pub const CHANNEL_HELLO_REFUSED: Self = Self(0x9406);
+    /// 9407 (proprietary): the channel message is refused: replayed,
+    /// reordered, altered, or the channel was closed by an earlier refusal.
+    /// The channel is closed; nothing was changed.
+    pub const CHANNEL_MESSAGE_REFUSED: Self = Self(0x9407);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {

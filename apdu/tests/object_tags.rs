@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use apdu::cmd::{attestation, load_value, personalize, postmark, sync, unblock};
+use apdu::cmd::{
+    attestation, channel as channel_cmd, load_value, personalize, postmark, sync, unblock,
+};
 use apdu::{cert, channel};
 
 #[test]
@@ -24,6 +26,7 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("sync", sync::SYNC),
         ("channel hello", channel::HELLO),
         ("channel request", channel::REQUEST),
+        ("channel key registration", channel_cmd::REGISTRATION),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

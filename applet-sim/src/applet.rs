@@ -10,8 +10,8 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, generate_key, get_data, hash, load_value, personalize, pin, postmark,
-    read_certificate, select, sync, unblock, verify_postmark,
+    attestation, challenge, channel, generate_key, get_data, hash, load_value, personalize, pin,
+    postmark, read_certificate, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -216,6 +216,10 @@ impl Applet {
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
             Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
             Request::Sync { message } => sync::sync(ctx, message),
+            Request::ChannelKey { nonce } => channel::key(ctx, nonce),
+            Request::OpenChannel => channel::open(ctx),
+            Request::ChannelHello { hello } => channel::hello(ctx, hello),
+            Request::ChannelMessage { sealed } => channel::message(ctx, sealed),
         }
     }
 }

@@ -31,6 +31,21 @@ pub struct Transient {
     pub hash: Option<sha2::Sha256>,
     /// The meter key, loaded from persistent memory at its first use.
     pub meter_key: Option<SigningKey>,
+    /// The card-authority channel: a handshake under way or an open channel
+    /// (OPEN CHANNEL, CHANNEL HELLO; [`apdu::channel`]).
+    pub channel: ChannelState,
+}
+
+/// The channel's state in transient RAM.
+#[derive(Clone, Debug, Default)]
+pub enum ChannelState {
+    /// No handshake and no channel.
+    #[default]
+    None,
+    /// OPEN CHANNEL answered its request; the hello is awaited.
+    Handshake(apdu::channel::CardHandshake),
+    /// The hello was accepted: sealed messages flow.
+    Open(apdu::channel::CardChannel),
 }
 
 const _: () = assert!(

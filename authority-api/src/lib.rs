@@ -199,6 +199,54 @@ pub trait AuthorityService {
 
     /// Confirms a load with the card's signed receipt; returns the load.
     fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError>;
+
+    // [certs] the card-authority channel (Figure 5, 508). The default
+    // implementations refuse: an authority without the channel.
+
+    /// A fresh nonce for meter `serial`'s channel key registration.
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+        let _ = serial;
+        Err(no_channel())
+    }
+
+    /// Records meter `serial`'s static channel key from the card's
+    /// registration `7F78` (signed by its meter key over the nonce).
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), ServiceError> {
+        let _ = (serial, registration);
+        Err(no_channel())
+    }
+
+    /// Answers the card's channel request `7F77`: the channel's id (kept by
+    /// the authority for this request) and the signed hello `7F76`.
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), ServiceError> {
+        let _ = (serial, request);
+        Err(no_channel())
+    }
+
+    /// Key confirmation: a sealed message for the card.
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+        let _ = channel;
+        Err(no_channel())
+    }
+
+    /// Key confirmation: checks the card's sealed answer; returns the
+    /// meter's serial.
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
+        let _ = (channel, answer);
+        Err(no_channel())
+    }
+}
+
+fn no_channel() -> ServiceError {
+    ServiceError::Unavailable("this authority offers no card channel".into())
 }
 
 macro_rules! forward {
@@ -278,6 +326,38 @@ macro_rules! forward {
 
             fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
                 (**self).confirm_load(receipt)
+            }
+
+            fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+                (**self).channel_nonce(serial)
+            }
+
+            fn register_channel_key(
+                &mut self,
+                serial: &str,
+                registration: &[u8],
+            ) -> Result<(), ServiceError> {
+                (**self).register_channel_key(serial, registration)
+            }
+
+            fn open_channel(
+                &mut self,
+                serial: &str,
+                request: &[u8],
+            ) -> Result<(u64, Vec<u8>), ServiceError> {
+                (**self).open_channel(serial, request)
+            }
+
+            fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+                (**self).channel_confirm(channel)
+            }
+
+            fn channel_confirmed(
+                &mut self,
+                channel: u64,
+                answer: &[u8],
+            ) -> Result<String, ServiceError> {
+                (**self).channel_confirmed(channel, answer)
             }
         }
     )*};

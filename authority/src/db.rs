@@ -90,6 +90,13 @@ pub const MIGRATIONS: &[&str] = &[
         meter       TEXT PRIMARY KEY REFERENCES meters (serial),
         approved_at INTEGER NOT NULL
     ) STRICT;",
+    // 4 (branch certs-install): each meter's static channel key, as its
+    // card registered it signed by the meter key.
+    "CREATE TABLE channel_keys (
+        meter         TEXT PRIMARY KEY REFERENCES meters (serial),
+        public_key    BLOB NOT NULL CHECK (length(public_key) = 65),
+        registered_at INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the

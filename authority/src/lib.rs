@@ -19,6 +19,7 @@
 )]
 
 pub mod certificate;
+pub mod channel;
 pub mod db;
 pub mod keys;
 pub mod personalization;
@@ -176,6 +177,8 @@ pub struct Authority {
     nonces: std::collections::HashMap<[u8; 8], [u8; 16]>,
     /// Nonces issued by this instance (an input to the next one).
     nonce_count: u64,
+    /// The card-authority channels open here, and channel key nonces.
+    channels: channel::Channels,
 }
 
 impl fmt::Debug for Authority {
@@ -562,6 +565,7 @@ impl Authority {
             clock: None,
             nonces: std::collections::HashMap::new(),
             nonce_count: 0,
+            channels: channel::Channels::default(),
         })
     }
 }

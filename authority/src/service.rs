@@ -125,6 +125,34 @@ impl AuthorityService for Authority {
     fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError> {
         Ok(Authority::confirm_load(self, receipt)?)
     }
+
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+        Ok(Authority::channel_nonce(self, serial)?)
+    }
+
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), ServiceError> {
+        Ok(Authority::register_channel_key(self, serial, registration)?)
+    }
+
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), ServiceError> {
+        Ok(Authority::open_channel(self, serial, request)?)
+    }
+
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::channel_confirm(self, channel)?)
+    }
+
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
+        Ok(Authority::channel_confirmed(self, channel, answer)?)
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod card;
+pub mod channel;
 pub mod error;
 pub mod exchange;
 pub mod export;

@@ -24,6 +24,7 @@ use crate::status::StatusWord;
 
 pub mod attestation;
 pub mod challenge;
+pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
@@ -145,6 +146,23 @@ pub enum Request<'a> {
         /// The message, then the new PIN.
         message_then_pin: &'a [u8],
     },
+    /// CHANNEL KEY: the channel key registration over the authority's nonce.
+    ChannelKey {
+        /// The authority's nonce.
+        nonce: &'a [u8; channel::NONCE_LEN],
+    },
+    /// OPEN CHANNEL: a fresh handshake (the channel request).
+    OpenChannel,
+    /// CHANNEL HELLO: the authority's hello opens the channel.
+    ChannelHello {
+        /// The hello `7F76`.
+        hello: &'a [u8],
+    },
+    /// CHANNEL MESSAGE: a sealed message from the authority.
+    ChannelMessage {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -170,6 +188,9 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
             (CLA_PROPRIETARY, sync::INS) => sync::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_ATTEST) => attestation::parse_attest(cmd),
+            (CLA_PROPRIETARY, channel::INS_KEY) => channel::parse_key(cmd),
+            (CLA_PROPRIETARY, channel::INS_OPEN) => channel::parse_open(cmd),
+            (CLA_PROPRIETARY, channel::INS_MESSAGE) => channel::parse_message(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -198,6 +219,10 @@ impl<'a> Request<'a> {
             Request::Attest { nonce } => attestation::attest_command(nonce),
             Request::Unblock { message_then_pin } => unblock::command(message_then_pin),
             Request::Sync { message } => sync::command(message),
+            Request::ChannelKey { nonce } => channel::key_command(nonce),
+            Request::OpenChannel => channel::open_command(),
+            Request::ChannelHello { hello } => channel::hello_command(hello),
+            Request::ChannelMessage { sealed } => channel::message_command(sealed),
         }
     }
 
@@ -242,6 +267,10 @@ impl core::fmt::Display for Name<'_> {
             Request::Attest { .. } => "ATTEST the meter key",
             Request::Unblock { .. } => "RESET RETRY COUNTER",
             Request::Sync { .. } => "SYNC",
+            Request::ChannelKey { .. } => "CHANNEL KEY registration",
+            Request::OpenChannel => "OPEN CHANNEL",
+            Request::ChannelHello { .. } => "CHANNEL HELLO",
+            Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
         })
     }
 }
@@ -355,6 +384,10 @@ mod tests {
                 message_then_pin: both,
             },
             Request::Sync { message: both },
+            Request::ChannelKey { nonce: &[9; 16] },
+            Request::OpenChannel,
+            Request::ChannelHello { hello: both },
+            Request::ChannelMessage { sealed: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }

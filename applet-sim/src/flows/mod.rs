@@ -8,6 +8,7 @@
 
 pub mod attestation;
 pub mod challenge;
+pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
