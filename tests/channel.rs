@@ -12,8 +12,8 @@ use apdu::meter::Request;
 use apdu::tlv::Writer;
 use applet_sim::sim::Card;
 use p256::SecretKey;
-use reader::sim::MemoryTransport;
 use reader::Meter;
+use reader::sim::MemoryTransport;
 use vectors::Funded;
 use vectors::Recorder;
 
@@ -106,7 +106,10 @@ fn registration_handshake_and_confirmation_through_the_host() {
     let before = meter.status().unwrap();
     // Without a registered channel key the authority opens nothing.
     let err = reader::channel::open(&mut meter, &mut authority).unwrap_err();
-    assert!(err.to_string().contains("no registered channel key"), "{err}");
+    assert!(
+        err.to_string().contains("no registered channel key"),
+        "{err}"
+    );
     reader::channel::register(&mut meter, &mut authority).unwrap();
     let key = authority.channel_key(FUNDED.serial).unwrap().unwrap();
     assert_eq!(key[0], 0x04);
@@ -141,11 +144,7 @@ fn registration_is_bound_to_the_nonce_and_the_meter_key() {
     let mut reg = meter.channel_key(&nonce).unwrap();
     let at = reg.windows(2).position(|w| w == [0x86, 0x41]).unwrap() + 10;
     reg[at] ^= 1;
-    assert!(
-        authority
-            .register_channel_key(FUNDED.serial, &reg)
-            .is_err()
-    );
+    assert!(authority.register_channel_key(FUNDED.serial, &reg).is_err());
     assert!(authority.channel_key(FUNDED.serial).unwrap().is_none());
 }
 
@@ -250,7 +249,12 @@ fn hello_refusals() {
     select(&mut card);
     let key = static_key(&mut card);
     // No handshake: 6985.
-    let (_, sw) = send(&mut card, Request::ChannelHello { hello: b"\x7F\x76\x00" });
+    let (_, sw) = send(
+        &mut card,
+        Request::ChannelHello {
+            hello: b"\x7F\x76\x00",
+        },
+    );
     assert_eq!(sw, StatusWord::CONDITIONS_NOT_SATISFIED);
     // A hello signed by another key: 9406.
     let request = ChannelRequest::parse(&ok(&mut card, Request::OpenChannel)).unwrap();

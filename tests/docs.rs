@@ -558,6 +558,9 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ReadAttestation | Request::Attest { .. } => "ATTEST",
         Request::Unblock { .. } => "RESET RETRY COUNTER",
         Request::Sync { .. } => "SYNC",
+        Request::ChannelKey { .. } => "CHANNEL KEY",
+        Request::OpenChannel | Request::ChannelHello { .. } => "OPEN CHANNEL",
+        Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
     }
 }
 
@@ -665,6 +668,19 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         },
         Request::StoreAttestation {
             certificate: &scratch[..applet_sim::budget::ATTESTATION_CERTIFICATE_SIZE],
+        },
+        Request::ChannelKey {
+            nonce: scratch[..16].try_into().unwrap(),
+        },
+        Request::OpenChannel,
+        Request::ChannelHello {
+            hello: &scratch[..SHORT_MAX_NC],
+        },
+        Request::ChannelMessage {
+            sealed: &scratch[..apdu::channel::OVERHEAD],
+        },
+        Request::ChannelMessage {
+            sealed: &scratch[..SHORT_MAX_NC],
         },
     ];
     for n in [
@@ -929,6 +945,10 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::Unblock {
             message_then_pin: b"m",
         },
+        Request::ChannelKey { nonce: &[0; 16] },
+        Request::OpenChannel,
+        Request::ChannelHello { hello: b"h" },
+        Request::ChannelMessage { sealed: b"s" },
     ]
 }
 

@@ -175,6 +175,8 @@ impl StatusWord {
             [0x94, 0x05] => {
                 "locked: the charged operations allowed since the last authority contact are used up"
             }
+            [0x94, 0x06] => "channel hello refused",
+            [0x94, 0x07] => "channel message refused: replayed, reordered or altered",
             _ => "unknown status",
         }
     }

@@ -712,6 +712,7 @@ fn open_upgrades_a_version_1_database() {
         "ALTER TABLE meters DROP COLUMN flagged_at;
          ALTER TABLE meters DROP COLUMN flag_reason;
          DROP TABLE unblock_approvals;
+         DROP TABLE channel_keys;
          PRAGMA user_version = 1;",
     )
     .unwrap();

@@ -108,7 +108,7 @@ pub fn hello_command(hello: &[u8]) -> Command<'_> {
 
 /// The CHANNEL MESSAGE command carrying a `sealed` message.
 pub fn message_command(sealed: &[u8]) -> Command<'_> {
-    super::prop(INS_MESSAGE, 0, sealed, Some(65536))
+    super::prop(INS_MESSAGE, 0, sealed, Some(256))
 }
 
 /// The signed fields of a channel key registration.
