@@ -23,10 +23,15 @@ pub enum CertCommand {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// List the certificates on the card: slot, serial, holder, uses,
+    /// validity and status by the card's clock (`--json` for JSON).
+    List,
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
-    let CertCommand::Export { slot, pem, output } = command;
+    let CertCommand::Export { slot, pem, output } = command else {
+        return super::cert_list::run(g);
+    };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;
     let certificate = g

@@ -5,6 +5,7 @@ pub mod apdu;
 pub mod authority;
 pub mod card;
 pub mod cert;
+pub mod cert_list;
 pub mod demo;
 pub mod load;
 pub mod personalize;
