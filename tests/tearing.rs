@@ -620,3 +620,64 @@ fn sync_torn_at_every_write() {
         assert!(got == old || got == new, "cut at write {n}: {got:?}");
     }
 }
+
+/// The channel commands (CHANNEL KEY, OPEN CHANNEL, CHANNEL HELLO, CHANNEL
+/// MESSAGE) make no persistent write, so there is no write to cut: a cut
+/// armed at the first write never fires and the image stays the same. A
+/// power cut between them (power-up) drops the handshake and the channel:
+/// the next message finds no channel (`6985`), the hello no handshake.
+#[test]
+fn channel_commands_have_no_write_to_cut() {
+    use apdu::channel::{AuthorityChannel, Request as ChannelRequest, decode_point};
+    use apdu::cmd::channel::{CONFIRM, Registration};
+    use apdu::tlv::Writer;
+
+    let (mut card, _) = personalized();
+    let image = card.store().image().to_vec();
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    send(&mut card, select).unwrap();
+    let w0 = card.store().writes();
+    card.tear_at_write(1);
+    let reg = send(&mut card, Request::ChannelKey { nonce: &[3; 16] }).unwrap();
+    let reg = &reg[..reg.len() - 2];
+    let key = decode_point(Registration::parse(reg).unwrap().body.channel_key).unwrap();
+    let request = send(&mut card, Request::OpenChannel).unwrap();
+    let request = ChannelRequest::parse(&request[..request.len() - 2]).unwrap();
+    let mut hello = [0u8; 512];
+    let mut w = Writer::new(&mut hello);
+    let signing = authority::keys::from_seed(FUNDED.authority_seed);
+    let ephemeral = p256::SecretKey::from_slice(&[3; 32]).unwrap();
+    let mut at = AuthorityChannel::accept(&mut w, &signing, ephemeral, &key, &request).unwrap();
+    let n = w.len();
+    let out = send(
+        &mut card,
+        Request::ChannelHello {
+            hello: &hello[..n],
+        },
+    )
+    .unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let seal = |at: &mut AuthorityChannel| {
+        let mut buf = vec![0u8; 64];
+        let mut w = Writer::new(&mut buf);
+        w.put(CONFIRM, b"x").unwrap();
+        let n = w.len();
+        let len = at.seal(&mut buf, n).unwrap();
+        buf.truncate(len);
+        buf
+    };
+    let m = seal(&mut at);
+    let out = send(&mut card, Request::ChannelMessage { sealed: &m }).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    assert_eq!(card.store().writes(), w0, "the channel commands wrote");
+    assert_eq!(card.store().image(), &image[..]);
+    // A power cut drops the channel.
+    card.power_on();
+    send(&mut card, select).unwrap();
+    let m = seal(&mut at);
+    let out = send(&mut card, Request::ChannelMessage { sealed: &m }).unwrap();
+    assert_eq!(out, [0x69, 0x85]);
+    assert_eq!(card.store().image(), &image[..]);
+}
