@@ -651,13 +651,7 @@ fn channel_commands_have_no_write_to_cut() {
     let ephemeral = p256::SecretKey::from_slice(&[3; 32]).unwrap();
     let mut at = AuthorityChannel::accept(&mut w, &signing, ephemeral, &key, &request).unwrap();
     let n = w.len();
-    let out = send(
-        &mut card,
-        Request::ChannelHello {
-            hello: &hello[..n],
-        },
-    )
-    .unwrap();
+    let out = send(&mut card, Request::ChannelHello { hello: &hello[..n] }).unwrap();
     assert_eq!(out, [0x90, 0x00]);
     let seal = |at: &mut AuthorityChannel| {
         let mut buf = vec![0u8; 64];

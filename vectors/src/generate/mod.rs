@@ -8,6 +8,7 @@
 //! list every new flow's vectors join.
 
 mod attestation;
+mod channel;
 mod fig3_postmark;
 mod fig4_verify;
 mod personalization;
@@ -92,6 +93,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
         attestation::unattested()?,
         pin::transport_pin()?,
         pin::unblock()?,
+        channel::replayed()?,
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
