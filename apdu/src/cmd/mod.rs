@@ -16,6 +16,7 @@
 //! | [`postmark`] | POSTMARK `80 30` | postmark (Figure 3) |
 //! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
 //! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
+//! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
