@@ -28,3 +28,32 @@ fn cert_list_shows_the_meter_certificate() {
     assert!(out.contains("valid"), "{out}");
     assert!(out.contains("1 of 4 slots used"), "{out}");
 }
+
+/// `meter authority enroll NAME` prints a one-time code (Figure 5, 514):
+/// the authority's records accept it once, refuse a wrong one.
+#[test]
+fn authority_enroll_prints_a_one_time_code() {
+    let home = Home::personalized("PB-8", "1.00");
+    let out = home
+        .meter([
+            "authority",
+            "enroll",
+            "alice",
+            "--valid-days",
+            "2",
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(out["holder"], "alice");
+    let code = out["code"].as_str().unwrap().to_owned();
+    assert_eq!(code.len(), 19);
+    let text = home.meter(["authority", "enroll", "bob"]).expect_code(0);
+    assert!(text.stdout.contains("bob"), "{}", text.stdout);
+    let mut a = authority::Authority::open(&home.path().join("authority")).unwrap();
+    assert!(a.redeem_enrollment("alice", "WRONG-CODE").is_err());
+    a.redeem_enrollment("alice", &code).unwrap();
+    assert!(a.redeem_enrollment("alice", &code).is_err());
+    let empty = home.meter(["authority", "enroll", ""]);
+    assert_ne!(empty.code, 0);
+}

@@ -713,6 +713,7 @@ fn open_upgrades_a_version_1_database() {
          ALTER TABLE meters DROP COLUMN flag_reason;
          DROP TABLE unblock_approvals;
          DROP TABLE channel_keys;
+         DROP TABLE enrollments;
          PRAGMA user_version = 1;",
     )
     .unwrap();

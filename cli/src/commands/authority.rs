@@ -56,6 +56,15 @@ pub enum AuthorityCommand {
     /// List the personalized meters with their state: `ok`, or `flagged`
     /// (a receipt did not reconcile with the records; no further loads) and why.
     Meters,
+    /// Enroll a certificate holder: prints a one-time enrollment code the
+    /// holder presents when installing a certificate (Figure 5, 514).
+    Enroll {
+        /// The holder's name, as it will appear in the certificate.
+        name: String,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 7)]
+        valid_days: u32,
+    },
 }
 
 pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
@@ -84,6 +93,9 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
                 );
             }
             return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Enroll { name, valid_days } => {
+            return super::authority_enroll::run(g.json, &dir, name, *valid_days);
         }
         AuthorityCommand::ApproveUnblock { serial } => {
             Authority::open(&dir)?.approve_unblock(serial)?;

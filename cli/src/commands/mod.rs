@@ -3,6 +3,7 @@
 
 pub mod apdu;
 pub mod authority;
+pub mod authority_enroll;
 pub mod card;
 pub mod cert;
 pub mod cert_list;
