@@ -561,6 +561,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ChannelKey { .. } => "CHANNEL KEY",
         Request::OpenChannel | Request::ChannelHello { .. } => "OPEN CHANNEL",
         Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
+        Request::InstallKey { .. } | Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
     }
 }
 
@@ -680,6 +681,12 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             sealed: &scratch[..apdu::channel::OVERHEAD],
         },
         Request::ChannelMessage {
+            sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::InstallKey {
+            sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::InstallCertificate {
             sealed: &scratch[..SHORT_MAX_NC],
         },
     ];
@@ -949,6 +956,8 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::OpenChannel,
         Request::ChannelHello { hello: b"h" },
         Request::ChannelMessage { sealed: b"s" },
+        Request::InstallKey { sealed: b"s" },
+        Request::InstallCertificate { sealed: b"s" },
     ]
 }
 

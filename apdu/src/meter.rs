@@ -72,9 +72,12 @@ pub mod ins {
     pub const OPEN_CHANNEL: u8 = cmd::channel::INS_OPEN;
     /// CHANNEL MESSAGE (proprietary): a sealed message over the channel.
     pub const CHANNEL_MESSAGE: u8 = cmd::channel::INS_MESSAGE;
+    /// INSTALL KEY / INSTALL CERTIFICATE (proprietary): Figure 5 over the
+    /// channel.
+    pub const INSTALL: u8 = cmd::install::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 20] = [
+    pub const ALL: [u8; 21] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -95,6 +98,7 @@ pub mod ins {
         CHANNEL_KEY,
         OPEN_CHANNEL,
         CHANNEL_MESSAGE,
+        INSTALL,
     ];
 }
 

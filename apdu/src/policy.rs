@@ -226,6 +226,28 @@ pub const CHANNEL: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// INSTALL KEY: Personalized, PIN (not the transport PIN): the card
+/// generates a key for the holder; it writes nothing.
+pub const INSTALL_KEY: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+/// INSTALL CERTIFICATE: Personalized, PIN, charges the InstallCertificate
+/// fee to the certificate register, refused while locked.
+pub const INSTALL_CERTIFICATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::InstallCertificate,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -252,6 +274,8 @@ impl Request<'_> {
             Request::OpenChannel
             | Request::ChannelHello { .. }
             | Request::ChannelMessage { .. } => CHANNEL,
+            Request::InstallKey { .. } => INSTALL_KEY,
+            Request::InstallCertificate { .. } => INSTALL_CERTIFICATE,
         }
     }
 }
@@ -268,7 +292,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 23] {
+    fn every_request() -> [Request<'static>; 25] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -297,6 +321,8 @@ mod tests {
             Request::OpenChannel,
             Request::ChannelHello { hello: b"h" },
             Request::ChannelMessage { sealed: b"s" },
+            Request::InstallKey { sealed: b"s" },
+            Request::InstallCertificate { sealed: b"s" },
         ]
     }
 
@@ -343,6 +369,13 @@ mod tests {
             | Request::OpenChannel
             | Request::ChannelHello { .. }
             | Request::ChannelMessage { .. } => (PERSONALIZED, false, false, None),
+            Request::InstallKey { .. } => (PERSONALIZED, true, false, None),
+            Request::InstallCertificate { .. } => (
+                PERSONALIZED,
+                true,
+                false,
+                Some((Service::InstallCertificate, certificate)),
+            ),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use apdu::cmd::{
-    attestation, channel as channel_cmd, load_value, personalize, postmark, sync, unblock,
+    attestation, channel as channel_cmd, install, load_value, personalize, postmark, sync, unblock,
 };
 use apdu::{cert, channel};
 
@@ -27,6 +27,7 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("channel hello", channel::HELLO),
         ("channel request", channel::REQUEST),
         ("channel key registration", channel_cmd::REGISTRATION),
+        ("certificate request", install::CERTIFICATE_REQUEST),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

@@ -10,8 +10,8 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, channel, generate_key, get_data, hash, load_value, personalize, pin,
-    postmark, read_certificate, select, sync, unblock, verify_postmark,
+    attestation, challenge, channel, generate_key, get_data, hash, install, load_value,
+    personalize, pin, postmark, read_certificate, select, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -220,6 +220,8 @@ impl Applet {
             Request::OpenChannel => channel::open(ctx),
             Request::ChannelHello { hello } => channel::hello(ctx, hello),
             Request::ChannelMessage { sealed } => channel::message(ctx, sealed),
+            Request::InstallKey { sealed } => install::key(ctx, sealed),
+            Request::InstallCertificate { sealed } => install::install(ctx, sealed),
         }
     }
 }

@@ -44,6 +44,39 @@ pub fn write(s: &mut Store, i: usize, cert: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Where a slot keeps the private key of a certificate installed on the
+/// card (Figure 5): its last 32 bytes. A certificate with its key may be at
+/// most this long; a slot without a key has zeros there (no valid scalar).
+pub const KEY_AT: usize = CERTIFICATE_SLOT_SIZE - 32;
+
+/// Stores `cert` and its private `key` in slot `i` (inside an open
+/// transaction): the key, the certificate, then its length (the length
+/// makes the slot used). 6A84 when the certificate exceeds [`KEY_AT`].
+pub fn write_with_key(s: &mut Store, i: usize, cert: &[u8], key: &[u8; 32]) -> Result<()> {
+    if cert.len() > KEY_AT {
+        return Err(StatusWord::NOT_ENOUGH_MEMORY.into());
+    }
+    let f = slot(i)?;
+    f.sub(2 + KEY_AT, 32).write(s, key)?;
+    write(s, i, cert)
+}
+
+/// The private key kept with the certificate in slot `i`, if any.
+pub fn key(s: &Store, i: usize) -> Result<Option<&[u8]>> {
+    read(s, i)?;
+    let k = slot(i)?.sub(2 + KEY_AT, 32).read(s)?;
+    Ok(if k.iter().all(|&b| b == 0) {
+        None
+    } else {
+        Some(k)
+    })
+}
+
+/// The first empty slot after the meter certificate's, if any.
+pub fn free(s: &Store) -> Option<usize> {
+    (1..CERTIFICATE_SLOTS).find(|&i| read(s, i).is_err())
+}
+
 /// Number of slots in use.
 pub fn used(s: &Store) -> usize {
     (0..CERTIFICATE_SLOTS)

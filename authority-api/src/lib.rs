@@ -243,6 +243,36 @@ pub trait AuthorityService {
         let _ = (channel, answer);
         Err(no_channel())
     }
+
+    /// Figure 5: the sealed key request for `holder` with `uses`.
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, holder, uses);
+        Err(no_channel())
+    }
+
+    /// Figure 5: checks the card's sealed certificate request and the
+    /// holder's one-time enrollment `code`; the sealed certificate.
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, request, code, valid_days);
+        Err(no_channel())
+    }
+
+    /// Figure 5: the card's sealed install answer; the slot.
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+        let _ = (channel, answer);
+        Err(no_channel())
+    }
 }
 
 fn no_channel() -> ServiceError {
@@ -358,6 +388,29 @@ macro_rules! forward {
                 answer: &[u8],
             ) -> Result<String, ServiceError> {
                 (**self).channel_confirmed(channel, answer)
+            }
+
+            fn install_key_request(
+                &mut self,
+                channel: u64,
+                holder: &str,
+                uses: u8,
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_key_request(channel, holder, uses)
+            }
+
+            fn install_issue(
+                &mut self,
+                channel: u64,
+                request: &[u8],
+                code: &str,
+                valid_days: u32,
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_issue(channel, request, code, valid_days)
+            }
+
+            fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+                (**self).install_confirm(channel, answer)
             }
         }
     )*};

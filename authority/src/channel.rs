@@ -215,6 +215,15 @@ impl Authority {
         result
     }
 
+    /// The channel `id` and the serial of the meter it is with.
+    pub(crate) fn channel_with(
+        &mut self,
+        id: u64,
+    ) -> Result<(&mut AuthorityChannel, String), AuthorityError> {
+        let open = self.open_entry(id)?;
+        Ok((&mut open.channel, open.serial.clone()))
+    }
+
     /// Forgets channel `id` (its keys are wiped).
     pub fn close_channel(&mut self, id: u64) {
         self.channels.open.remove(&id);

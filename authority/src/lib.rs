@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod channel;
 pub mod db;
 pub mod enrollment;
+pub mod install;
 pub mod keys;
 pub mod personalization;
 pub mod service;

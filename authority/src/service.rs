@@ -153,6 +153,31 @@ impl AuthorityService for Authority {
     fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
         Ok(Authority::channel_confirmed(self, channel, answer)?)
     }
+
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_key_request(self, channel, holder, uses)?)
+    }
+
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_issue(
+            self, channel, request, code, valid_days,
+        )?)
+    }
+
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+        Ok(Authority::install_confirm(self, channel, answer)?)
+    }
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub mod channel;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod install;
 pub mod manufacture;
 pub mod meter;
 pub mod money;

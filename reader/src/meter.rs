@@ -330,6 +330,18 @@ impl<T: Transport> Meter<T> {
         self.call(Request::ChannelMessage { sealed })
     }
 
+    /// INSTALL KEY (Figure 5, 504-512): the sealed key request in, the
+    /// sealed certificate request out.
+    pub fn install_key(&mut self, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::InstallKey { sealed })
+    }
+
+    /// INSTALL CERTIFICATE (Figure 5, 518-520): the sealed certificate in,
+    /// the sealed slot out.
+    pub fn install_certificate(&mut self, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::InstallCertificate { sealed })
+    }
+
     /// SYNC with the authority's signed time and policy.
     pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Sync { message }).map(drop)

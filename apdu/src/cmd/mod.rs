@@ -16,6 +16,7 @@
 //! | [`postmark`] | POSTMARK `80 30` | postmark (Figure 3) |
 //! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
 //! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
+//! | [`install`] | INSTALL KEY / INSTALL CERTIFICATE `80 EC` | sealed request `7F79`, sealed slot |
 //! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
@@ -29,6 +30,7 @@ pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod install;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
@@ -164,6 +166,16 @@ pub enum Request<'a> {
         /// `counter || ciphertext || tag`.
         sealed: &'a [u8],
     },
+    /// INSTALL KEY (Figure 5, 504-512): a sealed key request.
+    InstallKey {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
+    /// INSTALL CERTIFICATE (Figure 5, 518-520): a sealed certificate.
+    InstallCertificate {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -192,6 +204,7 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, channel::INS_KEY) => channel::parse_key(cmd),
             (CLA_PROPRIETARY, channel::INS_OPEN) => channel::parse_open(cmd),
             (CLA_PROPRIETARY, channel::INS_MESSAGE) => channel::parse_message(cmd),
+            (CLA_PROPRIETARY, install::INS) => install::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -224,6 +237,8 @@ impl<'a> Request<'a> {
             Request::OpenChannel => channel::open_command(),
             Request::ChannelHello { hello } => channel::hello_command(hello),
             Request::ChannelMessage { sealed } => channel::message_command(sealed),
+            Request::InstallKey { sealed } => install::key_command(sealed),
+            Request::InstallCertificate { sealed } => install::certificate_command(sealed),
         }
     }
 
@@ -272,6 +287,8 @@ impl core::fmt::Display for Name<'_> {
             Request::OpenChannel => "OPEN CHANNEL",
             Request::ChannelHello { .. } => "CHANNEL HELLO",
             Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
+            Request::InstallKey { .. } => "INSTALL KEY",
+            Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
         })
     }
 }
@@ -389,6 +406,8 @@ mod tests {
             Request::OpenChannel,
             Request::ChannelHello { hello: both },
             Request::ChannelMessage { sealed: both },
+            Request::InstallKey { sealed: both },
+            Request::InstallCertificate { sealed: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }

@@ -12,6 +12,7 @@ pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod install;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
