@@ -57,3 +57,75 @@ fn authority_enroll_prints_a_one_time_code() {
     let empty = home.meter(["authority", "enroll", ""]);
     assert_ne!(empty.code, 0);
 }
+
+fn descending(home: &Home) -> u64 {
+    let s = home.meter(["status", "--json"]).expect_code(0).json();
+    s["registers"]["certificate"]["descending"]
+        .as_u64()
+        .unwrap()
+}
+
+/// `meter cert install` (Figure 5) end to end through the CLI: enroll,
+/// install (the channel registered on first use), exactly the fee
+/// charged, the certificate listed; the code used once; a wrong code
+/// charges nothing.
+#[test]
+fn cert_install_through_the_cli() {
+    let home = Home::personalized("PB-9", "20.00");
+    let pin = certmeter_tests::OWNER_PIN;
+    let code = home
+        .meter(["authority", "enroll", "alice", "--json"])
+        .expect_code(0)
+        .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = descending(&home);
+    let out = home
+        .meter([
+            "--pin",
+            pin,
+            "--json",
+            "cert",
+            "install",
+            "--name",
+            "alice",
+            "--code",
+            &code,
+            "--valid-days",
+            "30",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(out["slot"], 1);
+    assert_eq!(descending(&home), before - 500);
+    let list = home.meter(["cert", "list", "--json"]).expect_code(0).json();
+    assert_eq!(list[1]["holder"], "alice");
+    assert_eq!(list[1]["uses"][0], "signing");
+    // Reused: refused, nothing charged.
+    let again = home.meter([
+        "--pin", pin, "cert", "install", "--name", "alice", "--code", &code,
+    ]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("already used"), "{}", again.stderr);
+    assert_eq!(descending(&home), before - 500);
+    // Wrong code for an enrolled holder: refused, nothing charged.
+    home.meter(["authority", "enroll", "bob"]).expect_code(0);
+    let wrong = home.meter([
+        "--pin",
+        pin,
+        "cert",
+        "install",
+        "--name",
+        "bob",
+        "--code",
+        "AAAA-AAAA-AAAA-AAAA",
+    ]);
+    assert_ne!(wrong.code, 0);
+    assert!(
+        wrong.stderr.contains("wrong enrollment code"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(descending(&home), before - 500);
+}

@@ -26,11 +26,34 @@ pub enum CertCommand {
     /// List the certificates on the card: slot, serial, holder, uses,
     /// validity and status by the card's clock (`--json` for JSON).
     List,
+    /// Install a certificate for an enrolled holder (Figure 5): the card
+    /// generates the key; the fee is charged to the certificate register.
+    Install {
+        /// The holder's name, as enrolled (`meter authority enroll NAME`).
+        #[arg(long)]
+        name: String,
+        /// The holder's one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// Authorized uses (only `signing`).
+        #[arg(long = "usage", default_value = "signing")]
+        usage: Vec<String>,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
-    let CertCommand::Export { slot, pem, output } = command else {
-        return super::cert_list::run(g);
+    let (slot, pem, output) = match command {
+        CertCommand::Export { slot, pem, output } => (slot, pem, output),
+        CertCommand::List => return super::cert_list::run(g),
+        CertCommand::Install {
+            name,
+            code,
+            usage,
+            valid_days,
+        } => return super::cert_install::run(g, name, code, usage, *valid_days),
     };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;

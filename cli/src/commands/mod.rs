@@ -6,6 +6,7 @@ pub mod authority;
 pub mod authority_enroll;
 pub mod card;
 pub mod cert;
+pub mod cert_install;
 pub mod cert_list;
 pub mod demo;
 pub mod load;
