@@ -41,10 +41,10 @@ fn refused(s: &mut Session, sealed: &[u8], sw: StatusWord) -> Result<()> {
     )
 }
 
-/// Registration, handshake, one confirmed message, the same message
-/// replayed (9407), then the next genuine one refused too (closed).
-pub(super) fn replayed() -> Result<Vector> {
-    let (mut s, _) = personalized("channel-replayed", 100)?;
+/// CHANNEL KEY, OPEN CHANNEL and CHANNEL HELLO on a personalized
+/// session, the authority's side played with a fixed ephemeral key;
+/// returns the authority's side of the channel.
+pub(super) fn open_channel(s: &mut Session) -> Result<AuthorityChannel> {
     s.phase(
         "Figure 2, 256: the card's static channel key, signed by the meter key over the authority's nonce, for the authority to record",
         &[],
@@ -72,11 +72,19 @@ pub(super) fn replayed() -> Result<Vector> {
         p256::SecretKey::from_slice(&[0x3C; 32]).map_err(|e| unexpected(e.to_string()))?;
     let mut hello = vec![0u8; 512];
     let mut w = Writer::new(&mut hello);
-    let mut at = AuthorityChannel::accept(&mut w, &signing, ephemeral, &card_static, &request)
+    let at = AuthorityChannel::accept(&mut w, &signing, ephemeral, &card_static, &request)
         .map_err(|e| unexpected(e.to_string()))?;
     let n = w.len();
     hello.truncate(n);
     s.meter.channel_hello(&hello)?;
+    Ok(at)
+}
+
+/// Registration, handshake, one confirmed message, the same message
+/// replayed (9407), then the next genuine one refused too (closed).
+pub(super) fn replayed() -> Result<Vector> {
+    let (mut s, _) = personalized("channel-replayed", 100)?;
+    let mut at = open_channel(&mut s)?;
     let first = confirm(&mut at, b"confirm 1")?;
     s.meter.channel_message(&first)?;
     s.phase(

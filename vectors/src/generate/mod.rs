@@ -11,6 +11,7 @@ mod attestation;
 mod channel;
 mod fig3_postmark;
 mod fig4_verify;
+mod install;
 mod personalization;
 mod pin;
 
@@ -97,6 +98,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
+    all.extend(install::vectors()?);
     Ok(all)
 }
 
