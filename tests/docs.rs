@@ -561,7 +561,9 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::ChannelKey { .. } => "CHANNEL KEY",
         Request::OpenChannel | Request::ChannelHello { .. } => "OPEN CHANNEL",
         Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
-        Request::InstallKey { .. } | Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
+        Request::InstallKey { .. } | Request::InstallCertificate { .. } | Request::Sign { .. } => {
+            "INSTALL CERTIFICATE"
+        }
     }
 }
 
@@ -688,6 +690,10 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         },
         Request::InstallCertificate {
             sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::Sign {
+            slot: 1,
+            digest: scratch[..32].try_into().unwrap(),
         },
     ];
     for n in [
@@ -958,6 +964,10 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::ChannelMessage { sealed: b"s" },
         Request::InstallKey { sealed: b"s" },
         Request::InstallCertificate { sealed: b"s" },
+        Request::Sign {
+            slot: 1,
+            digest: &[0; 32],
+        },
     ]
 }
 

@@ -415,3 +415,108 @@ fn install_certificate_is_all_or_nothing_at_every_cut() {
         }
     }
 }
+
+/// Item 7: SIGN signs a digest with the installed holder key (the
+/// signature verifies with the certificate's key), refuses a slot without
+/// a key (the meter certificate's slot 0, an empty slot: 6A88), a
+/// certificate without SIGNING and one outside its dates (6985).
+#[test]
+fn sign_only_for_signing_certificates_within_their_dates() {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let (mut meter, mut authority) = ready(2_000);
+    let code = authority.enroll("alice", 86_400).unwrap();
+    reader::install::install(&mut meter, &mut authority, "alice", &code, 30).unwrap();
+    let digest = apdu::crypto::sha256(b"a contract");
+    let sig = meter.sign(1, &digest).unwrap();
+    let bytes = meter.read_certificate(1).unwrap();
+    let cert = apdu::cert::Certificate::parse(&bytes).unwrap();
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&cert.public_key[..]).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+    assert_eq!(sig.normalize_s(), sig);
+    vk.verify_prehash(&digest, &sig).unwrap();
+    let refused = |m: &mut Meter<MemoryTransport>, slot| match m.sign(slot, &digest) {
+        Err(Error::Card { sw }) => sw,
+        other => panic!("slot {slot}: {other:?}"),
+    };
+    assert_eq!(
+        refused(&mut meter, 0),
+        StatusWord::REFERENCED_DATA_NOT_FOUND
+    );
+    assert_eq!(
+        refused(&mut meter, 2),
+        StatusWord::REFERENCED_DATA_NOT_FOUND
+    );
+    assert_eq!(refused(&mut meter, 4), StatusWord::INCORRECT_P1P2);
+    // Slots written directly (as a later install could): a key with a
+    // POSTMARK-only certificate, and a SIGNING one already expired.
+    let signer = authority::keys::from_seed(5);
+    let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+    let public = applet_sim::keys::encode_public(key.verifying_key());
+    let make = |uses, effective, expiry| {
+        tlv(|w| {
+            CertificateBody {
+                issuer: b"CERTMETER-CA",
+                holder: b"x",
+                serial: 9,
+                public_key: &public,
+                usage: uses,
+                effective,
+                expiry,
+            }
+            .write_signed(w, &signer)
+            .unwrap()
+        })
+    };
+    let card = meter.transport().card_mut();
+    let store = card.store_mut();
+    store.begin().unwrap();
+    applet_sim::certificates::write_with_key(
+        store,
+        2,
+        &make(usage::POSTMARK, 0, u64::MAX),
+        &[7; 32],
+    )
+    .unwrap();
+    applet_sim::certificates::write_with_key(
+        store,
+        3,
+        &make(usage::SIGNING, TIME - 100, TIME - 1),
+        &[7; 32],
+    )
+    .unwrap();
+    store.commit().unwrap();
+    assert_eq!(refused(&mut meter, 2), StatusWord::CONDITIONS_NOT_SATISFIED);
+    assert_eq!(refused(&mut meter, 3), StatusWord::CONDITIONS_NOT_SATISFIED);
+    // Not yet valid either.
+    let store = meter.transport().card_mut().store_mut();
+    store.begin().unwrap();
+    applet_sim::certificates::write_with_key(
+        store,
+        3,
+        &make(usage::SIGNING, TIME + 100, TIME + 200),
+        &[7; 32],
+    )
+    .unwrap();
+    store.commit().unwrap();
+    assert_eq!(refused(&mut meter, 3), StatusWord::CONDITIONS_NOT_SATISFIED);
+    // Within its dates it signs.
+    let store = meter.transport().card_mut().store_mut();
+    store.begin().unwrap();
+    applet_sim::certificates::write_with_key(
+        store,
+        3,
+        &make(usage::SIGNING, TIME - 100, TIME + 200),
+        &[7; 32],
+    )
+    .unwrap();
+    store.commit().unwrap();
+    let sig = meter.sign(3, &digest).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+    key.verifying_key().verify_prehash(&digest, &sig).unwrap();
+    // SIGN needs the PIN.
+    meter.select().unwrap();
+    assert_eq!(
+        refused(&mut meter, 1),
+        StatusWord::SECURITY_STATUS_NOT_SATISFIED
+    );
+}

@@ -248,6 +248,14 @@ pub const INSTALL_CERTIFICATE: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// SIGN: Personalized, PIN (not the transport PIN); not charged.
+pub const SIGN: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -276,6 +284,7 @@ impl Request<'_> {
             | Request::ChannelMessage { .. } => CHANNEL,
             Request::InstallKey { .. } => INSTALL_KEY,
             Request::InstallCertificate { .. } => INSTALL_CERTIFICATE,
+            Request::Sign { .. } => SIGN,
         }
     }
 }
@@ -292,7 +301,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 25] {
+    fn every_request() -> [Request<'static>; 26] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -323,6 +332,10 @@ mod tests {
             Request::ChannelMessage { sealed: b"s" },
             Request::InstallKey { sealed: b"s" },
             Request::InstallCertificate { sealed: b"s" },
+            Request::Sign {
+                slot: 1,
+                digest: &[0; 32],
+            },
         ]
     }
 
@@ -376,6 +389,7 @@ mod tests {
                 false,
                 Some((Service::InstallCertificate, certificate)),
             ),
+            Request::Sign { .. } => (PERSONALIZED, true, false, None),
         }
     }
 

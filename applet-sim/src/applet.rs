@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
     attestation, challenge, channel, generate_key, get_data, hash, install, load_value,
-    personalize, pin, postmark, read_certificate, select, sync, unblock, verify_postmark,
+    personalize, pin, postmark, read_certificate, select, sign, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -222,6 +222,7 @@ impl Applet {
             Request::ChannelMessage { sealed } => channel::message(ctx, sealed),
             Request::InstallKey { sealed } => install::key(ctx, sealed),
             Request::InstallCertificate { sealed } => install::install(ctx, sealed),
+            Request::Sign { slot, digest } => sign::sign(ctx, slot, digest),
         }
     }
 }

@@ -342,6 +342,11 @@ impl<T: Transport> Meter<T> {
         self.call(Request::InstallCertificate { sealed })
     }
 
+    /// SIGN: `digest` signed with the key installed in `slot` (`r || s`).
+    pub fn sign(&mut self, slot: u8, digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Sign { slot, digest })
+    }
+
     /// SYNC with the authority's signed time and policy.
     pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Sync { message }).map(drop)

@@ -15,6 +15,12 @@
 //!   certificate and key in a free slot and deducts the fee (520); answers
 //!   `E8 { 80 slot }`.
 //!
+//! - SIGN: `80 EC 02 slot 20 digest 00`: the ECDSA P-256 signature
+//!   (`r || s`, low-S) of the 32-byte SHA-256 `digest` with the key
+//!   installed with the certificate in `slot`; only for a certificate whose
+//!   uses include SIGNING (`6985`) and within its dates by the card's clock
+//!   (`6985`); `6A88` for a slot without an installed key.
+//!
 //! ```text
 //! 7F79 certificate request                       card -> authority (sealed)
 //!   7F4E { 80 object type 7F79, 81 chip id, 5F20 holder,
@@ -36,6 +42,10 @@ pub const INS: u8 = 0xEC;
 pub const P1_KEY: u8 = 0x00;
 /// P1: install the certificate.
 pub const P1_CERTIFICATE: u8 = 0x01;
+/// P1: SIGN a digest with the key of the certificate in slot P2.
+pub const P1_SIGN: u8 = 0x02;
+/// Bytes of the digest SIGN signs (SHA-256).
+pub const DIGEST_LEN: usize = 32;
 
 /// The key request plaintext (authority to card).
 pub const KEY_REQUEST: Tag = 0xE7;
@@ -53,6 +63,15 @@ pub const SLOT: Tag = 0x80;
 pub const HOLDER_MAX_LEN: usize = 64;
 
 pub(crate) fn parse<'a>(cmd: &Command<'a>) -> Result<Request<'a>, StatusWord> {
+    if cmd.p1 == P1_SIGN {
+        return match cmd.data.try_into() {
+            Ok(digest) => Ok(Request::Sign {
+                slot: cmd.p2,
+                digest,
+            }),
+            Err(_) => Err(StatusWord::WRONG_LENGTH),
+        };
+    }
     if cmd.p2 != 0 {
         return Err(StatusWord::INCORRECT_P1P2);
     }
@@ -72,6 +91,18 @@ pub fn key_command(sealed: &[u8]) -> Command<'_> {
 /// The INSTALL CERTIFICATE command.
 pub fn certificate_command(sealed: &[u8]) -> Command<'_> {
     super::prop(INS, P1_CERTIFICATE, sealed, Some(256))
+}
+
+/// The SIGN command: `digest` signed with the key of slot `slot`.
+pub fn sign_command(slot: u8, digest: &[u8; DIGEST_LEN]) -> Command<'_> {
+    Command::new(
+        super::CLA_PROPRIETARY,
+        INS,
+        P1_SIGN,
+        slot,
+        digest,
+        Some(256),
+    )
 }
 
 /// The signed fields of a certificate request.

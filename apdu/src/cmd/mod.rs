@@ -176,6 +176,13 @@ pub enum Request<'a> {
         /// `counter || ciphertext || tag`.
         sealed: &'a [u8],
     },
+    /// SIGN: a digest signed with an installed holder key.
+    Sign {
+        /// The certificate slot.
+        slot: u8,
+        /// The SHA-256 digest.
+        digest: &'a [u8; install::DIGEST_LEN],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -239,6 +246,7 @@ impl<'a> Request<'a> {
             Request::ChannelMessage { sealed } => channel::message_command(sealed),
             Request::InstallKey { sealed } => install::key_command(sealed),
             Request::InstallCertificate { sealed } => install::certificate_command(sealed),
+            Request::Sign { slot, digest } => install::sign_command(slot, digest),
         }
     }
 
@@ -289,6 +297,9 @@ impl core::fmt::Display for Name<'_> {
             Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
             Request::InstallKey { .. } => "INSTALL KEY",
             Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
+            Request::Sign { slot, .. } => {
+                return write!(f, "SIGN with the key of slot {slot}");
+            }
         })
     }
 }
@@ -408,6 +419,10 @@ mod tests {
             Request::ChannelMessage { sealed: both },
             Request::InstallKey { sealed: both },
             Request::InstallCertificate { sealed: both },
+            Request::Sign {
+                slot: 1,
+                digest: &[3; 32],
+            },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }

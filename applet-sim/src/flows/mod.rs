@@ -19,6 +19,7 @@ pub mod pin;
 pub mod postmark;
 pub mod read_certificate;
 pub mod select;
+pub mod sign;
 pub mod sync;
 pub mod unblock;
 pub mod verify_postmark;
