@@ -1,21 +1,21 @@
 //! Figure 5, installing a certificate: each numbered decision with its own
 //! outcome, the registers moved by exactly the InstallCertificate fee or
 //! not at all, the card's refusals of foreign certificates, power cuts at
-//! every write of INSTALL CERTIFICATE, and no private key on the wire.
+//! every write of INSTALL CERTIFICATE (tests/tearing.rs), SIGN (item 7),
+//! and no private key on the wire.
 
 use apdu::StatusWord;
 use apdu::cert::{CertificateBody, usage};
-use apdu::channel::{AuthorityChannel, Request as ChannelRequest, decode_point};
-use apdu::cmd::channel::Registration;
-use apdu::cmd::install::{CertificateRequest, HOLDER, INSTALL, KEY_REQUEST, USAGE};
 use apdu::meter::Request;
-use apdu::tlv::Writer;
-use applet_sim::sim::Card;
 use authority::Authority;
 use reader::meter::Status;
 use reader::sim::MemoryTransport;
 use reader::{Error, Meter};
 use vectors::{Funded, Recorder};
+
+#[path = "install_support.rs"]
+mod install_support;
+use install_support::*;
 
 const TIME: u64 = 1_800_000_000;
 const FEE: u64 = 500; // the default InstallCertificate rate
@@ -193,105 +193,6 @@ fn no_private_key_on_the_wire() {
     assert!(!wire.windows(5).any(|w| w == b"alice"));
 }
 
-// Card level: the authority's side played by the test, so that the card's
-// own refusals can be reached.
-
-fn send(card: &mut Card, r: Request<'_>) -> (Vec<u8>, StatusWord) {
-    let mut out = card.transmit(&r.to_command().to_vec().unwrap()).unwrap();
-    let sw = out.split_off(out.len() - 2);
-    (out, StatusWord::new(sw[0], sw[1]))
-}
-
-fn ok(card: &mut Card, r: Request<'_>) -> Vec<u8> {
-    let (data, sw) = send(card, r);
-    assert_eq!(sw, StatusWord::OK, "{r:?}");
-    data
-}
-
-fn seal(at: &mut AuthorityChannel, plain: &[u8]) -> Vec<u8> {
-    let mut buf = plain.to_vec();
-    buf.resize(plain.len() + apdu::channel::OVERHEAD, 0);
-    let n = at.seal(&mut buf, plain.len()).unwrap();
-    buf.truncate(n);
-    buf
-}
-
-fn tlv(build: impl FnOnce(&mut Writer<'_>)) -> Vec<u8> {
-    let mut buf = vec![0u8; 2048];
-    let mut w = Writer::new(&mut buf);
-    build(&mut w);
-    let n = w.len();
-    buf.truncate(n);
-    buf
-}
-
-/// A selected, unlocked card with an open channel and, after INSTALL KEY,
-/// the certificate request's public key.
-fn card_with_request(card: &mut Card) -> (AuthorityChannel, [u8; 65]) {
-    ok(
-        card,
-        Request::Select {
-            aid: apdu::meter::AID,
-        },
-    );
-    ok(
-        card,
-        Request::Verify {
-            pin: Some(vectors::fixture::OWNER_PIN),
-        },
-    );
-    let reg = ok(card, Request::ChannelKey { nonce: &[1; 16] });
-    let key = decode_point(Registration::parse(&reg).unwrap().body.channel_key).unwrap();
-    let request = ChannelRequest::parse(&ok(card, Request::OpenChannel)).unwrap();
-    let mut hello = [0u8; 512];
-    let mut w = Writer::new(&mut hello);
-    let signing = authority::keys::from_seed(5);
-    let eph = p256::SecretKey::from_slice(&[3; 32]).unwrap();
-    let mut at = AuthorityChannel::accept(&mut w, &signing, eph, &key, &request).unwrap();
-    let n = w.len();
-    ok(card, Request::ChannelHello { hello: &hello[..n] });
-    let plain = tlv(|w| {
-        w.nested(KEY_REQUEST, |w| {
-            w.put(HOLDER, b"bob")?;
-            w.put(USAGE, &[usage::SIGNING])
-        })
-        .unwrap()
-    });
-    let mut answer = ok(
-        card,
-        Request::InstallKey {
-            sealed: &seal(&mut at, &plain),
-        },
-    );
-    let req = at.open_message(&mut answer).unwrap().to_vec();
-    let req = CertificateRequest::parse(&req).unwrap();
-    let pk = *req.body.public_key;
-    // Proof of possession.
-    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
-    assert!(apdu::crypto::verify_signed(&req.signed, &vk));
-    (at, pk)
-}
-
-fn certificate(signer: &p256::ecdsa::SigningKey, key: &[u8; 65], holder: &[u8]) -> Vec<u8> {
-    tlv(|w| {
-        CertificateBody {
-            issuer: b"CERTMETER-CA",
-            holder,
-            serial: 77,
-            public_key: key,
-            usage: usage::SIGNING,
-            effective: TIME - 10,
-            expiry: TIME + 86_400,
-        }
-        .write_signed(w, signer)
-        .unwrap()
-    })
-}
-
-fn install_plain(cert: &[u8]) -> Vec<u8> {
-    tlv(|w| w.put(INSTALL, cert).unwrap())
-}
-
 /// 518: the card refuses a certificate not by its authority (6982), or
 /// for another key or holder (6A80); nothing is written or charged.
 #[test]
@@ -340,80 +241,6 @@ fn replayed_install_is_refused() {
     let (_, sw) = send(&mut card, Request::InstallCertificate { sealed: &sealed });
     assert_ne!(sw, StatusWord::OK);
     assert!(card.store().image()[..] == img[..], "the card changed");
-}
-
-fn slot1(card: &Card) -> (bool, bool) {
-    let s = card.store();
-    (
-        applet_sim::certificates::read(s, 1).is_ok(),
-        matches!(applet_sim::certificates::key(s, 1), Ok(Some(_))),
-    )
-}
-
-fn register(card: Card) -> (u64, u64, u64) {
-    let mut m = Meter::new(MemoryTransport::new(card, true));
-    m.select().unwrap();
-    let s = m.status().unwrap();
-    let r = s.registers.certificate;
-    (r.ascending, r.descending, s.piece_counts.certificate.into())
-}
-
-/// A power cut at every persistent write of INSTALL CERTIFICATE: after the
-/// next power-up either nothing (no certificate, no key, no charge) or all
-/// (certificate and key in slot 1, exactly the fee and one piece).
-#[test]
-fn install_certificate_is_all_or_nothing_at_every_cut() {
-    let f = fixture(1_000);
-    let (base, _) = f.card().unwrap();
-    let image = *base.store().image();
-    let reopen = || Card::from_image(&image, f.sim_config()).unwrap();
-    let (a0, d0, p0) = register(reopen());
-    let authority_key = authority::keys::from_seed(5);
-    // The probe: how many writes.
-    let mut probe = reopen();
-    let (mut at, pk) = card_with_request(&mut probe);
-    let sealed = seal(
-        &mut at,
-        &install_plain(&certificate(&authority_key, &pk, b"bob")),
-    );
-    let w0 = probe.store().writes();
-    ok(&mut probe, Request::InstallCertificate { sealed: &sealed });
-    let writes = probe.store().writes() - w0;
-    assert!(writes > 3, "{writes}");
-    assert_eq!(slot1(&probe), (true, true));
-    eprintln!(
-        "INSTALL CERTIFICATE: {writes} physical writes; {:?}",
-        probe.last_command_stats()
-    );
-    for n in 1..=writes {
-        let mut card = reopen();
-        let (mut at, pk) = card_with_request(&mut card);
-        let sealed = seal(
-            &mut at,
-            &install_plain(&certificate(&authority_key, &pk, b"bob")),
-        );
-        card.tear_at_write(n);
-        assert!(
-            card.transmit(
-                &Request::InstallCertificate { sealed: &sealed }
-                    .to_command()
-                    .to_vec()
-                    .unwrap()
-            )
-            .is_err(),
-            "cut at write {n}"
-        );
-        card.power_on();
-        let installed = slot1(&card);
-        let (a, d, p) = register(card);
-        match installed {
-            (false, false) => assert_eq!((a, d, p), (a0, d0, p0), "cut at write {n}"),
-            (true, true) => {
-                assert_eq!((a, d, p), (a0 + FEE, d0 - FEE, p0 + 1), "cut at write {n}")
-            }
-            other => panic!("cut at write {n}: certificate/key {other:?}"),
-        }
-    }
 }
 
 /// Item 7: SIGN signs a digest with the installed holder key (the
