@@ -129,3 +129,38 @@ fn cert_install_through_the_cli() {
     );
     assert_eq!(descending(&home), before - 500);
 }
+
+/// `meter cert import`: the holder's own key file; the certificate listed
+/// with the `imported` mark, exactly the fee charged.
+#[test]
+fn cert_import_through_the_cli() {
+    let home = Home::personalized("PB-10", "20.00");
+    let pin = certmeter_tests::OWNER_PIN;
+    let code = home
+        .meter(["authority", "enroll", "carol", "--json"])
+        .expect_code(0)
+        .json()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = home.path().join("carol.key");
+    std::fs::write(&key, format!("{}\n", "42".repeat(32))).unwrap();
+    let before = descending(&home);
+    let key_arg = key.to_str().unwrap();
+    home.meter([
+        "--pin", pin, "cert", "import", "--name", "carol", "--code", &code, "--key", key_arg,
+    ])
+    .expect_code(0);
+    assert_eq!(descending(&home), before - 500);
+    let list = home.meter(["cert", "list", "--json"]).expect_code(0).json();
+    assert_eq!(list[1]["holder"], "carol");
+    assert_eq!(list[1]["uses"], serde_json::json!(["signing", "imported"]));
+    // A file that is not a key: refused before anything.
+    std::fs::write(&key, "not a key").unwrap();
+    let bad = home.meter([
+        "--pin", pin, "cert", "import", "--name", "carol", "--code", &code, "--key", key_arg,
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("64 hex digits"), "{}", bad.stderr);
+    assert_eq!(descending(&home), before - 500);
+}

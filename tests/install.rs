@@ -347,3 +347,56 @@ fn sign_only_for_signing_certificates_within_their_dates() {
         StatusWord::SECURITY_STATUS_NOT_SATISFIED
     );
 }
+
+/// `meter cert import`, the lower-assurance variant: the holder's own key,
+/// sealed to the card over the channel (never in clear on the wire),
+/// certified with the IMPORTED mark, exactly the fee charged; SIGN then
+/// signs with that key.
+#[test]
+fn import_marks_the_certificate_and_keeps_the_key_off_the_wire() {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let (meter, mut authority) = ready(1_000);
+    let card = meter.into_transport().into_card();
+    let mut meter = Meter::new(Recorder::new(MemoryTransport::new(card, true)));
+    vectors::fixture::open(&mut meter).unwrap();
+    let before = meter.status().unwrap();
+    let secret = [0x42u8; 32];
+    let code = authority.enroll("carol", 86_400).unwrap();
+    let slot =
+        reader::install::import(&mut meter, &mut authority, "carol", &code, 30, &secret).unwrap();
+    assert_eq!(slot, 1);
+    let after = meter.status().unwrap();
+    assert_eq!(
+        after.registers.certificate.descending,
+        before.registers.certificate.descending - FEE
+    );
+    let c = &after.certificates[1];
+    assert_eq!(c.usage, usage::SIGNING | usage::IMPORTED);
+    let key = p256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+    let bytes = meter.read_certificate(1).unwrap();
+    let cert = apdu::cert::Certificate::parse(&bytes).unwrap();
+    assert_eq!(
+        &cert.public_key[..],
+        &applet_sim::keys::encode_public(key.verifying_key())[..]
+    );
+    let digest = apdu::crypto::sha256(b"imported");
+    let sig = meter.sign(1, &digest).unwrap();
+    let sig = p256::ecdsa::Signature::from_slice(&sig).unwrap();
+    key.verifying_key().verify_prehash(&digest, &sig).unwrap();
+    let mut wire = Vec::new();
+    for s in meter.transport().steps() {
+        wire.extend_from_slice(&s.command);
+        wire.extend_from_slice(&s.response);
+    }
+    for w in [&secret[..], &secret[..8]] {
+        assert!(
+            !wire.windows(w.len()).any(|x| x == w),
+            "imported key on the wire"
+        );
+    }
+    // An invalid scalar is refused by the authority before anything.
+    let code = authority.enroll("dave", 86_400).unwrap();
+    let e = reader::install::import(&mut meter, &mut authority, "dave", &code, 30, &[0; 32])
+        .unwrap_err();
+    assert!(e.to_string().contains("not a P-256 private key"), "{e}");
+}

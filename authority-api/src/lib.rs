@@ -273,6 +273,19 @@ pub trait AuthorityService {
         let _ = (channel, answer);
         Err(no_channel())
     }
+
+    /// Figure 5, lower assurance: the sealed key request carrying the
+    /// holder's own `private_key` (the certificate will be marked imported).
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, holder, uses, private_key);
+        Err(no_channel())
+    }
 }
 
 fn no_channel() -> ServiceError {
@@ -411,6 +424,16 @@ macro_rules! forward {
 
             fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
                 (**self).install_confirm(channel, answer)
+            }
+
+            fn install_key_request_imported(
+                &mut self,
+                channel: u64,
+                holder: &str,
+                uses: u8,
+                private_key: &[u8; 32],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_key_request_imported(channel, holder, uses, private_key)
             }
         }
     )*};

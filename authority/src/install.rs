@@ -7,7 +7,9 @@
 //! slot, 520).
 
 use apdu::cert::usage;
-use apdu::cmd::install::{CertificateRequest, HOLDER, INSTALL, KEY_REQUEST, SLOT, USAGE};
+use apdu::cmd::install::{
+    CertificateRequest, HOLDER, IMPORT_KEY, INSTALL, KEY_REQUEST, SLOT, USAGE,
+};
 use apdu::tlv::{self, Writer};
 use p256::ecdsa::VerifyingKey;
 use rusqlite::params;
@@ -31,25 +33,54 @@ impl Authority {
         holder: &str,
         uses: u8,
     ) -> Result<Vec<u8>, AuthorityError> {
+        self.key_request(id, holder, uses, None)
+    }
+
+    /// The sealed key request carrying the holder's own private key
+    /// (`meter cert import`, the lower-assurance variant): the key reaches
+    /// the card only inside the sealed message, and its certificate is
+    /// marked [`usage::IMPORTED`].
+    pub fn install_key_request_imported(
+        &mut self,
+        id: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, AuthorityError> {
+        p256::SecretKey::from_slice(private_key)
+            .map_err(|_| invalid("the imported key is not a P-256 private key"))?;
+        self.key_request(id, holder, uses, Some(private_key))
+    }
+
+    fn key_request(
+        &mut self,
+        id: u64,
+        holder: &str,
+        uses: u8,
+        import: Option<&[u8; 32]>,
+    ) -> Result<Vec<u8>, AuthorityError> {
         if uses == 0 || uses & !usage::SIGNING != 0 {
             return Err(invalid(
                 "a holder's certificate may only have the SIGNING use",
             ));
         }
         let (channel, _) = self.channel_with(id)?;
-        let mut buf = vec![0u8; 128];
+        let mut buf = zeroize::Zeroizing::new(vec![0u8; 192]);
         let mut w = Writer::new(&mut buf);
         w.nested(KEY_REQUEST, |w| {
             w.put(HOLDER, holder.as_bytes())?;
-            w.put(USAGE, &[uses])
+            w.put(USAGE, &[uses])?;
+            match import {
+                Some(k) => w.put(IMPORT_KEY, k),
+                None => Ok(()),
+            }
         })
         .map_err(|_| invalid("holder name too long"))?;
         let n = w.len();
         let len = channel
             .seal(&mut buf, n)
             .map_err(|e| invalid(e.to_string()))?;
-        buf.truncate(len);
-        Ok(buf)
+        Ok(buf.get(..len).unwrap_or_default().to_vec())
     }
 
     /// Opens the card's sealed certificate request on channel `id`, checks
@@ -74,6 +105,12 @@ impl Authority {
             .to_vec();
         let request =
             CertificateRequest::parse(&plain).map_err(|e| invalid(format!("request: {e}")))?;
+        let uses = request.body.usage;
+        if uses & usage::SIGNING == 0 || uses & !(usage::SIGNING | usage::IMPORTED) != 0 {
+            return Err(invalid(
+                "a holder's certificate may only have the SIGNING use",
+            ));
+        }
         let key = VerifyingKey::from_sec1_bytes(request.body.public_key)
             .map_err(|_| invalid("the requested key is not a P-256 key"))?;
         if !apdu::crypto::verify_signed(&request.signed, &key) {

@@ -178,6 +178,22 @@ impl AuthorityService for Authority {
     fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
         Ok(Authority::install_confirm(self, channel, answer)?)
     }
+
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_key_request_imported(
+            self,
+            channel,
+            holder,
+            uses,
+            private_key,
+        )?)
+    }
 }
 
 #[cfg(test)]

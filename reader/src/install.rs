@@ -21,6 +21,39 @@ pub fn install<T: Transport, A: AuthorityService + ?Sized>(
     code: &str,
     valid_days: u32,
 ) -> Result<u8, Error> {
+    run(meter, authority, holder, code, valid_days, None)
+}
+
+/// `meter cert import`, the lower-assurance variant: as [`install`], but
+/// with the holder's own `private_key`, which the host hands only to the
+/// authority, which seals it to the card over the channel; the
+/// certificate is marked imported.
+pub fn import<T: Transport, A: AuthorityService + ?Sized>(
+    meter: &mut Meter<T>,
+    authority: &mut A,
+    holder: &str,
+    code: &str,
+    valid_days: u32,
+    private_key: &[u8; 32],
+) -> Result<u8, Error> {
+    run(
+        meter,
+        authority,
+        holder,
+        code,
+        valid_days,
+        Some(private_key),
+    )
+}
+
+fn run<T: Transport, A: AuthorityService + ?Sized>(
+    meter: &mut Meter<T>,
+    authority: &mut A,
+    holder: &str,
+    code: &str,
+    valid_days: u32,
+    private_key: Option<&[u8; 32]>,
+) -> Result<u8, Error> {
     meter.exclusive(|meter| {
         // 504 / 506: the card checks again; this spares the round trips.
         let status = meter.status()?;
@@ -40,7 +73,10 @@ pub fn install<T: Transport, A: AuthorityService + ?Sized>(
         // 508.
         let id = crate::channel::open(meter, authority)?;
         // 510 / 512.
-        let key_request = authority.install_key_request(id, holder, usage::SIGNING)?;
+        let key_request = match private_key {
+            None => authority.install_key_request(id, holder, usage::SIGNING)?,
+            Some(k) => authority.install_key_request_imported(id, holder, usage::SIGNING, k)?,
+        };
         let request = meter.install_key(&key_request)?;
         // 514 / 516, 518.
         let certificate = authority.install_issue(id, &request, code, valid_days)?;

@@ -57,6 +57,9 @@ pub const CERTIFICATE_REQUEST: Tag = 0x7F79;
 pub const HOLDER: Tag = 0x5F20;
 /// Usage bits (one byte).
 pub const USAGE: Tag = 0x95;
+/// In a key request: the holder's own private key to import (32 bytes),
+/// instead of a key generated on the card.
+pub const IMPORT_KEY: Tag = 0x9A;
 /// The slot the certificate went to (install answer).
 pub const SLOT: Tag = 0x80;
 /// Longest holder name.

@@ -10,10 +10,12 @@ use apdu::StatusWord;
 use apdu::cert::{Certificate, usage};
 use apdu::channel::HEADER_LEN;
 use apdu::cmd::install::{
-    CERTIFICATE_REQUEST, HOLDER, HOLDER_MAX_LEN, INSTALL, KEY_REQUEST, RequestBody, SLOT, USAGE,
+    CERTIFICATE_REQUEST, HOLDER, HOLDER_MAX_LEN, IMPORT_KEY, INSTALL, KEY_REQUEST, RequestBody,
+    SLOT, USAGE,
 };
 use apdu::meter::Service;
 use apdu::tlv::{self, Writer};
+use p256::ecdsa::SigningKey;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -95,10 +97,24 @@ pub fn key<P: Platform>(ctx: &mut Context<'_, P>, sealed: &[u8]) -> Result<usize
         .ok_or(StatusWord::INCORRECT_DATA)?
         .copy_from_slice(holder_in);
     let holder_len = holder_in.len();
+    // The lower-assurance variant: the holder's own key, which reached the
+    // card only inside the sealed message; its certificate is marked.
+    let imported = match tlv::find(t.value, IMPORT_KEY) {
+        None => None,
+        Some(d) => Some(SigningKey::from_slice(d).map_err(|_| StatusWord::INCORRECT_DATA)?),
+    };
+    let usage_in = if imported.is_some() {
+        usage_in | usage::IMPORTED
+    } else {
+        usage_in
+    };
     // 504 / 506.
     check_funds(ctx)?;
-    // 510: the key pair, on the card.
-    let key = keys::new_key(ctx.platform)?;
+    // 510: the key pair, on the card (or the imported one).
+    let key = match imported {
+        Some(k) => k,
+        None => keys::new_key(ctx.platform)?,
+    };
     let public = keys::encode_public(key.verifying_key());
     let chip: [u8; 8] = CHIP_ID
         .read(ctx.store)?

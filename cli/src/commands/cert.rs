@@ -42,6 +42,23 @@ pub enum CertCommand {
         #[arg(long, default_value_t = 365)]
         valid_days: u32,
     },
+    /// Import a holder's own private key with a certificate (Figure 5,
+    /// lower assurance): the key goes to the card only sealed over the
+    /// channel; the certificate is marked imported.
+    Import {
+        /// The holder's name, as enrolled.
+        #[arg(long)]
+        name: String,
+        /// The holder's one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// The private key file: 64 hex digits (keep it mode 0600).
+        #[arg(long)]
+        key: PathBuf,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
@@ -54,6 +71,12 @@ pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
             usage,
             valid_days,
         } => return super::cert_install::run(g, name, code, usage, *valid_days),
+        CertCommand::Import {
+            name,
+            code,
+            key,
+            valid_days,
+        } => return super::cert_install::import(g, name, code, key, *valid_days),
     };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;

@@ -35,6 +35,42 @@ pub fn run(
     uses: &[String],
     valid_days: u32,
 ) -> Result<ExitCode> {
+    run_with(g, name, code, uses, valid_days, None)
+}
+
+/// `meter cert import --name NAME --code CODE --key FILE`: the holder's
+/// own P-256 private key (FILE: 64 hex digits), handed only to the
+/// authority, which seals it to the card over the channel; the
+/// certificate is marked `imported`.
+pub fn import(
+    g: &Global,
+    name: &str,
+    code: &str,
+    key_file: &std::path::Path,
+    valid_days: u32,
+) -> Result<ExitCode> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(key_file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", key_file.display()))?,
+    );
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.trim(), &mut key[..]).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: expected a P-256 private key as 64 hex digits",
+            key_file.display()
+        )
+    })?;
+    run_with(g, name, code, &[], valid_days, Some(&key))
+}
+
+fn run_with(
+    g: &Global,
+    name: &str,
+    code: &str,
+    uses: &[String],
+    valid_days: u32,
+    import: Option<&[u8; 32]>,
+) -> Result<ExitCode> {
     let bits = parse_usage(uses)?;
     if bits != usage::SIGNING {
         bail!("a holder's certificate may only be for `signing`");
@@ -50,7 +86,10 @@ pub fn run(
         if !registered {
             reader::channel::register(m, &mut authority)?;
         }
-        reader::install::install(m, &mut authority, name, code, valid_days)
+        match import {
+            None => reader::install::install(m, &mut authority, name, code, valid_days),
+            Some(k) => reader::install::import(m, &mut authority, name, code, valid_days, k),
+        }
     })?;
     let c = meter
         .status()?
