@@ -207,6 +207,8 @@ fn the_card_checks_the_certificate_518() {
     ] {
         let (mut card, _) = fixture(1_000).card().unwrap();
         let (mut at, pk) = card_with_request(&mut card);
+        // INSTALL KEY (the last command) wrote nothing: the key is in RAM.
+        assert_eq!(card.last_command_stats().logical_writes, 0);
         let img = card.store().image().to_vec();
         let cert = match make {
             0 => certificate(&rogue, &pk, b"bob"),
@@ -255,6 +257,11 @@ fn sign_only_for_signing_certificates_within_their_dates() {
     reader::install::install(&mut meter, &mut authority, "alice", &code, 30).unwrap();
     let digest = apdu::crypto::sha256(b"a contract");
     let sig = meter.sign(1, &digest).unwrap();
+    // SIGN writes nothing.
+    assert_eq!(
+        meter.transport().card().last_command_stats().logical_writes,
+        0
+    );
     let bytes = meter.read_certificate(1).unwrap();
     let cert = apdu::cert::Certificate::parse(&bytes).unwrap();
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(&cert.public_key[..]).unwrap();

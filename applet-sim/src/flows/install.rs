@@ -66,8 +66,17 @@ fn check_funds<P: Platform>(ctx: &mut Context<'_, P>) -> Result<(u64, u64, usize
     Ok((now, fee, slot))
 }
 
-/// INSTALL KEY (504-512).
+/// INSTALL KEY (504-512). On a refusal the opened plaintext (which may
+/// hold an imported key) is wiped from the response buffer.
 pub fn key<P: Platform>(ctx: &mut Context<'_, P>, sealed: &[u8]) -> Result<usize> {
+    let result = generate(ctx, sealed);
+    if let (Err(_), Some(b)) = (&result, ctx.out.get_mut(..sealed.len())) {
+        b.fill(0);
+    }
+    result
+}
+
+fn generate<P: Platform>(ctx: &mut Context<'_, P>, sealed: &[u8]) -> Result<usize> {
     ctx.ram.pending_install = None;
     let len = open_sealed(ctx, sealed)?;
     // The request: E7 { 5F20 holder, 95 usage }.
