@@ -407,3 +407,29 @@ fn import_marks_the_certificate_and_keeps_the_key_off_the_wire() {
         .unwrap_err();
     assert!(e.to_string().contains("not a P-256 private key"), "{e}");
 }
+
+/// The authority keeps a channel for one request: after the install (or a
+/// refused code) it is gone.
+#[test]
+fn the_authority_forgets_the_channel_after_the_request() {
+    let (mut meter, mut authority) = ready(2_000);
+    let code = authority.enroll("alice", 86_400).unwrap();
+    let id = reader::channel::open(&mut meter, &mut authority).unwrap();
+    let kr = authority
+        .install_key_request(id, "alice", usage::SIGNING)
+        .unwrap();
+    let req = meter.install_key(&kr).unwrap();
+    let cert = authority.install_issue(id, &req, &code, 30).unwrap();
+    let answer = meter.install_certificate(&cert).unwrap();
+    assert_eq!(authority.install_confirm(id, &answer).unwrap(), 1);
+    let e = authority.channel_confirm(id).unwrap_err();
+    assert!(e.to_string().contains("no open channel"), "{e}");
+    // A refused code closes it too.
+    let id = reader::channel::open(&mut meter, &mut authority).unwrap();
+    let kr = authority
+        .install_key_request(id, "alice", usage::SIGNING)
+        .unwrap();
+    let req = meter.install_key(&kr).unwrap();
+    assert!(authority.install_issue(id, &req, "WRONG", 30).is_err());
+    assert!(authority.channel_confirm(id).is_err());
+}

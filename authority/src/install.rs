@@ -125,8 +125,12 @@ impl Authority {
         let holder = std::str::from_utf8(request.body.holder)
             .map_err(|_| invalid("the holder name is not UTF-8"))?
             .to_owned();
-        // 514 / 516: the identity check.
-        self.redeem_enrollment(&holder, code)?;
+        // 514 / 516: the identity check. A refused code ends this request:
+        // its channel is forgotten.
+        if let Err(e) = self.redeem_enrollment(&holder, code) {
+            self.close_channel(id);
+            return Err(e);
+        }
         // 518: the certificate.
         let now = self.now();
         let expiry = now.saturating_add(u64::from(valid_days) * 86_400);
@@ -186,17 +190,23 @@ impl Authority {
     }
 
     /// Opens the card's sealed install answer on channel `id`: the slot
-    /// the certificate went to (520).
+    /// the certificate went to (520). The channel is then closed: one
+    /// channel per request.
     pub fn install_confirm(&mut self, id: u64, sealed: &[u8]) -> Result<u8, AuthorityError> {
         let (channel, _) = self.channel_with(id)?;
         let mut buf = sealed.to_vec();
         let plain = channel
             .open_message(&mut buf)
             .map_err(|e| invalid(format!("channel message refused: {e}")))?;
-        let (t, _) = tlv::read(plain).map_err(|_| invalid("install answer"))?;
-        match (t.tag == INSTALL, tlv::find(t.value, SLOT)) {
-            (true, Some([slot])) => Ok(*slot),
+        let slot = match tlv::read(plain) {
+            Ok((t, _)) if t.tag == INSTALL => match tlv::find(t.value, SLOT) {
+                Some([slot]) => Ok(*slot),
+                _ => Err(invalid("install answer")),
+            },
             _ => Err(invalid("install answer")),
-        }
+        };
+        // The request is over: its channel is forgotten (keys wiped).
+        self.close_channel(id);
+        slot
     }
 }
