@@ -563,6 +563,12 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::RevokeRequest { .. } => "REVOKE REQUEST",
         Request::Revoke { .. } => "REVOKE",
         Request::KeyUpdate { .. } => "KEY UPDATE",
+        Request::ChannelKey { .. } => "CHANNEL KEY",
+        Request::OpenChannel | Request::ChannelHello { .. } => "OPEN CHANNEL",
+        Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
+        Request::InstallKey { .. } | Request::InstallCertificate { .. } | Request::Sign { .. } => {
+            "INSTALL CERTIFICATE"
+        }
     }
 }
 
@@ -691,6 +697,29 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         },
         Request::StoreAttestation {
             certificate: &scratch[..applet_sim::budget::ATTESTATION_CERTIFICATE_SIZE],
+        },
+        Request::ChannelKey {
+            nonce: scratch[..16].try_into().unwrap(),
+        },
+        Request::OpenChannel,
+        Request::ChannelHello {
+            hello: &scratch[..SHORT_MAX_NC],
+        },
+        Request::ChannelMessage {
+            sealed: &scratch[..apdu::channel::OVERHEAD],
+        },
+        Request::ChannelMessage {
+            sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::InstallKey {
+            sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::InstallCertificate {
+            sealed: &scratch[..SHORT_MAX_NC],
+        },
+        Request::Sign {
+            slot: 1,
+            digest: scratch[..32].try_into().unwrap(),
         },
     ];
     for n in [
@@ -963,6 +992,16 @@ fn one_of_each() -> Vec<Request<'static>> {
             message_then_pin: b"m",
         },
         Request::IssueCertificate { request: b"r" },
+        Request::ChannelKey { nonce: &[0; 16] },
+        Request::OpenChannel,
+        Request::ChannelHello { hello: b"h" },
+        Request::ChannelMessage { sealed: b"s" },
+        Request::InstallKey { sealed: b"s" },
+        Request::InstallCertificate { sealed: b"s" },
+        Request::Sign {
+            slot: 1,
+            digest: &[0; 32],
+        },
     ]
 }
 

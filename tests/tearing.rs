@@ -9,6 +9,8 @@ use reader::meter::Status;
 use reader::sim::MemoryTransport;
 use reader::{Meter, Transport};
 use vectors::Funded;
+#[path = "install_support.rs"]
+mod install_support;
 
 const TIME: u64 = 1_800_000_000;
 const FUNDS: u64 = 1_000;
@@ -837,5 +839,163 @@ fn key_update_torn_at_every_write() {
         assert!(got == old || got == new, "cut at write {n}: a mix of keys");
         let (after, _) = status(card);
         assert_eq!(after.registers, before.registers, "cut at write {n}");
+    }
+}
+
+/// The channel commands (CHANNEL KEY, OPEN CHANNEL, CHANNEL HELLO, CHANNEL
+/// MESSAGE) make no persistent write, so there is no write to cut: a cut
+/// armed at the first write never fires and the image stays the same. A
+/// power cut between them (power-up) drops the handshake and the channel:
+/// the next message finds no channel (`6985`), the hello no handshake.
+#[test]
+fn channel_commands_have_no_write_to_cut() {
+    use apdu::channel::{AuthorityChannel, Request as ChannelRequest, decode_point};
+    use apdu::cmd::channel::{CONFIRM, Registration};
+    use apdu::tlv::Writer;
+
+    let (mut card, _) = personalized();
+    let image = card.store().image().to_vec();
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    send(&mut card, select).unwrap();
+    let w0 = card.store().writes();
+    card.tear_at_write(1);
+    let reg = send(&mut card, Request::ChannelKey { nonce: &[3; 16] }).unwrap();
+    let reg = &reg[..reg.len() - 2];
+    let key = decode_point(Registration::parse(reg).unwrap().body.channel_key).unwrap();
+    let request = send(&mut card, Request::OpenChannel).unwrap();
+    let request = ChannelRequest::parse(&request[..request.len() - 2]).unwrap();
+    let mut hello = [0u8; 512];
+    let mut w = Writer::new(&mut hello);
+    let signing = authority::keys::from_seed(FUNDED.authority_seed);
+    let ephemeral = p256::SecretKey::from_slice(&[3; 32]).unwrap();
+    let mut at = AuthorityChannel::accept(&mut w, &signing, ephemeral, &key, &request).unwrap();
+    let n = w.len();
+    let out = send(&mut card, Request::ChannelHello { hello: &hello[..n] }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let seal = |at: &mut AuthorityChannel| {
+        let mut buf = vec![0u8; 64];
+        let mut w = Writer::new(&mut buf);
+        w.put(CONFIRM, b"x").unwrap();
+        let n = w.len();
+        let len = at.seal(&mut buf, n).unwrap();
+        buf.truncate(len);
+        buf
+    };
+    let m = seal(&mut at);
+    let out = send(&mut card, Request::ChannelMessage { sealed: &m }).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    assert_eq!(card.store().writes(), w0, "the channel commands wrote");
+    assert_eq!(card.store().image(), &image[..]);
+    // A power cut drops the channel.
+    card.power_on();
+    send(&mut card, select).unwrap();
+    let m = seal(&mut at);
+    let out = send(&mut card, Request::ChannelMessage { sealed: &m }).unwrap();
+    assert_eq!(out, [0x69, 0x85]);
+    assert_eq!(card.store().image(), &image[..]);
+}
+
+/// Figure 5: a power cut at every persistent write of INSTALL CERTIFICATE
+/// leaves all or nothing: no key without its certificate, no certificate
+/// without its charge (helpers: `certmeter_tests::install_support`).
+mod install {
+    use super::install_support::*;
+    use apdu::meter::Request;
+    use applet_sim::sim::Card;
+    use reader::Meter;
+    use reader::sim::MemoryTransport;
+    use vectors::Funded;
+
+    const FEE: u64 = 500;
+
+    fn fixture(funds: u64) -> Funded {
+        Funded {
+            card: vectors::CardSpec {
+                seed: 31,
+                time: TIME,
+                issuer_root: None,
+                unattested: false,
+            },
+            authority: "CERTMETER-CA",
+            authority_seed: 5,
+            serial: "INST-1",
+            funds,
+        }
+    }
+
+    fn slot1(card: &Card) -> (bool, bool) {
+        let s = card.store();
+        (
+            applet_sim::certificates::read(s, 1).is_ok(),
+            matches!(applet_sim::certificates::key(s, 1), Ok(Some(_))),
+        )
+    }
+
+    fn register(card: Card) -> (u64, u64, u64) {
+        let mut m = Meter::new(MemoryTransport::new(card, true));
+        m.select().unwrap();
+        let s = m.status().unwrap();
+        let r = s.registers.certificate;
+        (r.ascending, r.descending, s.piece_counts.certificate.into())
+    }
+
+    /// A power cut at every persistent write of INSTALL CERTIFICATE: after the
+    /// next power-up either nothing (no certificate, no key, no charge) or all
+    /// (certificate and key in slot 1, exactly the fee and one piece).
+    #[test]
+    fn install_certificate_is_all_or_nothing_at_every_cut() {
+        let f = fixture(1_000);
+        let (base, _) = f.card().unwrap();
+        let image = *base.store().image();
+        let reopen = || Card::from_image(&image, f.sim_config()).unwrap();
+        let (a0, d0, p0) = register(reopen());
+        let authority_key = authority::keys::from_seed(5);
+        // The probe: how many writes.
+        let mut probe = reopen();
+        let (mut at, pk) = card_with_request(&mut probe);
+        let sealed = seal(
+            &mut at,
+            &install_plain(&certificate(&authority_key, &pk, b"bob")),
+        );
+        let w0 = probe.store().writes();
+        ok(&mut probe, Request::InstallCertificate { sealed: &sealed });
+        let writes = probe.store().writes() - w0;
+        assert!(writes > 3, "{writes}");
+        assert_eq!(slot1(&probe), (true, true));
+        eprintln!(
+            "INSTALL CERTIFICATE: {writes} physical writes; {:?}",
+            probe.last_command_stats()
+        );
+        for n in 1..=writes {
+            let mut card = reopen();
+            let (mut at, pk) = card_with_request(&mut card);
+            let sealed = seal(
+                &mut at,
+                &install_plain(&certificate(&authority_key, &pk, b"bob")),
+            );
+            card.tear_at_write(n);
+            assert!(
+                card.transmit(
+                    &Request::InstallCertificate { sealed: &sealed }
+                        .to_command()
+                        .to_vec()
+                        .unwrap()
+                )
+                .is_err(),
+                "cut at write {n}"
+            );
+            card.power_on();
+            let installed = slot1(&card);
+            let (a, d, p) = register(card);
+            match installed {
+                (false, false) => assert_eq!((a, d, p), (a0, d0, p0), "cut at write {n}"),
+                (true, true) => {
+                    assert_eq!((a, d, p), (a0 + FEE, d0 - FEE, p0 + 1), "cut at write {n}")
+                }
+                other => panic!("cut at write {n}: certificate/key {other:?}"),
+            }
+        }
     }
 }

@@ -69,6 +69,10 @@ pub mod usage {
     /// about its own keys. Only the issuer root certifies a key with this
     /// bit, and the certificate's holder is the chip id (16 hex digits).
     pub const ATTESTATION: u8 = 0x20;
+    /// [certs] install: not a use but a mark: the key was supplied by the
+    /// holder and imported into the card (`meter cert import`, Figure 5's
+    /// lower-assurance variant), not generated on it.
+    pub const IMPORTED: u8 = 0x80;
 }
 
 /// The signed fields of a certificate: what an issuer (the authority, or a

@@ -186,6 +186,59 @@ impl core::fmt::Display for ChannelError {
 
 impl core::error::Error for ChannelError {}
 
+impl From<ChannelError> for crate::status::StatusWord {
+    /// The card's answer for a refused handshake or message: `6A80` a
+    /// malformed object or key, `9406` a hello for another chip, nonce or
+    /// card key or not signed by the authority, `9407` a replayed,
+    /// reordered, altered message or a closed or exhausted channel, `6A84`
+    /// no room.
+    fn from(e: ChannelError) -> Self {
+        use crate::status::StatusWord as Sw;
+        match e {
+            ChannelError::Malformed | ChannelError::BadKey => Sw::INCORRECT_DATA,
+            ChannelError::WrongChip
+            | ChannelError::WrongNonce
+            | ChannelError::WrongCardKey
+            | ChannelError::BadSignature => Sw::CHANNEL_HELLO_REFUSED,
+            ChannelError::OutOfOrder
+            | ChannelError::Forged
+            | ChannelError::Exhausted
+            | ChannelError::Closed => Sw::CHANNEL_MESSAGE_REFUSED,
+            ChannelError::BufferTooSmall => Sw::NOT_ENOUGH_MEMORY,
+        }
+    }
+}
+
+/// The HKDF label of the card's static channel key.
+pub const STATIC_KEY_LABEL: &[u8] = b"certmeter channel static key v1";
+
+/// The card's static channel key, derived from its meter key's scalar
+/// `meter_secret` and its chip id: HKDF-SHA256(salt = chip id, IKM = the
+/// meter scalar, info = [`STATIC_KEY_LABEL`] || counter), the first output
+/// that is a valid scalar (counter 0 but for odds of about 2^-32). A key of
+/// its own (domain-separated, one-way: it reveals nothing of the meter
+/// key), made where the meter key is made and never stored apart from it.
+pub fn derive_static_key(
+    meter_secret: &[u8; 32],
+    chip_id: &[u8; CHIP_ID_LEN],
+) -> Result<SecretKey, ChannelError> {
+    let mut extract = HkdfExtract::<Sha256>::new(Some(chip_id));
+    extract.input_ikm(meter_secret);
+    let (mut prk, hkdf) = extract.finalize();
+    prk.zeroize();
+    for counter in 0u8..16 {
+        let mut d = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit.
+        let _ = hkdf.expand_multi_info(&[STATIC_KEY_LABEL, &[counter]], &mut d);
+        let key = SecretKey::from_slice(&d);
+        d.zeroize();
+        if let Ok(k) = key {
+            return Ok(k);
+        }
+    }
+    Err(ChannelError::BadKey)
+}
+
 impl From<TlvError> for ChannelError {
     fn from(_: TlvError) -> Self {
         Self::BufferTooSmall
@@ -336,6 +389,7 @@ fn write_hello(
 
 /// The keys of one direction: AES-128-GCM key and IV, and the counter of
 /// the next message. Wiped on drop.
+#[derive(Clone)]
 struct Direction {
     key: [u8; KEY_LEN],
     iv: [u8; IV_LEN],
@@ -364,6 +418,7 @@ impl Drop for Direction {
 }
 
 /// Both directions of an open channel, from one side's point of view.
+#[derive(Clone)]
 struct Session {
     send: Direction,
     receive: Direction,
@@ -513,9 +568,16 @@ impl Session {
 
 /// The card's side of the handshake between its request and the
 /// authority's hello: what the card keeps in transient memory.
+#[derive(Clone)]
 pub struct CardHandshake {
     ephemeral: SecretKey,
     request: Request,
+}
+
+impl core::fmt::Debug for CardHandshake {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardHandshake").finish_non_exhaustive()
+    }
 }
 
 impl CardHandshake {
@@ -594,7 +656,16 @@ impl CardHandshake {
 }
 
 /// The card's side of an open channel.
+#[derive(Clone)]
 pub struct CardChannel(Session);
+
+impl core::fmt::Debug for CardChannel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardChannel")
+            .field("closed", &self.0.closed)
+            .finish_non_exhaustive()
+    }
+}
 
 impl CardChannel {
     /// Seals the plaintext `buf[..len]` in place into `counter || ciphertext

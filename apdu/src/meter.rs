@@ -73,9 +73,19 @@ pub mod ins {
     pub const REVOKE: u8 = cmd::revoke::INS_REVOKE;
     /// KEY UPDATE (proprietary): the next authority key.
     pub const KEY_UPDATE: u8 = cmd::key_update::INS;
+    /// CHANNEL KEY (proprietary): the static channel key, signed by the
+    /// meter key for the authority.
+    pub const CHANNEL_KEY: u8 = cmd::channel::INS_KEY;
+    /// OPEN CHANNEL / CHANNEL HELLO (proprietary): the channel handshake.
+    pub const OPEN_CHANNEL: u8 = cmd::channel::INS_OPEN;
+    /// CHANNEL MESSAGE (proprietary): a sealed message over the channel.
+    pub const CHANNEL_MESSAGE: u8 = cmd::channel::INS_MESSAGE;
+    /// INSTALL KEY / INSTALL CERTIFICATE (proprietary): Figure 5 over the
+    /// channel.
+    pub const INSTALL: u8 = cmd::install::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 21] = [
+    pub const ALL: [u8; 25] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -97,6 +107,10 @@ pub mod ins {
         REVOKE_REQUEST,
         REVOKE,
         KEY_UPDATE,
+        CHANNEL_KEY,
+        OPEN_CHANNEL,
+        CHANNEL_MESSAGE,
+        INSTALL,
     ];
 }
 

@@ -258,6 +258,49 @@ pub const KEY_UPDATE: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// CHANNEL KEY: Personalized, no PIN (it reads a public key, signed
+/// over the authority's nonce; it writes nothing).
+pub const CHANNEL_KEY: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+/// OPEN CHANNEL, CHANNEL HELLO, CHANNEL MESSAGE: Personalized, no PIN
+/// (transient state only; the commands carried inside check their own).
+pub const CHANNEL: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+
+/// INSTALL KEY: Personalized, PIN (not the transport PIN): the card
+/// generates a key for the holder; it writes nothing.
+pub const INSTALL_KEY: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+/// INSTALL CERTIFICATE: Personalized, PIN, charges the InstallCertificate
+/// fee to the certificate register, refused while locked.
+pub const INSTALL_CERTIFICATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::InstallCertificate,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
+
+/// SIGN: Personalized, PIN (not the transport PIN); not charged.
+pub const SIGN: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -284,6 +327,13 @@ impl Request<'_> {
             Request::RevokeRequest { .. } => REVOKE_REQUEST,
             Request::Revoke { .. } => REVOKE,
             Request::KeyUpdate { .. } => KEY_UPDATE,
+            Request::ChannelKey { .. } => CHANNEL_KEY,
+            Request::OpenChannel
+            | Request::ChannelHello { .. }
+            | Request::ChannelMessage { .. } => CHANNEL,
+            Request::InstallKey { .. } => INSTALL_KEY,
+            Request::InstallCertificate { .. } => INSTALL_CERTIFICATE,
+            Request::Sign { .. } => SIGN,
         }
     }
 }
@@ -300,7 +350,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 23] {
+    fn every_request() -> [Request<'static>; 30] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -329,6 +379,16 @@ mod tests {
             Request::RevokeRequest { slot: 0, reason: 1 },
             Request::Revoke { message: b"m" },
             Request::KeyUpdate { message: b"m" },
+            Request::ChannelKey { nonce: &[0; 16] },
+            Request::OpenChannel,
+            Request::ChannelHello { hello: b"h" },
+            Request::ChannelMessage { sealed: b"s" },
+            Request::InstallKey { sealed: b"s" },
+            Request::InstallCertificate { sealed: b"s" },
+            Request::Sign {
+                slot: 1,
+                digest: &[0; 32],
+            },
         ]
     }
 
@@ -385,6 +445,18 @@ mod tests {
                 Some((Service::Revoke, certificate)),
             ),
             Request::KeyUpdate { .. } => (PERSONALIZED, false, true, None),
+            Request::ChannelKey { .. }
+            | Request::OpenChannel
+            | Request::ChannelHello { .. }
+            | Request::ChannelMessage { .. } => (PERSONALIZED, false, false, None),
+            Request::InstallKey { .. } => (PERSONALIZED, true, false, None),
+            Request::InstallCertificate { .. } => (
+                PERSONALIZED,
+                true,
+                false,
+                Some((Service::InstallCertificate, certificate)),
+            ),
+            Request::Sign { .. } => (PERSONALIZED, true, false, None),
         }
     }
 

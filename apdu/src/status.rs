@@ -67,6 +67,14 @@ impl StatusWord {
     /// more (the meter certificate: no loads, no postmarks), and it cannot
     /// be revoked again.
     pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
+    /// 9406 (proprietary): the channel hello is refused: for another chip,
+    /// card nonce or card ephemeral key, or not signed by the authority.
+    /// The handshake is dropped.
+    pub const CHANNEL_HELLO_REFUSED: Self = Self(0x9406);
+    /// 9407 (proprietary): the channel message is refused: replayed,
+    /// reordered, altered, or the channel was closed by an earlier refusal.
+    /// The channel is closed; nothing was changed.
+    pub const CHANNEL_MESSAGE_REFUSED: Self = Self(0x9407);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {
@@ -175,6 +183,8 @@ impl StatusWord {
             [0x94, 0x05] => {
                 "locked: the charged operations allowed since the last authority contact are used up"
             }
+            [0x94, 0x06] => "channel hello refused",
+            [0x94, 0x07] => "channel message refused: replayed, reordered or altered",
             _ => "unknown status",
         }
     }

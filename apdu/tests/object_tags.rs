@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use apdu::cmd::{
-    attestation, issue_certificate, key_update, load_value, personalize, postmark, revoke, sync,
-    unblock,
+    attestation, channel as channel_cmd, install, issue_certificate, key_update, load_value,
+    personalize, postmark, revoke, sync, unblock,
 };
 use apdu::{cert, channel};
 
@@ -34,6 +34,8 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("revocation confirmation", revoke::CONFIRMATION),
         ("revocation list", revoke::CRL),
         ("key update", key_update::KEY_UPDATE),
+        ("channel key registration", channel_cmd::REGISTRATION),
+        ("certificate request", install::CERTIFICATE_REQUEST),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

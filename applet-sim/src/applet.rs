@@ -10,9 +10,9 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, generate_key, get_data, hash, issue_certificate, key_update,
-    load_value, personalize, pin, postmark, read_certificate, revoke, select, sync, unblock,
-    verify_postmark,
+    attestation, challenge, channel, generate_key, get_data, hash, install, issue_certificate,
+    key_update, load_value, personalize, pin, postmark, read_certificate, revoke, select, sign,
+    sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -223,6 +223,13 @@ impl Applet {
             Request::RevokeRequest { slot, reason } => revoke::request(ctx, slot, reason),
             Request::Revoke { message } => revoke::revoke(ctx, message),
             Request::KeyUpdate { message } => key_update::key_update(ctx, message),
+            Request::ChannelKey { nonce } => channel::key(ctx, nonce),
+            Request::OpenChannel => channel::open(ctx),
+            Request::ChannelHello { hello } => channel::hello(ctx, hello),
+            Request::ChannelMessage { sealed } => channel::message(ctx, sealed),
+            Request::InstallKey { sealed } => install::key(ctx, sealed),
+            Request::InstallCertificate { sealed } => install::install(ctx, sealed),
+            Request::Sign { slot, digest } => sign::sign(ctx, slot, digest),
         }
     }
 }

@@ -41,7 +41,45 @@ pub fn write(s: &mut Store, i: usize, cert: &[u8]) -> Result<()> {
     let f = slot(i)?;
     f.sub(2, cert.len()).write(s, cert)?;
     f.sub(0, 2).set(s, cert.len() as u64)?;
+    // A new certificate is not revoked, whatever the slot held before.
+    let flag = slot_flag(i)?;
+    if flag.get(s)? != 0 {
+        flag.set(s, 0)?;
+    }
     Ok(())
+}
+
+/// Where a slot keeps the private key of a certificate installed on the
+/// card (Figure 5): its last 32 bytes. A certificate with its key may be at
+/// most this long; a slot without a key has zeros there (no valid scalar).
+pub const KEY_AT: usize = CERTIFICATE_SLOT_SIZE - 32;
+
+/// Stores `cert` and its private `key` in slot `i` (inside an open
+/// transaction): the key, the certificate, then its length (the length
+/// makes the slot used). 6A84 when the certificate exceeds [`KEY_AT`].
+pub fn write_with_key(s: &mut Store, i: usize, cert: &[u8], key: &[u8; 32]) -> Result<()> {
+    if cert.len() > KEY_AT {
+        return Err(StatusWord::NOT_ENOUGH_MEMORY.into());
+    }
+    let f = slot(i)?;
+    f.sub(2 + KEY_AT, 32).write(s, key)?;
+    write(s, i, cert)
+}
+
+/// The private key kept with the certificate in slot `i`, if any.
+pub fn key(s: &Store, i: usize) -> Result<Option<&[u8]>> {
+    read(s, i)?;
+    let k = slot(i)?.sub(2 + KEY_AT, 32).read(s)?;
+    Ok(if k.iter().all(|&b| b == 0) {
+        None
+    } else {
+        Some(k)
+    })
+}
+
+/// The first empty slot after the meter certificate's, if any.
+pub fn free(s: &Store) -> Option<usize> {
+    (1..CERTIFICATE_SLOTS).find(|&i| read(s, i).is_err())
 }
 
 /// Number of slots in use.
@@ -79,4 +117,31 @@ fn slot_flag(i: usize) -> Result<Field> {
         return Err(StatusWord::INCORRECT_P1P2.into());
     }
     Ok(REVOKED.sub(i, 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A certificate written into a slot is not revoked, whatever the slot
+    /// held before: the revoked flag goes with the certificate it names.
+    #[test]
+    fn a_new_certificate_in_a_slot_is_not_revoked() {
+        let mut s = Store::default();
+        s.begin().unwrap();
+        write(&mut s, 1, b"first").unwrap();
+        revoke(&mut s, 1, 4).unwrap();
+        s.commit().unwrap();
+        assert!(revoked(&s, 1).unwrap());
+        assert_eq!(
+            check_not_revoked(&s, 1),
+            Err(StatusWord::CERTIFICATE_REVOKED.into())
+        );
+        s.begin().unwrap();
+        write_with_key(&mut s, 1, b"second", &[7; 32]).unwrap();
+        s.commit().unwrap();
+        assert!(!revoked(&s, 1).unwrap());
+        assert_eq!(read(&s, 1).unwrap(), b"second");
+        assert!(!revoked(&s, 2).unwrap(), "other slots untouched");
+    }
 }

@@ -24,6 +24,18 @@ pub fn new_key(p: &mut impl Platform) -> Result<SigningKey> {
     Err(StatusWord::UNKNOWN.into())
 }
 
+/// A fresh P-256 secret key (for ECDH: the channel's ephemeral key).
+pub fn new_secret(p: &mut impl Platform) -> Result<p256::SecretKey> {
+    for _ in 0..16 {
+        let mut d = [0u8; 32];
+        p.fill_random(&mut d);
+        if let Ok(k) = p256::SecretKey::from_slice(&d) {
+            return Ok(k);
+        }
+    }
+    Err(StatusWord::UNKNOWN.into())
+}
+
 /// The uncompressed SEC1 encoding of a public key.
 pub fn encode_public(k: &VerifyingKey) -> [u8; PUBLIC_KEY_LEN] {
     let mut out = [0u8; PUBLIC_KEY_LEN];
@@ -42,4 +54,23 @@ pub fn attestation_key(s: &Store) -> Result<SigningKey> {
     }
     SigningKey::from_slice(ATTESTATION_PRIVATE_KEY.read(s)?)
         .map_err(|_| StatusWord::MEMORY_FAILURE.into())
+}
+
+/// The card's static channel key, derived from the meter key (`6985`
+/// before one is generated).
+pub fn channel_static_key(s: &Store) -> Result<p256::SecretKey> {
+    if crate::layout::METER_KEY_PRESENT.get(s)? != 1 {
+        return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
+    }
+    let mut meter: [u8; 32] = crate::layout::METER_PRIVATE_KEY
+        .read(s)?
+        .try_into()
+        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip: [u8; 8] = crate::layout::CHIP_ID
+        .read(s)?
+        .try_into()
+        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let key = apdu::channel::derive_static_key(&meter, &chip);
+    zeroize::Zeroize::zeroize(&mut meter);
+    key.map_err(|_| StatusWord::MEMORY_FAILURE.into())
 }

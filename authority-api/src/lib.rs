@@ -208,6 +208,96 @@ pub trait AuthorityService {
     /// Figure 6, 622: records the card's signed revocation confirmation
     /// (7F7E): time, reason and payment state.
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError>;
+    // [certs] the card-authority channel (Figure 5, 508). The default
+    // implementations refuse: an authority without the channel.
+
+    /// A fresh nonce for meter `serial`'s channel key registration.
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+        let _ = serial;
+        Err(no_channel())
+    }
+
+    /// Records meter `serial`'s static channel key from the card's
+    /// registration `7F78` (signed by its meter key over the nonce).
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), ServiceError> {
+        let _ = (serial, registration);
+        Err(no_channel())
+    }
+
+    /// Answers the card's channel request `7F77`: the channel's id (kept by
+    /// the authority for this request) and the signed hello `7F76`.
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), ServiceError> {
+        let _ = (serial, request);
+        Err(no_channel())
+    }
+
+    /// Key confirmation: a sealed message for the card.
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+        let _ = channel;
+        Err(no_channel())
+    }
+
+    /// Key confirmation: checks the card's sealed answer; returns the
+    /// meter's serial.
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
+        let _ = (channel, answer);
+        Err(no_channel())
+    }
+
+    /// Figure 5: the sealed key request for `holder` with `uses`.
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, holder, uses);
+        Err(no_channel())
+    }
+
+    /// Figure 5: checks the card's sealed certificate request and the
+    /// holder's one-time enrollment `code`; the sealed certificate.
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, request, code, valid_days);
+        Err(no_channel())
+    }
+
+    /// Figure 5: the card's sealed install answer; the slot.
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+        let _ = (channel, answer);
+        Err(no_channel())
+    }
+
+    /// Figure 5, lower assurance: the sealed key request carrying the
+    /// holder's own `private_key` (the certificate will be marked imported).
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, ServiceError> {
+        let _ = (channel, holder, uses, private_key);
+        Err(no_channel())
+    }
+}
+
+fn no_channel() -> ServiceError {
+    ServiceError::Unavailable("this authority offers no card channel".into())
 }
 
 macro_rules! forward {
@@ -295,6 +385,71 @@ macro_rules! forward {
 
             fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
                 (**self).confirm_revocation(confirmation)
+            }
+
+            fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+                (**self).channel_nonce(serial)
+            }
+
+            fn register_channel_key(
+                &mut self,
+                serial: &str,
+                registration: &[u8],
+            ) -> Result<(), ServiceError> {
+                (**self).register_channel_key(serial, registration)
+            }
+
+            fn open_channel(
+                &mut self,
+                serial: &str,
+                request: &[u8],
+            ) -> Result<(u64, Vec<u8>), ServiceError> {
+                (**self).open_channel(serial, request)
+            }
+
+            fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+                (**self).channel_confirm(channel)
+            }
+
+            fn channel_confirmed(
+                &mut self,
+                channel: u64,
+                answer: &[u8],
+            ) -> Result<String, ServiceError> {
+                (**self).channel_confirmed(channel, answer)
+            }
+
+            fn install_key_request(
+                &mut self,
+                channel: u64,
+                holder: &str,
+                uses: u8,
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_key_request(channel, holder, uses)
+            }
+
+            fn install_issue(
+                &mut self,
+                channel: u64,
+                request: &[u8],
+                code: &str,
+                valid_days: u32,
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_issue(channel, request, code, valid_days)
+            }
+
+            fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+                (**self).install_confirm(channel, answer)
+            }
+
+            fn install_key_request_imported(
+                &mut self,
+                channel: u64,
+                holder: &str,
+                uses: u8,
+                private_key: &[u8; 32],
+            ) -> Result<Vec<u8>, ServiceError> {
+                (**self).install_key_request_imported(channel, holder, uses, private_key)
             }
         }
     )*};

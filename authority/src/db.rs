@@ -107,6 +107,21 @@ pub const MIGRATIONS: &[&str] = &[
         fee          INTEGER,
         confirmation BLOB
     ) STRICT;",
+    // 5 (branch certs-install): each meter's static channel key, as its
+    // card registered it signed by the meter key; holder enrollments (the
+    // SHA-256 of each one-time code, its expiry, when it was used).
+    "CREATE TABLE channel_keys (
+        meter         TEXT PRIMARY KEY REFERENCES meters (serial),
+        public_key    BLOB NOT NULL CHECK (length(public_key) = 65),
+        registered_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE enrollments (
+        holder      TEXT PRIMARY KEY,
+        code_sha256 BLOB NOT NULL CHECK (length(code_sha256) = 32),
+        enrolled_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER
+    ) STRICT;",
 ];
 
 /// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the

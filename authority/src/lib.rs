@@ -19,7 +19,10 @@
 )]
 
 pub mod certificate;
+pub mod channel;
 pub mod db;
+pub mod enrollment;
+pub mod install;
 pub mod key_update;
 pub mod keys;
 pub mod personalization;
@@ -181,6 +184,8 @@ pub struct Authority {
     nonce_count: u64,
     /// The usage bits of the meter certificates this instance issues.
     meter_usage: u8,
+    /// The card-authority channels open here, and channel key nonces.
+    channels: channel::Channels,
 }
 
 impl fmt::Debug for Authority {
@@ -568,6 +573,7 @@ impl Authority {
             nonces: std::collections::HashMap::new(),
             nonce_count: 0,
             meter_usage: personalization::METER_USAGE,
+            channels: channel::Channels::default(),
         })
     }
 }

@@ -134,6 +134,75 @@ impl AuthorityService for Authority {
         Authority::confirm_revocation(self, confirmation)?;
         Ok(())
     }
+
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+        Ok(Authority::channel_nonce(self, serial)?)
+    }
+
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), ServiceError> {
+        Ok(Authority::register_channel_key(self, serial, registration)?)
+    }
+
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), ServiceError> {
+        Ok(Authority::open_channel(self, serial, request)?)
+    }
+
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::channel_confirm(self, channel)?)
+    }
+
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
+        Ok(Authority::channel_confirmed(self, channel, answer)?)
+    }
+
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_key_request(self, channel, holder, uses)?)
+    }
+
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_issue(
+            self, channel, request, code, valid_days,
+        )?)
+    }
+
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+        Ok(Authority::install_confirm(self, channel, answer)?)
+    }
+
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::install_key_request_imported(
+            self,
+            channel,
+            holder,
+            uses,
+            private_key,
+        )?)
+    }
 }
 
 #[cfg(test)]

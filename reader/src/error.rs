@@ -219,6 +219,12 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
         StatusWord::LOCKED_BY_DEBITS => {
             "locked: the charged operations allowed since the last authority contact are used up; contact the authority with `meter sync` (or a load)"
         }
+        StatusWord::CHANNEL_HELLO_REFUSED => {
+            "the card refused the authority's channel hello (another card, an old handshake, or not this authority's key): open the channel again"
+        }
+        StatusWord::CHANNEL_MESSAGE_REFUSED => {
+            "the card refused a channel message (replayed, reordered or altered) and closed the channel: open it again"
+        }
         StatusWord::TRANSPORT_PIN => {
             "a new card's PIN is a transport PIN: change it with `meter --pin 123456 pin change --new PIN` first"
         }

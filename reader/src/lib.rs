@@ -26,9 +26,11 @@
 
 pub mod agent;
 pub mod card;
+pub mod channel;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod install;
 pub mod manufacture;
 pub mod meter;
 pub mod money;

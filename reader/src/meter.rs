@@ -325,6 +325,45 @@ impl<T: Transport> Meter<T> {
         .map(drop)
     }
 
+    /// CHANNEL KEY: the card's static channel key registration (`7F78`),
+    /// signed by the meter key over the authority's `nonce`.
+    pub fn channel_key(&mut self, nonce: &[u8; 16]) -> Result<Vec<u8>, Error> {
+        self.call(Request::ChannelKey { nonce })
+    }
+
+    /// OPEN CHANNEL: the card's channel request (`7F77`).
+    pub fn open_channel(&mut self) -> Result<Vec<u8>, Error> {
+        self.call(Request::OpenChannel)
+    }
+
+    /// CHANNEL HELLO: the authority's hello (`7F76`) opens the channel.
+    pub fn channel_hello(&mut self, hello: &[u8]) -> Result<(), Error> {
+        self.call(Request::ChannelHello { hello }).map(drop)
+    }
+
+    /// CHANNEL MESSAGE: relays a sealed message; returns the card's sealed
+    /// answer.
+    pub fn channel_message(&mut self, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::ChannelMessage { sealed })
+    }
+
+    /// INSTALL KEY (Figure 5, 504-512): the sealed key request in, the
+    /// sealed certificate request out.
+    pub fn install_key(&mut self, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::InstallKey { sealed })
+    }
+
+    /// INSTALL CERTIFICATE (Figure 5, 518-520): the sealed certificate in,
+    /// the sealed slot out.
+    pub fn install_certificate(&mut self, sealed: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::InstallCertificate { sealed })
+    }
+
+    /// SIGN: `digest` signed with the key installed in `slot` (`r || s`).
+    pub fn sign(&mut self, slot: u8, digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Sign { slot, digest })
+    }
+
     /// SYNC with the authority's signed time and policy.
     pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Sync { message }).map(drop)

@@ -17,6 +17,8 @@
 //! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
 //! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
 //! | [`issue_certificate`] | ISSUE CERTIFICATE `80 36` (request) | agent certificate, sealed key (Figure 3A) |
+//! | [`install`] | INSTALL KEY / INSTALL CERTIFICATE `80 EC` | sealed request `7F79`, sealed slot |
+//! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
@@ -25,9 +27,11 @@ use crate::status::StatusWord;
 
 pub mod attestation;
 pub mod challenge;
+pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod install;
 pub mod issue_certificate;
 pub mod key_update;
 pub mod load_value;
@@ -177,6 +181,40 @@ pub enum Request<'a> {
         /// The key update message.
         message: &'a [u8],
     },
+    /// CHANNEL KEY: the channel key registration over the authority's nonce.
+    ChannelKey {
+        /// The authority's nonce.
+        nonce: &'a [u8; channel::NONCE_LEN],
+    },
+    /// OPEN CHANNEL: a fresh handshake (the channel request).
+    OpenChannel,
+    /// CHANNEL HELLO: the authority's hello opens the channel.
+    ChannelHello {
+        /// The hello `7F76`.
+        hello: &'a [u8],
+    },
+    /// CHANNEL MESSAGE: a sealed message from the authority.
+    ChannelMessage {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
+    /// INSTALL KEY (Figure 5, 504-512): a sealed key request.
+    InstallKey {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
+    /// INSTALL CERTIFICATE (Figure 5, 518-520): a sealed certificate.
+    InstallCertificate {
+        /// `counter || ciphertext || tag`.
+        sealed: &'a [u8],
+    },
+    /// SIGN: a digest signed with an installed holder key.
+    Sign {
+        /// The certificate slot.
+        slot: u8,
+        /// The SHA-256 digest.
+        digest: &'a [u8; install::DIGEST_LEN],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -206,6 +244,10 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, revoke::INS_REQUEST) => revoke::parse_request(cmd),
             (CLA_PROPRIETARY, revoke::INS_REVOKE) => revoke::parse_revoke(cmd),
             (CLA_PROPRIETARY, key_update::INS) => key_update::parse(cmd),
+            (CLA_PROPRIETARY, channel::INS_KEY) => channel::parse_key(cmd),
+            (CLA_PROPRIETARY, channel::INS_OPEN) => channel::parse_open(cmd),
+            (CLA_PROPRIETARY, channel::INS_MESSAGE) => channel::parse_message(cmd),
+            (CLA_PROPRIETARY, install::INS) => install::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -238,6 +280,13 @@ impl<'a> Request<'a> {
             Request::RevokeRequest { slot, reason } => revoke::request_command(slot, reason),
             Request::Revoke { message } => revoke::revoke_command(message),
             Request::KeyUpdate { message } => key_update::command(message),
+            Request::ChannelKey { nonce } => channel::key_command(nonce),
+            Request::OpenChannel => channel::open_command(),
+            Request::ChannelHello { hello } => channel::hello_command(hello),
+            Request::ChannelMessage { sealed } => channel::message_command(sealed),
+            Request::InstallKey { sealed } => install::key_command(sealed),
+            Request::InstallCertificate { sealed } => install::certificate_command(sealed),
+            Request::Sign { slot, digest } => install::sign_command(slot, digest),
         }
     }
 
@@ -288,6 +337,15 @@ impl core::fmt::Display for Name<'_> {
             }
             Request::Revoke { .. } => "REVOKE",
             Request::KeyUpdate { .. } => "KEY UPDATE",
+            Request::ChannelKey { .. } => "CHANNEL KEY registration",
+            Request::OpenChannel => "OPEN CHANNEL",
+            Request::ChannelHello { .. } => "CHANNEL HELLO",
+            Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
+            Request::InstallKey { .. } => "INSTALL KEY",
+            Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
+            Request::Sign { slot, .. } => {
+                return write!(f, "SIGN with the key of slot {slot}");
+            }
         })
     }
 }
@@ -402,6 +460,16 @@ mod tests {
             },
             Request::Sync { message: both },
             Request::IssueCertificate { request: both },
+            Request::ChannelKey { nonce: &[9; 16] },
+            Request::OpenChannel,
+            Request::ChannelHello { hello: both },
+            Request::ChannelMessage { sealed: both },
+            Request::InstallKey { sealed: both },
+            Request::InstallCertificate { sealed: both },
+            Request::Sign {
+                slot: 1,
+                digest: &[3; 32],
+            },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }

@@ -8,9 +8,11 @@
 
 pub mod attestation;
 pub mod challenge;
+pub mod channel;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
+pub mod install;
 pub mod issue_certificate;
 pub mod key_update;
 pub mod load_value;
@@ -20,6 +22,7 @@ pub mod postmark;
 pub mod read_certificate;
 pub mod revoke;
 pub mod select;
+pub mod sign;
 pub mod sync;
 pub mod unblock;
 pub mod verify_postmark;

@@ -75,6 +75,15 @@ pub enum AuthorityCommand {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// Enroll a certificate holder: prints a one-time enrollment code the
+    /// holder presents when installing a certificate (Figure 5, 514).
+    Enroll {
+        /// The holder's name, as it will appear in the certificate.
+        name: String,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 7)]
+        valid_days: u32,
+    },
 }
 
 pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
@@ -103,6 +112,9 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
                 );
             }
             return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Enroll { name, valid_days } => {
+            return super::authority_enroll::run(g.json, &dir, name, *valid_days);
         }
         AuthorityCommand::ApproveUnblock { serial } => {
             Authority::open(&dir)?.approve_unblock(serial)?;

@@ -42,6 +42,42 @@ pub enum CertCommand {
     /// Apply the authority's forced revocations of this meter (payment
     /// disabled), as its next contact.
     ApplyRevocations,
+    /// List the certificates on the card: slot, serial, holder, uses,
+    /// validity and status by the card's clock (`--json` for JSON).
+    List,
+    /// Install a certificate for an enrolled holder (Figure 5): the card
+    /// generates the key; the fee is charged to the certificate register.
+    Install {
+        /// The holder's name, as enrolled (`meter authority enroll NAME`).
+        #[arg(long)]
+        name: String,
+        /// The holder's one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// Authorized uses (only `signing`).
+        #[arg(long = "usage", default_value = "signing")]
+        usage: Vec<String>,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
+    /// Import a holder's own private key with a certificate (Figure 5,
+    /// lower assurance): the key goes to the card only sealed over the
+    /// channel; the certificate is marked imported.
+    Import {
+        /// The holder's name, as enrolled.
+        #[arg(long)]
+        name: String,
+        /// The holder's one-time enrollment code.
+        #[arg(long)]
+        code: String,
+        /// The private key file: 64 hex digits (keep it mode 0600).
+        #[arg(long)]
+        key: PathBuf,
+        /// Days the certificate is valid.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+    },
 }
 
 pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
@@ -51,6 +87,19 @@ pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
         CertCommand::Open(args) => return super::cert_open::run(g, args),
         CertCommand::Revoke { slot, reason } => return super::cert_revoke::run(g, *slot, reason),
         CertCommand::ApplyRevocations => return super::cert_revoke::apply(g),
+        CertCommand::List => return super::cert_list::run(g),
+        CertCommand::Install {
+            name,
+            code,
+            usage,
+            valid_days,
+        } => return super::cert_install::run(g, name, code, usage, *valid_days),
+        CertCommand::Import {
+            name,
+            code,
+            key,
+            valid_days,
+        } => return super::cert_install::import(g, name, code, key, *valid_days),
     };
     let sink = Sink::open(output, &g.guard())
         .with_context(|| format!("cannot write {}", output.display()))?;

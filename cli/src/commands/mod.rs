@@ -4,10 +4,13 @@
 pub mod apdu;
 pub mod authority;
 pub mod authority_crl;
+pub mod authority_enroll;
 pub mod authority_revoke;
 pub mod card;
 pub mod cert;
+pub mod cert_install;
 pub mod cert_issue;
+pub mod cert_list;
 pub mod cert_open;
 pub mod cert_revoke;
 pub mod demo;

@@ -8,10 +8,12 @@
 //! list every new flow's vectors join.
 
 mod attestation;
+mod channel;
 mod fig3_postmark;
 mod fig3a_agent;
 mod fig4_verify;
 mod fig6_revoke;
+mod install;
 mod personalization;
 mod pin;
 
@@ -94,11 +96,13 @@ pub fn try_generate() -> Result<Vec<Vector>> {
         attestation::unattested()?,
         pin::transport_pin()?,
         pin::unblock()?,
+        channel::replayed()?,
     ];
     all.extend(fig3_postmark::vectors()?);
     all.extend(fig4_verify::vectors()?);
     all.extend(fig3a_agent::vectors()?);
     all.extend(fig6_revoke::vectors()?);
+    all.extend(install::vectors()?);
     Ok(all)
 }
 

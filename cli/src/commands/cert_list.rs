@@ -1,0 +1,118 @@
+//! `meter cert list [--json]`: the certificates on the card, one per slot:
+//! slot, serial, holder, issuer, uses, validity and status (by the card's
+//! secure clock).
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use apdu::cert::usage;
+use reader::meter::CertificateInfo;
+
+use crate::global::Global;
+
+/// The authorized-use bits by name, in bit order.
+const USES: [(u8, &str); 7] = [
+    (usage::POSTMARK, "postmark"),
+    (usage::ISSUE_CERTIFICATES, "issue-certificates"),
+    (usage::METERING, "metering"),
+    (usage::SIGNING, "signing"),
+    (usage::AUTHORITY, "authority"),
+    (usage::ATTESTATION, "attestation"),
+    (usage::IMPORTED, "imported"),
+];
+
+/// The names of the uses in `bits`.
+pub fn uses(bits: u8) -> Vec<&'static str> {
+    USES.iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// `valid`, `not yet valid` or `expired` at `now`.
+pub fn validity(c: &CertificateInfo, now: u64) -> &'static str {
+    if now < c.effective {
+        "not yet valid"
+    } else if now > c.expiry {
+        "expired"
+    } else {
+        "valid"
+    }
+}
+
+pub fn run(g: &Global) -> Result<ExitCode> {
+    let status = g.open_meter()?.status()?;
+    let now = status.clock;
+    if g.json {
+        let list: Vec<_> = status
+            .certificates
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "slot": c.slot,
+                    "serial": c.serial,
+                    "holder": c.holder,
+                    "issuer": c.issuer,
+                    "uses": uses(c.usage),
+                    "effective": c.effective,
+                    "expiry": c.expiry,
+                    "status": validity(c, now),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<4} {:<8} {:<20} {:<28} {:<21} {:<21} status",
+        "slot", "serial", "holder", "uses", "valid from", "valid until"
+    );
+    for c in &status.certificates {
+        println!(
+            "{:<4} {:<8} {:<20} {:<28} {:<21} {:<21} {}",
+            c.slot,
+            c.serial,
+            c.holder,
+            uses(c.usage).join(","),
+            crate::output::time(c.effective),
+            crate::output::time(c.expiry),
+            validity(c, now)
+        );
+    }
+    println!(
+        "{} of {} slots used",
+        status.certificate_slots.used, status.certificate_slots.capacity
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_the_uses_in_bit_order() {
+        assert_eq!(
+            uses(usage::SIGNING | usage::POSTMARK | usage::METERING),
+            ["postmark", "metering", "signing"]
+        );
+        assert!(uses(0).is_empty());
+    }
+
+    #[test]
+    fn validity_by_the_clock() {
+        let c = CertificateInfo {
+            slot: 0,
+            serial: 1,
+            holder: "H".into(),
+            issuer: "I".into(),
+            effective: 10,
+            expiry: 20,
+            usage: 0,
+        };
+        assert_eq!(validity(&c, 9), "not yet valid");
+        assert_eq!(validity(&c, 10), "valid");
+        assert_eq!(validity(&c, 20), "valid");
+        assert_eq!(validity(&c, 21), "expired");
+    }
+}
