@@ -81,4 +81,14 @@ fn the_readme_usage_block_runs_as_written() {
     }
     assert!(ran >= 10, "only {ran} README commands ran");
     assert!(home.path().join("letter.pdf.postmark").exists());
+    // What the flow left: the installed certificate in slot 1, revoked.
+    let list = home.meter(["--json", "cert", "list"]).expect_code(0).json();
+    let slot1 = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slot"] == 1)
+        .expect("a certificate in slot 1");
+    assert_eq!(slot1["holder"], "ALICE");
+    assert_eq!(slot1["status"], "revoked (reason 4)");
 }

@@ -1,6 +1,8 @@
 //! `meter cert list [--json]`: the certificates on the card, one per slot:
 //! slot, serial, holder, issuer, uses, validity and status (by the card's
-//! secure clock).
+//! secure clock, and `revoked` when the local authority's records hold the
+//! certificate's confirmed revocation; the card itself refuses to sign with
+//! a revoked certificate, 9409).
 
 use std::process::ExitCode;
 
@@ -40,9 +42,24 @@ pub fn validity(c: &CertificateInfo, now: u64) -> &'static str {
     }
 }
 
+/// `revoked` (with the RFC 5280 reason code) when `authority` recorded the
+/// certificate's confirmed revocation, else the validity by the card clock.
+fn state(c: &CertificateInfo, now: u64, authority: Option<&authority::Authority>) -> String {
+    let revoked = authority
+        .and_then(|a| a.revocation(c.serial).ok().flatten())
+        .filter(|r| r.confirmed_at.is_some());
+    match revoked {
+        Some(r) => format!("revoked (reason {})", r.reason),
+        None => validity(c, now).to_owned(),
+    }
+}
+
 pub fn run(g: &Global) -> Result<ExitCode> {
     let status = g.open_meter()?.status()?;
     let now = status.clock;
+    // The local authority's records, when there is one: its revocations.
+    let authority = g.open_authority().ok();
+    let authority = authority.as_ref();
     if g.json {
         let list: Vec<_> = status
             .certificates
@@ -56,7 +73,7 @@ pub fn run(g: &Global) -> Result<ExitCode> {
                     "uses": uses(c.usage),
                     "effective": c.effective,
                     "expiry": c.expiry,
-                    "status": validity(c, now),
+                    "status": state(c, now, authority),
                 })
             })
             .collect();
@@ -76,7 +93,7 @@ pub fn run(g: &Global) -> Result<ExitCode> {
             uses(c.usage).join(","),
             crate::output::time(c.effective),
             crate::output::time(c.expiry),
-            validity(c, now)
+            state(c, now, authority)
         );
     }
     println!(
