@@ -325,6 +325,9 @@ fn demo_runs() {
     assert!(run.stdout.contains("9401"), "{}", run.stdout);
     // The [certs] sections ran, each with its figure steps.
     for section in [
+        "SYNC and the lock by charged operations",
+        "310 the third is refused with 9405",
+        "an authority contact lifts the lock",
         "Figure 5: the authority enrolls a holder",
         "520 installed in slot 1, charged 5.00",
         "SIGN: alice's key on the card signs a digest",
@@ -350,7 +353,7 @@ fn demo_runs() {
     );
     assert!(
         run.stdout
-            .contains("certificate 8.45 + 12.55 = 21.00 = loaded by the authority"),
+            .contains("certificate 8.95 + 12.05 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );

@@ -233,6 +233,41 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         loaded.number,
         money::format(loaded.amount)
     ));
+    n.step("SYNC and the lock by charged operations: the authority allows 2 between contacts");
+    let policy = authority.policy()?;
+    authority.set_policy(apdu::message::ServicePolicy {
+        max_debits: 2,
+        ..policy
+    })?;
+    reader::sync::sync(&mut card, &mut authority)?;
+    n.say("222/232 meter sync: the authority's signed time and policy; the count of charged operations starts at 0");
+    for _ in 0..2 {
+        let pm = postmark::postmark(&mut card, &mut &message[..])?;
+        let info = postmark::PostmarkInfo::parse(&pm)?;
+        n.say(format!(
+            "postmark {} charged {}",
+            info.sequence,
+            money::format(info.fee)
+        ));
+    }
+    let before = card.status()?;
+    match postmark::postmark(&mut card, &mut &message[..]) {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::LOCKED_BY_DEBITS => {
+            let after = card.status()?;
+            ensure!(
+                after.registers == before.registers && after.piece_counts == before.piece_counts,
+                "a refused postmark changed the registers"
+            );
+            n.say(format!(
+                "310 the third is refused with {sw}; registers unchanged"
+            ))
+        }
+        other => anyhow::bail!("the third charged operation was not refused: {other:?}"),
+    }
+    authority.set_policy(policy)?;
+    reader::sync::sync(&mut card, &mut authority)?;
+    n.say("meter sync: an authority contact lifts the lock (and restores the default policy)");
+
     let meter_serial = cert.serial;
     certificate_flows(
         &mut n,
