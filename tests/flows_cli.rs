@@ -323,6 +323,40 @@ fn demo_runs() {
     let run = home.meter(["demo"]).expect_code(0);
     assert!(run.stdout.contains("demo complete"), "{}", run.stdout);
     assert!(run.stdout.contains("9401"), "{}", run.stdout);
+    // The [certs] sections ran, each with its figure steps.
+    for section in [
+        "SYNC and the lock by charged operations",
+        "310 the third is refused with 9405",
+        "an authority contact lifts the lock",
+        "Figure 5: the authority enrolls a holder",
+        "520 installed in slot 1, charged 5.00",
+        "SIGN: alice's key on the card signs a digest",
+        "slot 0, the meter certificate: refused (6A88",
+        "Figure 3A: the meter, as the authority's agent",
+        "362 deducted 1.50",
+        "chain verified: authority -> meter PB-000001",
+        "Figure 6: alice's certificate is revoked",
+        "624 confirmation + payment 1.00",
+        "The revocation list",
+        "revoked (keyCompromise)",
+        "is not on the list: good",
+    ] {
+        assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
+    }
+    // The final control totals equal everything loaded: 1.00 at
+    // personalization and 20.00 later, into the certificate register.
+    assert!(
+        run.stdout
+            .contains("postage     0.00 + 0.00 = 0.00 = loaded by the authority"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("certificate 8.95 + 12.05 = 21.00 = loaded by the authority"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// What the authority would refuse (a bad serial, funds it cannot record, a

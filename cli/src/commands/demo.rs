@@ -109,7 +109,8 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     let cert = s
         .certificates
         .first()
-        .context("no meter certificate on the card")?;
+        .context("no meter certificate on the card")?
+        .clone();
     n.say(format!(
         "meter {} holds certificate {} issued by {} for {}",
         p.serial, cert.serial, cert.issuer, cert.holder
@@ -225,6 +226,58 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         }
     }
 
+    n.step("The authority loads 20.00 more into the certificate register (Figure 2, 250)");
+    let loaded = reader::value::load(&mut card, &mut authority, RegisterId::Certificate, 2_000)?;
+    n.say(format!(
+        "load {} of {}: signed by the authority, the card answers a signed receipt",
+        loaded.number,
+        money::format(loaded.amount)
+    ));
+    n.step("SYNC and the lock by charged operations: the authority allows 2 between contacts");
+    let policy = authority.policy()?;
+    authority.set_policy(apdu::message::ServicePolicy {
+        max_debits: 2,
+        ..policy
+    })?;
+    reader::sync::sync(&mut card, &mut authority)?;
+    n.say("222/232 meter sync: the authority's signed time and policy; the count of charged operations starts at 0");
+    for _ in 0..2 {
+        let pm = postmark::postmark(&mut card, &mut &message[..])?;
+        let info = postmark::PostmarkInfo::parse(&pm)?;
+        n.say(format!(
+            "postmark {} charged {}",
+            info.sequence,
+            money::format(info.fee)
+        ));
+    }
+    let before = card.status()?;
+    match postmark::postmark(&mut card, &mut &message[..]) {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::LOCKED_BY_DEBITS => {
+            let after = card.status()?;
+            ensure!(
+                after.registers == before.registers && after.piece_counts == before.piece_counts,
+                "a refused postmark changed the registers"
+            );
+            n.say(format!(
+                "310 the third is refused with {sw}; registers unchanged"
+            ))
+        }
+        other => anyhow::bail!("the third charged operation was not refused: {other:?}"),
+    }
+    authority.set_policy(policy)?;
+    reader::sync::sync(&mut card, &mut authority)?;
+    n.say("meter sync: an authority contact lifts the lock (and restores the default policy)");
+
+    let meter_serial = cert.serial;
+    certificate_flows(
+        &mut n,
+        &mut card,
+        &mut authority,
+        &message,
+        &pm,
+        meter_serial,
+    )?;
+
     n.step("Final registers: ascending + descending = everything the authority loaded");
     let s = card.status()?;
     registers(&n, &s);
@@ -252,4 +305,182 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     }
     println!("\ndemo complete: every flow behaved.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The certificate register's descending value and piece count now.
+fn cert_funds(card: &mut Card) -> Result<(u64, u32)> {
+    let s = card.status()?;
+    Ok((
+        s.registers.certificate.descending,
+        s.piece_counts.certificate,
+    ))
+}
+
+/// Exactly `fee` and one piece were charged between `before` and now.
+fn charged(card: &mut Card, before: (u64, u32), fee: u64, what: &str) -> Result<()> {
+    let after = cert_funds(card)?;
+    ensure!(
+        after.0 + fee == before.0 && after.1 == before.1 + 1,
+        "{what}: the certificate register went from {before:?} to {after:?}, not exactly {fee} and one piece"
+    );
+    Ok(())
+}
+
+fn fee_of(authority: &Authority, service: apdu::meter::Service) -> Result<u64> {
+    authority
+        .rates()
+        .into_iter()
+        .find(|(s, _)| *s == service)
+        .map(|(_, fee)| fee)
+        .context("the rate table has no such service")
+}
+
+/// Figures 5, 3A and 6, SIGN and the revocation list.
+fn certificate_flows(
+    n: &mut Narrator,
+    card: &mut Card,
+    authority: &mut Authority,
+    message: &[u8],
+    pm: &[u8],
+    meter_serial: u64,
+) -> Result<()> {
+    use apdu::cert::usage;
+    use apdu::meter::Service;
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    use p256::elliptic_curve::sec1::ToSec1Point;
+    use reader::revoke::CrlStatus;
+
+    n.step("Figure 5: the authority enrolls a holder, and the card installs a certificate for her over the channel");
+    let code = authority.enroll("alice", 86_400)?;
+    n.say("the authority enrolls alice and gives her a one-time code");
+    reader::channel::register(card, authority)?;
+    n.say("the card registers its channel key with the authority, signed by its meter key");
+    let fee = fee_of(authority, Service::InstallCertificate)?;
+    let before = cert_funds(card)?;
+    let slot = reader::install::install(card, authority, "alice", &code, 365)?;
+    charged(card, before, fee, "the installation")?;
+    let installed = card.read_certificate(slot)?;
+    let installed = apdu::cert::Certificate::parse(&installed)
+        .map_err(|e| anyhow::anyhow!("the installed certificate: {e:?}"))?;
+    let installed_serial = installed.serial;
+    let installed_key = apdu::crypto::public_key(installed.public_key)
+        .context("the installed certificate's key")?;
+    n.say("504 funds? yes; 508 channel opened; 510/512 the card makes alice's key pair and signs the request, sealed");
+    n.say(format!(
+        "514 code accepted; 518 certificate {installed_serial} issued; 520 installed in slot {slot}, charged {}",
+        money::format(fee)
+    ));
+
+    n.step("SIGN: alice's key on the card signs a digest; a wrong use is refused");
+    let digest = apdu::crypto::sha256(b"a contract for alice to sign");
+    let before = cert_funds(card)?;
+    let sig = card.sign(slot, &digest)?;
+    ensure!(cert_funds(card)? == before, "SIGN charged");
+    let sig = p256::ecdsa::Signature::from_slice(&sig)
+        .map_err(|_| anyhow::anyhow!("SIGN answered no signature"))?;
+    installed_key
+        .verify_prehash(&digest, &sig)
+        .map_err(|_| anyhow::anyhow!("the signature does not verify with the certificate's key"))?;
+    n.say(format!(
+        "slot {slot}: the signature verifies with certificate {installed_serial}'s key; nothing charged"
+    ));
+    match card.sign(apdu::meter::METER_CERTIFICATE_SLOT, &digest) {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::REFERENCED_DATA_NOT_FOUND => n.say(format!(
+            "slot 0, the meter certificate: refused ({sw}): the meter key signs postmarks, never a digest"
+        )),
+        other => anyhow::bail!("SIGN with the meter certificate was not refused: {other:?}"),
+    }
+
+    n.step(
+        "Figure 3A: the meter, as the authority's agent, issues a certificate for a receiver's key",
+    );
+    let receiver = p256::SecretKey::from_slice(&apdu::crypto::sha256(b"certmeter demo receiver"))
+        .map_err(|_| anyhow::anyhow!("the receiver key"))?;
+    let point = receiver.public_key().to_sec1_point(false);
+    let receiver_public: [u8; 65] = point
+        .as_bytes()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the receiver key"))?;
+    n.say(
+        "350 the receiver makes a key pair; only its public key goes to the meter with the request",
+    );
+    let fee = fee_of(authority, Service::IssueCertificate)?;
+    let before = cert_funds(card)?;
+    let request = reader::agent::Issue {
+        holder: "bob".into(),
+        receiver: receiver_public,
+        usage: usage::SIGNING,
+        days: 30,
+    };
+    let file = reader::agent::issue(card, &request)?;
+    charged(card, before, fee, "the agent issue")?;
+    n.say(format!(
+        "351 the card makes bob's key pair; 354 seals its private key to the receiver; 356 assembles; 358 funds? yes; 362 deducted {}; 364 signed with the meter key; 366 sent",
+        money::format(fee)
+    ));
+    let key = apdu::crypto::public_key(&authority.public_key()).context("the authority key")?;
+    let info = reader::agent::verify(&file, &key)
+        .map_err(|e| anyhow::anyhow!("the agent certificate does not verify: {e}"))?;
+    let opened = reader::agent::open(&file, &receiver)?;
+    let opened_public = opened.public_key().to_sec1_point(false);
+    ensure!(
+        hex::encode(opened_public.as_bytes()) == info.public_key,
+        "the opened key is not the certified one"
+    );
+    n.say(format!(
+        "the receiver opens its key; chain verified: authority -> meter {} -> certificate {} for {}",
+        info.issuer, info.serial, info.holder
+    ));
+
+    n.step("Figure 6: alice's certificate is revoked, and the card pays the fee (624)");
+    let fee = fee_of(authority, Service::Revoke)?;
+    let before = cert_funds(card)?;
+    let revoked = reader::revoke::revoke(card, authority, slot, 1)?;
+    ensure!(
+        revoked.payment == apdu::cmd::revoke::PaymentState::Paid
+            && revoked.certificate_serial == installed_serial
+            && revoked.fee == fee,
+        "the revocation: {revoked:?}"
+    );
+    charged(card, before, fee, "the revocation")?;
+    n.say("602 the card signs the request over a fresh challenge; 604/606/608 the authority checks it and signs the revocation");
+    n.say(format!(
+        "610/612/614 the card verifies it; 616 certificate {installed_serial} revoked; 618 funds? yes; 624 confirmation + payment {}; 622 recorded",
+        money::format(revoked.fee)
+    ));
+
+    n.step("The revocation list: signed by the authority; the postmark checked against it");
+    let crl = authority.crl()?;
+    let public = authority.public_key();
+    let (number, status) =
+        reader::revoke::crl_status(&crl, &public, installed_serial, authority.now() + 1)?;
+    ensure!(
+        matches!(status, CrlStatus::Revoked { reason: 1, .. }),
+        "certificate {installed_serial} is not listed: {status:?}"
+    );
+    n.say(format!(
+        "list {number}: certificate {installed_serial} revoked (keyCompromise)"
+    ));
+    let ok = postmark::verify_offline(
+        &mut &message[..],
+        pm,
+        &public,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    )?;
+    ensure!(
+        ok.certificate_serial == meter_serial,
+        "the postmark names certificate {}",
+        ok.certificate_serial
+    );
+    let (_, status) = reader::revoke::crl_status(&crl, &public, meter_serial, ok.time)?;
+    ensure!(
+        status == CrlStatus::Good,
+        "the meter certificate is listed: {status:?}"
+    );
+    n.say(format!(
+        "postmark {} valid, and its meter certificate {meter_serial} is not on the list: good",
+        ok.sequence
+    ));
+    Ok(())
 }

@@ -46,7 +46,16 @@ fn sealed(
 
 /// Personalized with `funds`, the channel open, the key request sealed.
 fn start(name: &'static str, funds: u64) -> Result<(Session, AuthorityChannel, Vec<u8>)> {
-    let (mut s, _) = personalized(name, funds)?;
+    let (s, at, request, _) = start_with_authority(name, funds)?;
+    Ok((s, at, request))
+}
+
+/// [`start`], also returning the authority that personalized the card.
+fn start_with_authority(
+    name: &'static str,
+    funds: u64,
+) -> Result<(Session, AuthorityChannel, Vec<u8>, authority::Authority)> {
+    let (mut s, authority) = personalized(name, funds)?;
     let mut at = super::channel::open_channel(&mut s)?;
     let request = sealed(name, &mut at, |w| {
         w.nested(KEY_REQUEST, |w| {
@@ -54,7 +63,7 @@ fn start(name: &'static str, funds: u64) -> Result<(Session, AuthorityChannel, V
             w.put(USAGE, &[usage::SIGNING])
         })
     })?;
-    Ok((s, at, request))
+    Ok((s, at, request, authority))
 }
 
 fn funds_now(s: &mut Session) -> Result<super::Funds> {
@@ -67,49 +76,7 @@ pub(super) fn vectors() -> Result<Vec<Vector>> {
 
 fn ok() -> Result<Vector> {
     const NAME: &str = "install-ok";
-    let (mut s, mut at, request) = start(NAME, 1_000)?;
-    let before = funds_now(&mut s)?;
-    s.phase(
-        "Figure 5, 504/510/512: funds suffice; the card generates the holder's key pair (its private key stays on the card) and answers the certificate request signed by it, sealed",
-        &[],
-    );
-    let mut answer = s.meter.install_key(&request)?;
-    let plain = at
-        .open_message(&mut answer)
-        .map_err(|e| unexpected(NAME, e.to_string()))?
-        .to_vec();
-    let req = CertificateRequest::parse(&plain).map_err(|e| unexpected(NAME, e.to_string()))?;
-    // 514 (the holder's code, checked by the authority) and 518.
-    let signing = authority::keys::from_seed(AUTHORITY_SEED);
-    let time = CARD.time;
-    let mut cert = vec![0u8; 1024];
-    let mut w = Writer::new(&mut cert);
-    CertificateBody {
-        issuer: AUTHORITY.as_bytes(),
-        holder: HOLDER_NAME,
-        serial: 2,
-        public_key: req.body.public_key,
-        usage: usage::SIGNING,
-        effective: time,
-        expiry: time + 365 * 86_400,
-    }
-    .write_signed(&mut w, &signing)
-    .map_err(|_| unexpected(NAME, "certificate"))?;
-    let n = w.len();
-    cert.truncate(n);
-    let install = sealed(NAME, &mut at, |w| w.put(INSTALL, &cert))?;
-    s.phase(
-        "Figure 5, 518/520: the authority's certificate, sealed; the card checks it against the authority key, stores it with its key in slot 1 and deducts the InstallCertificate fee in one transaction",
-        &[],
-    );
-    s.meter.install_certificate(&install)?;
-    let after = funds_now(&mut s)?;
-    s.ensure(
-        after.descending + FEE == before.descending
-            && after.ascending == before.ascending + FEE
-            && after.pieces == before.pieces + 1,
-        || format!("{before:?} -> {after:?}"),
-    )?;
+    let (mut s, _) = installed(NAME, 1_000, CARD.time + 365 * 86_400)?;
     s.phase("Figure 5: the installed certificate", &[]);
     s.meter.read_certificate(1)?;
     Ok(s.finish(
@@ -123,6 +90,60 @@ fn ok() -> Result<Vector> {
             money(FEE)
         ),
     ))
+}
+
+/// Figure 5 as in install-ok, with a certificate for alice (SIGNING) valid
+/// from the card's time to `expiry`, installed in slot 1; returns the
+/// session and the authority that personalized the card.
+pub(super) fn installed(
+    name: &'static str,
+    funds: u64,
+    expiry: u64,
+) -> Result<(Session, authority::Authority)> {
+    let (mut s, mut at, request, authority) = start_with_authority(name, funds)?;
+    let before = funds_now(&mut s)?;
+    s.phase(
+        "Figure 5, 504/510/512: funds suffice; the card generates the holder's key pair (its private key stays on the card) and answers the certificate request signed by it, sealed",
+        &[],
+    );
+    let mut answer = s.meter.install_key(&request)?;
+    let plain = at
+        .open_message(&mut answer)
+        .map_err(|e| unexpected(name, e.to_string()))?
+        .to_vec();
+    let req = CertificateRequest::parse(&plain).map_err(|e| unexpected(name, e.to_string()))?;
+    // 514 (the holder's code, checked by the authority) and 518.
+    let signing = authority::keys::from_seed(AUTHORITY_SEED);
+    let time = CARD.time;
+    let mut cert = vec![0u8; 1024];
+    let mut w = Writer::new(&mut cert);
+    CertificateBody {
+        issuer: AUTHORITY.as_bytes(),
+        holder: HOLDER_NAME,
+        serial: 2,
+        public_key: req.body.public_key,
+        usage: usage::SIGNING,
+        effective: time,
+        expiry,
+    }
+    .write_signed(&mut w, &signing)
+    .map_err(|_| unexpected(name, "certificate"))?;
+    let n = w.len();
+    cert.truncate(n);
+    let install = sealed(name, &mut at, |w| w.put(INSTALL, &cert))?;
+    s.phase(
+        "Figure 5, 518/520: the authority's certificate, sealed; the card checks it against the authority key, stores it with its key in slot 1 and deducts the InstallCertificate fee in one transaction",
+        &[],
+    );
+    s.meter.install_certificate(&install)?;
+    let after = funds_now(&mut s)?;
+    s.ensure(
+        after.descending + FEE == before.descending
+            && after.ascending == before.ascending + FEE
+            && after.pieces == before.pieces + 1,
+        || format!("{before:?} -> {after:?}"),
+    )?;
+    Ok((s, authority))
 }
 
 fn no_funds() -> Result<Vector> {
