@@ -124,6 +124,21 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;",
 ];
 
+/// Takes the next certificate serial (inside the caller's transaction, so
+/// a rolled-back issue gives its serial back): every certificate the
+/// authority issues, meter or holder, draws from this one counter.
+pub fn next_certificate_serial(tx: &Connection) -> Result<u64, AuthorityError> {
+    let serial = match setting::<i64>(tx, NEXT_CERTIFICATE_SERIAL)? {
+        Some(n) => from_int(n)?,
+        None => 1,
+    };
+    let next = serial
+        .checked_add(1)
+        .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
+    set_setting(tx, NEXT_CERTIFICATE_SERIAL, to_int(next, "serial")?)?;
+    Ok(serial)
+}
+
 /// Begins a write transaction at once (`BEGIN IMMEDIATE`): it takes the
 /// write lock first, waiting up to the busy timeout for another writer,
 /// instead of failing with "database is locked" when it upgrades from

@@ -135,18 +135,7 @@ impl Authority {
         let now = self.now();
         let expiry = now.saturating_add(u64::from(valid_days) * 86_400);
         let tx = db::begin(&mut self.conn)?;
-        let cert_serial = match db::setting::<i64>(&tx, db::NEXT_CERTIFICATE_SERIAL)? {
-            Some(n) => db::from_int(n)?,
-            None => 1,
-        };
-        let next = cert_serial
-            .checked_add(1)
-            .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
-        db::set_setting(
-            &tx,
-            db::NEXT_CERTIFICATE_SERIAL,
-            db::to_int(next, "serial")?,
-        )?;
+        let cert_serial = db::next_certificate_serial(&tx)?;
         let cert = certificate::build(
             &self.key,
             &Fields {

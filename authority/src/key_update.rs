@@ -38,14 +38,7 @@ impl Authority {
         challenge: &[u8; 16],
         next_certificate: &[u8],
     ) -> Result<Vec<u8>, AuthorityError> {
-        let meter = self
-            .meter(serial)?
-            .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
-        if meter.chip_id != hex::encode(chip_id) {
-            return Err(AuthorityError::InvalidRequest(format!(
-                "meter {serial} is not on this card"
-            )));
-        }
+        self.meter_on_chip(serial, chip_id)?;
         let body = KeyUpdateBody {
             chip_id,
             serial: serial.as_bytes(),

@@ -50,18 +50,7 @@ impl Authority {
     ) -> Result<(u64, Vec<u8>), AuthorityError> {
         let now = self.now();
         let tx = db::begin(&mut self.conn)?;
-        let serial = match db::setting::<i64>(&tx, db::NEXT_CERTIFICATE_SERIAL)? {
-            Some(n) => db::from_int(n)?,
-            None => 1,
-        };
-        let next = serial
-            .checked_add(1)
-            .ok_or_else(|| AuthorityError::Database("certificate serials exhausted".into()))?;
-        db::set_setting(
-            &tx,
-            db::NEXT_CERTIFICATE_SERIAL,
-            db::to_int(next, "serial")?,
-        )?;
+        let serial = db::next_certificate_serial(&tx)?;
         let cert = certificate::build(
             &self.key,
             &Fields {
@@ -105,12 +94,7 @@ impl Authority {
         let s = r.subject;
         let serial =
             std::str::from_utf8(s.serial).map_err(|_| invalid("meter serial not UTF-8"))?;
-        let meter = self
-            .meter(serial)?
-            .ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
-        if meter.chip_id != hex::encode(s.chip_id) {
-            return Err(invalid(format!("meter {serial} is not on this card")));
-        }
+        let meter = self.meter_on_chip(serial, s.chip_id)?;
         let key = crypto::public_key(&meter.public_key)
             .ok_or_else(|| AuthorityError::Database("stored meter key invalid".into()))?;
         if !crypto::verify_signed(&r.signed, &key) {
@@ -196,12 +180,7 @@ impl Authority {
         slot: u8,
         certificate: u64,
     ) -> Result<Vec<u8>, AuthorityError> {
-        let m = self
-            .meter(meter)?
-            .ok_or_else(|| AuthorityError::UnknownMeter(meter.to_owned()))?;
-        if m.chip_id != hex::encode(chip_id) {
-            return Err(invalid(format!("meter {meter} is not on this card")));
-        }
+        self.meter_on_chip(meter, chip_id)?;
         let reason = self
             .pending_forced(meter)?
             .into_iter()
