@@ -357,6 +357,7 @@ fn the_limits_fit_each_other() {
     assert_eq!(hash(MAX_NC + 1), MAX_PAYLOAD + 1);
     let verify = Request::VerifyPostmark {
         file: &vec![0; MAX_NC_WITH_LE],
+        with_crl: false,
     };
     assert_eq!(verify.to_command().to_vec().unwrap().len(), MAX_PAYLOAD);
 }
@@ -637,7 +638,8 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
         .map(|i| i as u8)
         .collect();
     let file = reader::postmark::postmark(&mut m, &mut &message[..]).unwrap();
-    let (verdict, _) = reader::postmark::verify_on_card(&mut m, &mut &message[..], &file).unwrap();
+    let (verdict, _) =
+        reader::postmark::verify_on_card(&mut m, &mut &message[..], &file, None).unwrap();
     assert_eq!(verdict.result, Ok(()));
     m.rates().unwrap();
     m.meter_public_key().unwrap();
@@ -977,7 +979,14 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::HashInit,
         Request::HashUpdate { data: b"d" },
         Request::Postmark,
-        Request::VerifyPostmark { file: b"f" },
+        Request::VerifyPostmark {
+            file: b"f",
+            with_crl: false,
+        },
+        Request::VerifyPostmark {
+            file: b"f",
+            with_crl: true,
+        },
         Request::ReadCertificate { slot: 0 },
         Request::StoreAttestation { certificate: b"c" },
         Request::ReadAttestation,

@@ -408,6 +408,7 @@ impl Generator {
             3 => vec![(
                 encode(Request::VerifyPostmark {
                     file: &self.genuine.postmark_file,
+                    with_crl: false,
                 }),
                 Kind::ValidFile,
             )],

@@ -712,6 +712,97 @@ fn the_revocation_list_reports_postmarks_after_the_revocation() {
     assert!(crl_status(&list, &other, meter_cert, pm.time).is_err());
 }
 
+/// [certs] point 5 on the card: VERIFY POSTMARK with the revocation list
+/// (P1 = 01). A postmark dated after its certificate's forced revocation
+/// gets verdict 8 and the list's number; the same postmark against an
+/// older list (before the revocation) or without a list is valid; a list
+/// the authority did not sign, or a malformed one, is refused before
+/// anything is charged (6982 / 6A80), the card unchanged.
+#[test]
+fn the_card_consults_the_revocation_list() {
+    let mut b = Bench::new(1_000);
+    let meter_cert = b.meter_cert_serial();
+    let letter = b"a letter";
+    ok(&mut b.card, Request::HashInit);
+    ok(&mut b.card, Request::HashUpdate { data: letter });
+    let postmark = ok(&mut b.card, Request::Postmark);
+    let certificate = ok(&mut b.card, Request::ReadCertificate { slot: 0 });
+    let file = [postmark, certificate].concat();
+    let before_list = b.authority.crl().unwrap();
+    b.authority.set_clock(Some(TIME - 10));
+    b.authority
+        .force_revocation("REV-1", meter_cert, KEY_COMPROMISE)
+        .unwrap();
+    let list = b.authority.crl().unwrap();
+    let number = |l: &[u8]| apdu::cmd::revoke::Crl::parse(l).unwrap().number;
+
+    let mut verify = |b: &mut Bench, list: Option<&[u8]>| {
+        ok(&mut b.card, Request::HashInit);
+        ok(&mut b.card, Request::HashUpdate { data: letter });
+        let data = [&file[..], list.unwrap_or_default()].concat();
+        let before = register(&b.status());
+        let out = send(
+            &mut b.card,
+            Request::VerifyPostmark {
+                file: &data,
+                with_crl: list.is_some(),
+            },
+        );
+        let after = register(&b.status());
+        (out, before, after)
+    };
+    let verdict = |out: &[u8]| {
+        assert_eq!(sw(out), [0x90, 0x00]);
+        apdu::cmd::verify_postmark::Verdict::parse(&out[..out.len() - 2]).unwrap()
+    };
+
+    // Revoked before the postmark's date: verdict 8, charged, list named.
+    let (out, before, after) = verify(&mut b, Some(&list));
+    let v = verdict(&out);
+    assert_eq!(v.result, Err(apdu::crypto::Invalid::Revoked));
+    assert_eq!(v.crl, Some(number(&list)));
+    assert_eq!(
+        (after.0, after.1),
+        (before.0 + v.fee, before.1 - v.fee),
+        "the verify fee is charged"
+    );
+    assert!(v.fee > 0);
+    // The older list does not name it; no list, no revocation check.
+    let v = verdict(&verify(&mut b, Some(&before_list)).0);
+    assert_eq!((v.result, v.crl), (Ok(()), Some(number(&before_list))));
+    let v = verdict(&verify(&mut b, None).0);
+    assert_eq!((v.result, v.crl), (Ok(()), None));
+
+    // A list signed by another key, an altered one, a malformed one.
+    let other = {
+        let mut buf = vec![0; 512];
+        let mut w = Writer::new(&mut buf);
+        apdu::cmd::revoke::write_crl(&mut w, b"AUTH", 99, TIME, &[], |m| {
+            apdu::crypto::sign(&p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap(), m)
+        })
+        .unwrap();
+        let n = w.len();
+        buf.truncate(n);
+        buf
+    };
+    // The last byte of the signature.
+    let mut altered = list.clone();
+    let at = altered.len() - 1;
+    altered[at] ^= 1;
+    for (bad, sw_expected) in [
+        (&other[..], [0x69, 0x82]),
+        (&altered[..], [0x69, 0x82]),
+        (&list[..list.len() - 1], [0x6A, 0x80]),
+    ] {
+        let image = b.card.store().image().to_vec();
+        let (out, before, after) = verify(&mut b, Some(bad));
+        assert_eq!(sw(&out), sw_expected, "{}", hex::encode(bad));
+        assert_eq!(before, after, "nothing charged");
+        // HASH init/update changed only volatile state.
+        assert_eq!(b.card.store().image(), &image[..], "the card is unchanged");
+    }
+}
+
 /// `meter authority crl -o FILE` and `meter verify --crl FILE`: the list
 /// number grows; a postmark made before the revocation verifies; a
 /// postmark whose certificate is revoked on the card cannot be made.
@@ -752,6 +843,25 @@ fn the_cli_publishes_and_checks_the_revocation_list() {
         .meter(["verify", "--crl", crl2.to_str().unwrap(), msg, &pm])
         .expect_code(0);
     assert!(run.stdout.starts_with("valid"), "{}", run.stdout);
+    // On the card, against the same list: valid, and the list named.
+    let run = home
+        .meter([
+            "--pin",
+            pin,
+            "verify",
+            "--on-card",
+            "--crl",
+            crl2.to_str().unwrap(),
+            msg,
+            &pm,
+        ])
+        .expect_code(0);
+    assert!(
+        run.stdout
+            .contains(&format!("against revocation list {}", n(&crl2))),
+        "{}",
+        run.stdout
+    );
     home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
 }
 
@@ -854,7 +964,13 @@ fn key_update_installs_the_next_authority_key() {
     // The old key's certificate and postmark still verify on the card.
     ok(&mut b.card, Request::HashInit);
     ok(&mut b.card, Request::HashUpdate { data: letter });
-    let verdict = ok(&mut b.card, Request::VerifyPostmark { file: &file });
+    let verdict = ok(
+        &mut b.card,
+        Request::VerifyPostmark {
+            file: &file,
+            with_crl: false,
+        },
+    );
     assert_eq!(
         verdict[..5],
         [0xE2, 0x0D, 0x80, 0x01, 0x00],

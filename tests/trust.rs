@@ -522,7 +522,7 @@ fn future_dated_postmarks_are_refused_by_every_verifier() {
     let other = funded(&mut a, 34);
     let mut other = reopen(other, &a, 34, TIME);
     let (verdict, _) =
-        reader::postmark::verify_on_card(&mut other, &mut &b"a letter"[..], &file).unwrap();
+        reader::postmark::verify_on_card(&mut other, &mut &b"a letter"[..], &file, None).unwrap();
     assert_eq!(verdict.result, Err(apdu::meter::Invalid::FutureDated));
 }
 

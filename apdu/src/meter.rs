@@ -117,5 +117,7 @@ pub mod ins {
 /// Data object tags (GET DATA P1P2 and the objects inside the answers).
 pub mod tag {
     pub use crate::cmd::get_data::tag::*;
-    pub use crate::cmd::verify_postmark::tag::{FEE, VERDICT, VERDICT_TEMPLATE};
+    pub use crate::cmd::verify_postmark::tag::{
+        CRL_NUMBER as VERDICT_CRL_NUMBER, FEE, VERDICT, VERDICT_TEMPLATE,
+    };
 }

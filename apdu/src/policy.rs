@@ -366,7 +366,10 @@ mod tests {
             Request::HashInit,
             Request::HashUpdate { data: b"d" },
             Request::Postmark,
-            Request::VerifyPostmark { file: b"f" },
+            Request::VerifyPostmark {
+                file: b"f",
+                with_crl: false,
+            },
             Request::ReadCertificate { slot: 0 },
             Request::StoreAttestation { certificate: b"c" },
             Request::ReadAttestation,

@@ -107,7 +107,15 @@ fn check(req: Request<'_>, answer: &[u8]) -> &'static str {
             check_postmark(answer);
             "postmark"
         }
-        Request::VerifyPostmark { file } => {
+        Request::VerifyPostmark { file, with_crl } => {
+            let file = if with_crl {
+                let (file, list) = apdu::cmd::verify_postmark::split(file).unwrap();
+                let crl = apdu::cmd::revoke::Crl::parse(list).unwrap();
+                assert_eq!(Verdict::parse(answer).unwrap().crl, Some(crl.number));
+                file
+            } else {
+                file
+            };
             let f = PostmarkFile::parse(file).unwrap();
             check_postmark(f.postmark.signed.raw);
             check_certificate(f.certificate.signed.raw);

@@ -210,7 +210,9 @@ impl Applet {
             Request::HashInit => hash::init(ctx),
             Request::HashUpdate { data } => hash::update(ctx, data),
             Request::Postmark => postmark::postmark(ctx),
-            Request::VerifyPostmark { file } => verify_postmark::verify_postmark(ctx, file),
+            Request::VerifyPostmark { file, with_crl } => {
+                verify_postmark::verify_postmark(ctx, file, with_crl)
+            }
             Request::ReadCertificate { slot } => read_certificate::read_certificate(ctx, slot),
             Request::StoreAttestation { certificate } => attestation::store(ctx, certificate),
             Request::ReadAttestation => attestation::read(ctx),

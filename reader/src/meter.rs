@@ -164,6 +164,9 @@ pub struct CardVerdict {
     pub result: Result<(), apdu::crypto::Invalid>,
     /// The fee charged.
     pub fee: u64,
+    /// The number of the revocation list the card consulted, if one was
+    /// sent.
+    pub crl: Option<u64>,
 }
 
 impl<T: Transport> Meter<T> {
@@ -412,13 +415,29 @@ impl<T: Transport> Meter<T> {
         self.call(Request::Postmark)
     }
 
-    /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`].
-    pub fn verify_postmark(&mut self, file: &[u8]) -> Result<CardVerdict, Error> {
-        let data = self.call(Request::VerifyPostmark { file })?;
+    /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`],
+    /// with the authority's revocation list (`7F7F`) for the card to
+    /// consult when `crl` is given.
+    pub fn verify_postmark(
+        &mut self,
+        file: &[u8],
+        crl: Option<&[u8]>,
+    ) -> Result<CardVerdict, Error> {
+        let data = match crl {
+            Some(list) => self.call(Request::VerifyPostmark {
+                file: &[file, list].concat(),
+                with_crl: true,
+            })?,
+            None => self.call(Request::VerifyPostmark {
+                file,
+                with_crl: false,
+            })?,
+        };
         let v = Verdict::parse(&data).map_err(|_| malformed("verdict"))?;
         Ok(CardVerdict {
             result: v.result,
             fee: v.fee,
+            crl: v.crl,
         })
     }
 

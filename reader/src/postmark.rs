@@ -185,19 +185,23 @@ pub fn explain(file: &[u8], why: Invalid) -> String {
 }
 
 /// Figure 4 on the card: the card hashes the message, charges the verify
-/// fee, and checks the postmark with its authority key. The PIN must have
-/// been verified.
+/// fee, and checks the postmark with its authority key, and against the
+/// authority's revocation list `crl` when given. The PIN must have been
+/// verified. The postmark's details come back when it is valid, or valid
+/// but revoked.
 pub fn verify_on_card<T: Transport>(
     meter: &mut Meter<T>,
     message: &mut impl Read,
     file: &[u8],
+    crl: Option<&[u8]>,
 ) -> Result<(CardVerdict, Option<PostmarkInfo>), Error> {
     let parsed = PostmarkFile::parse(file)
         .map_err(|e| Error::Malformed(format!("not a postmark file: {e}")))?;
     let verdict = meter.exclusive(|m| {
         hash_on_card(m, message)?;
-        m.verify_postmark(file)
+        m.verify_postmark(file, crl)
     })?;
-    let info = verdict.result.is_ok().then(|| PostmarkInfo::of(&parsed));
+    let info = matches!(verdict.result, Ok(()) | Err(apdu::crypto::Invalid::Revoked))
+        .then(|| PostmarkInfo::of(&parsed));
     Ok((verdict, info))
 }

@@ -201,7 +201,7 @@ fn card_crypto(c: &mut Criterion) {
                 m.hash_init().expect("HASH init");
                 m.hash_update(black_box(message)).expect("HASH update");
                 let verdict = m
-                    .verify_postmark(black_box(&file))
+                    .verify_postmark(black_box(&file), None)
                     .expect("VERIFY POSTMARK");
                 assert!(verdict.result.is_ok());
                 verdict

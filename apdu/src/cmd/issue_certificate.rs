@@ -63,8 +63,12 @@ pub const MAX_DAYS: u16 = 3650;
 /// Usage bits an agent may grant: not ISSUE_CERTIFICATES (no sub-agents),
 /// not AUTHORITY, not ATTESTATION.
 pub const GRANTABLE: u8 = cert::usage::POSTMARK | cert::usage::METERING | cert::usage::SIGNING;
-/// Bytes of the sealed private key: the 32-byte scalar and the ECIES overhead.
-pub const SEALED_LEN: usize = 32 + crate::ecies::OVERHEAD;
+/// Bytes of the sealed private key: the 32-byte scalar and the ECIES
+/// overhead (the 65-byte ephemeral point and the 16-byte GCM tag). The wire
+/// size does not depend on the `crypto` feature.
+pub const SEALED_LEN: usize = 32 + 65 + 16;
+#[cfg(feature = "crypto")]
+const _: () = assert!(SEALED_LEN == 32 + crate::ecies::OVERHEAD);
 /// Longest request: holder, receiver key, usage, days.
 pub const REQUEST_MAX_LEN: usize = (3 + HOLDER_MAX_LEN) + (3 + 2 + 65) + (3 + 3) + (1 + 1 + 2);
 /// Seconds in a day.

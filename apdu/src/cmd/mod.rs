@@ -118,8 +118,11 @@ pub enum Request<'a> {
     /// file is always longer than 255 bytes, so `Lc` and `Le` are extended);
     /// answers a verdict.
     VerifyPostmark {
-        /// A postmark file: postmark then signer certificate.
+        /// A postmark file: postmark then signer certificate; then, when
+        /// `with_crl`, the authority's revocation list.
         file: &'a [u8],
+        /// P1 = 01: a revocation list follows the file.
+        with_crl: bool,
     },
     /// READ CERTIFICATE: `80 3C slot 00 00`.
     ReadCertificate {
@@ -269,7 +272,7 @@ impl<'a> Request<'a> {
             Request::HashInit => hash::init_command(),
             Request::HashUpdate { data } => hash::update_command(data),
             Request::Postmark => postmark::command(),
-            Request::VerifyPostmark { file } => verify_postmark::command(file),
+            Request::VerifyPostmark { file, with_crl } => verify_postmark::command(file, with_crl),
             Request::ReadCertificate { slot } => read_certificate::command(slot),
             Request::StoreAttestation { certificate } => attestation::store_command(certificate),
             Request::ReadAttestation => attestation::read_command(),
@@ -450,7 +453,14 @@ mod tests {
             Request::HashInit,
             Request::HashUpdate { data: both },
             Request::Postmark,
-            Request::VerifyPostmark { file: both },
+            Request::VerifyPostmark {
+                file: both,
+                with_crl: false,
+            },
+            Request::VerifyPostmark {
+                file: both,
+                with_crl: true,
+            },
             Request::ReadCertificate { slot: 2 },
             Request::StoreAttestation { certificate: both },
             Request::ReadAttestation,
@@ -553,7 +563,10 @@ mod tests {
             11 => Request::HashInit,
             12 => Request::HashUpdate { data },
             13 => Request::Postmark,
-            14 => Request::VerifyPostmark { file: data },
+            14 => Request::VerifyPostmark {
+                file: data,
+                with_crl: n.is_multiple_of(2),
+            },
             15 => Request::ReadCertificate { slot: n },
             16 => Request::StoreAttestation { certificate: data },
             17 => Request::ReadAttestation,

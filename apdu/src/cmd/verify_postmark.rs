@@ -1,8 +1,14 @@
 //! VERIFY POSTMARK (proprietary): `80 32 00 00 Lc postmark-file 00` charges
 //! the certificate register and validates a postmark file on the card
 //! against the message hashed since HASH init (Figure 4); the answer is the
-//! verdict template `E2 { 80 verdict, 81 fee (u64) }`, the verdict 0 for
-//! valid, else an [`Invalid`] byte.
+//! verdict template `E2 { 80 verdict, 81 fee (u64) [, 82 list number] }`,
+//! the verdict 0 for valid, else an [`Invalid`] byte.
+//!
+//! With P1 = [`P1_WITH_CRL`] the postmark file is followed by the
+//! authority's signed revocation list (`7F7F`, [`super::revoke::Crl`]): the
+//! card checks the list under its authority key (current or previous) and
+//! answers [`Invalid::Revoked`] for a postmark dated after its
+//! certificate's revocation, and names the list it consulted (`82`).
 
 use super::{FormatError, Request};
 use crate::command::Command;
@@ -21,7 +27,13 @@ pub mod tag {
     pub const VERDICT: Tag = 0x80;
     /// Inside [`VERDICT_TEMPLATE`]: the fee charged, u64.
     pub const FEE: Tag = 0x81;
+    /// Inside [`VERDICT_TEMPLATE`]: the number of the revocation list
+    /// consulted, u64 (only when one was sent).
+    pub const CRL_NUMBER: Tag = 0x82;
 }
+
+/// P1 of VERIFY POSTMARK when a revocation list follows the postmark file.
+pub const P1_WITH_CRL: u8 = 0x01;
 
 /// The verdict byte of a valid postmark.
 pub const VALID: u8 = 0;
@@ -44,20 +56,41 @@ crate::byte_enum! {
         /// The postmark is dated ahead of the verifier's clock by more than
         /// the allowed skew: no meter can have signed it yet.
         FutureDated = 7 => "the postmark is dated ahead of the verifier's clock by more than the allowed skew",
+        /// The revocation list sent with the postmark lists its
+        /// certificate as revoked before the postmark's date.
+        Revoked = 8 => "the signer's certificate was revoked before the postmark's date",
     }
     /// What failed, for people.
     fn reason;
 }
 
 pub(crate) fn parse<'a>(cmd: &Command<'a>) -> Result<Request<'a>, StatusWord> {
-    super::p1p2_zero(cmd)?;
+    let with_crl = match (cmd.p1, cmd.p2) {
+        (0, 0) => false,
+        (P1_WITH_CRL, 0) => true,
+        _ => return Err(StatusWord::INCORRECT_P1P2),
+    };
     super::some_data(cmd.data)?;
-    Ok(Request::VerifyPostmark { file: cmd.data })
+    Ok(Request::VerifyPostmark {
+        file: cmd.data,
+        with_crl,
+    })
 }
 
-/// The VERIFY POSTMARK command carrying a postmark file.
-pub fn command(file: &[u8]) -> Command<'_> {
-    super::prop(INS, 0, file, Some(256))
+/// The VERIFY POSTMARK command carrying a postmark file, followed by a
+/// revocation list when `with_crl`.
+pub fn command(file: &[u8], with_crl: bool) -> Command<'_> {
+    super::prop(INS, if with_crl { P1_WITH_CRL } else { 0 }, file, Some(256))
+}
+
+/// Splits the data of VERIFY POSTMARK with a list: the postmark file (the
+/// postmark and the certificate, two objects) and what follows it (the
+/// list).
+pub fn split(data: &[u8]) -> Result<(&[u8], &[u8]), FormatError> {
+    let (_, rest) = crate::tlv::read(data).map_err(|_| FormatError::Malformed)?;
+    let (_, rest) = crate::tlv::read(rest).map_err(|_| FormatError::Malformed)?;
+    let file_len = data.len() - rest.len();
+    Ok(data.split_at(file_len))
 }
 
 /// The verdict template.
@@ -67,6 +100,9 @@ pub struct Verdict {
     pub result: Result<(), Invalid>,
     /// The fee charged.
     pub fee: u64,
+    /// The number of the revocation list the card consulted, if one was
+    /// sent.
+    pub crl: Option<u64>,
 }
 
 impl Verdict {
@@ -82,7 +118,11 @@ impl Verdict {
     pub fn write(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
         w.nested(tag::VERDICT_TEMPLATE, |w| {
             w.put(tag::VERDICT, &[self.byte()])?;
-            w.put_u64(tag::FEE, self.fee)
+            w.put_u64(tag::FEE, self.fee)?;
+            match self.crl {
+                Some(number) => w.put_u64(tag::CRL_NUMBER, number),
+                None => Ok(()),
+            }
         })
     }
 
@@ -96,6 +136,10 @@ impl Verdict {
         Ok(Verdict {
             result,
             fee: super::uint(c, tag::FEE, u64::MAX)?,
+            crl: match crate::tlv::find(c, tag::CRL_NUMBER) {
+                Some(_) => Some(super::uint(c, tag::CRL_NUMBER, u64::MAX)?),
+                None => None,
+            },
         })
     }
 }
@@ -108,8 +152,8 @@ mod tests {
     proptest! {
         #[test]
         fn verdict_round_trip(v in proptest::option::of(proptest::sample::select(Invalid::ALL.to_vec())),
-                              fee in any::<u64>()) {
-            let verdict = Verdict { result: v.map_or(Ok(()), Err), fee };
+                              fee in any::<u64>(), crl in any::<Option<u64>>()) {
+            let verdict = Verdict { result: v.map_or(Ok(()), Err), fee, crl };
             let mut buf = [0u8; 32];
             let mut w = Writer::new(&mut buf);
             verdict.write(&mut w).unwrap();

@@ -4,8 +4,16 @@
 //! signature, and compares the postmark's digest with the digest of the
 //! message it hashed itself (414, 416, 418); it charges the fee and answers
 //! the verdict (420, or which check failed) once the charge is committed.
+//!
+//! With a revocation list (P1 = 01), the list is checked under the
+//! authority key before anything else (a list the authority did not sign is
+//! refused with 6982, nothing charged), and a postmark that passes every
+//! other check but is dated after its certificate's revocation gets the
+//! verdict "revoked"; the answer names the list's number.
 
 use apdu::StatusWord;
+use apdu::cmd::revoke::Crl;
+use apdu::cmd::verify_postmark::{Invalid, split};
 use apdu::crypto;
 use apdu::meter::tag;
 use apdu::postmark::PostmarkFile;
@@ -20,15 +28,35 @@ use crate::{clock, funds, state};
 
 /// VERIFY POSTMARK. The dispatcher checked Personalized and the PIN; the
 /// service and register charged are the policy's.
-pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Result<usize> {
+pub fn verify_postmark<P: Platform>(
+    ctx: &mut Context<'_, P>,
+    data: &[u8],
+    with_crl: bool,
+) -> Result<usize> {
     let charge = ctx.policy.charge.ok_or(StatusWord::UNKNOWN)?;
     let register = Register::from(charge.register);
     let s = &mut *ctx.store;
+    let (file, list) = if with_crl {
+        let (file, list) = split(data).map_err(|_| StatusWord::INCORRECT_DATA)?;
+        let list = Crl::parse(list).map_err(|_| StatusWord::INCORRECT_DATA)?;
+        (file, Some(list))
+    } else {
+        (data, None)
+    };
     let file = PostmarkFile::parse(file).map_err(|_| StatusWord::INCORRECT_DATA)?;
     if !ctx.ram.hashing() {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
     }
     let authority = state::authority_key(s)?;
+    let previous = state::previous_authority_key(s)?;
+    // The list: signed by the authority, under its current key or the one
+    // a KEY UPDATE replaced.
+    if let Some(list) = &list {
+        let signed_by = |key: &_| crypto::verify_signed(&list.signed, key);
+        if !(signed_by(&authority) || previous.as_ref().is_some_and(signed_by)) {
+            return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
+        }
+    }
     // 404 / 406: funds.
     let now = clock::now(s, &*ctx.platform)?;
     let fee = funds::fee(s, charge.service)?;
@@ -42,12 +70,21 @@ pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Re
     // A certificate signed by the authority key a KEY UPDATE replaced
     // verifies under that key until it expires.
     if checked.is_err()
-        && let Some(previous) = state::previous_authority_key(s)?
+        && let Some(previous) = &previous
     {
-        let again = crypto::check_postmark_at(&file, &previous, &digest, now, crypto::DEFAULT_SKEW);
+        let again = crypto::check_postmark_at(&file, previous, &digest, now, crypto::DEFAULT_SKEW);
         if again.is_ok() {
             checked = again;
         }
+    }
+    // A postmark dated after its certificate's revocation.
+    if checked.is_ok()
+        && let Some(list) = &list
+        && list
+            .find(file.certificate.serial)
+            .is_some_and(|e| file.postmark.time > e.revoked_at)
+    {
+        checked = Err(Invalid::Revoked);
     }
     let verdict = match checked {
         Ok(()) => 0,
@@ -62,7 +99,11 @@ pub fn verify_postmark<P: Platform>(ctx: &mut Context<'_, P>, file: &[u8]) -> Re
     let mut w = Writer::new(ctx.out);
     w.nested(tag::VERDICT_TEMPLATE, |w| {
         w.put(tag::VERDICT, &[verdict])?;
-        w.put_u64(tag::FEE, fee)
+        w.put_u64(tag::FEE, fee)?;
+        match &list {
+            Some(list) => w.put_u64(tag::VERDICT_CRL_NUMBER, list.number),
+            None => Ok(()),
+        }
     })?;
     s.commit()?;
     Ok(w.len())

@@ -382,6 +382,7 @@ fn access_policy_is_checked_before_the_flow() {
         Request::Postmark,
         Request::VerifyPostmark {
             file: b"\x7F\x60\x00",
+            with_crl: false,
         },
         Request::ReadCertificate { slot: 0 },
     ];

@@ -149,7 +149,7 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     ));
 
     n.step("Figure 4 on the card: the card verifies it for its fee");
-    let (verdict, _) = postmark::verify_on_card(&mut card, &mut &message[..], &pm)?;
+    let (verdict, _) = postmark::verify_on_card(&mut card, &mut &message[..], &pm, None)?;
     ensure!(verdict.result.is_ok(), "the card rejected a valid postmark");
     n.say(format!(
         "404 funds? yes; 408 certificate ok; 414/416 digests equal; 420 valid; charged {}",
@@ -171,7 +171,7 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         }
         other => anyhow::bail!("a tampered message was not rejected: {other:?}"),
     }
-    let (verdict, _) = postmark::verify_on_card(&mut card, &mut &tampered[..], &pm)?;
+    let (verdict, _) = postmark::verify_on_card(&mut card, &mut &tampered[..], &pm, None)?;
     let why = verdict
         .result
         .err()

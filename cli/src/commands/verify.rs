@@ -90,14 +90,28 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     let result = if *on_card {
         let mut meter = g.open_meter()?;
         let (verdict, info) = g.with_pin(&mut meter, |m| {
-            postmark::verify_on_card(m, &mut message, &pm)
+            postmark::verify_on_card(m, &mut message, &pm, crl.as_deref())
         })?;
-        match (&crl, info.as_ref()) {
-            (Some(list), Some(i)) if verdict.result.is_ok() => {
-                revoked(json, list, &authority_public()?, i)? && {
-                    card_verdict(json, &verdict, info.as_ref(), &pm)?;
-                    true
+        match (verdict.result, info.as_ref(), &crl) {
+            // The card found the certificate in the list it was sent.
+            (Err(Invalid::Revoked), Some(i), Some(list)) => {
+                let entry = apdu::cmd::revoke::Crl::parse(list)
+                    .ok()
+                    .and_then(|l| l.find(i.certificate_serial));
+                match entry {
+                    Some(e) => report_revoked(
+                        json,
+                        i,
+                        e.revoked_at,
+                        e.reason,
+                        verdict.crl.unwrap_or_default(),
+                    ),
+                    None => invalid(json, Invalid::Revoked, &pm)?,
                 }
+                if !json {
+                    println!("verified on the card for {}", money::format(verdict.fee));
+                }
+                false
             }
             _ => {
                 card_verdict(json, &verdict, info.as_ref(), &pm)?;
@@ -143,6 +157,13 @@ fn revoked(json: bool, list: &[u8], key: &[u8], info: &PostmarkInfo) -> Result<b
     let CrlStatus::Revoked { revoked_at, reason } = status else {
         return Ok(true);
     };
+    report_revoked(json, info, revoked_at, reason, number);
+    Ok(false)
+}
+
+/// Reports a postmark dated after its certificate's revocation (revocation
+/// list `number`).
+fn report_revoked(json: bool, info: &PostmarkInfo, revoked_at: u64, reason: u8, number: u64) {
     if json {
         println!(
             "{}",
@@ -157,7 +178,6 @@ fn revoked(json: bool, list: &[u8], key: &[u8], info: &PostmarkInfo) -> Result<b
             time(info.time)
         );
     }
-    Ok(false)
 }
 
 fn valid(json: bool, info: &PostmarkInfo) -> Result<()> {
@@ -216,7 +236,13 @@ fn card_verdict(
                 valid(json, info)?;
             }
             if !json {
-                println!("verified on the card for {}", money::format(v.fee));
+                match v.crl {
+                    Some(n) => println!(
+                        "verified on the card for {}, against revocation list {n}",
+                        money::format(v.fee)
+                    ),
+                    None => println!("verified on the card for {}", money::format(v.fee)),
+                }
             }
         }
     }

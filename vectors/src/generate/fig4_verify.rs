@@ -35,6 +35,7 @@ fn verify_valid() -> Result<Vector> {
         v == CardVerdict {
             result: Ok(()),
             fee: VERIFY_FEE,
+            crl: None,
         },
         || format!("verdict on a valid postmark: {v:?}"),
     )?;
@@ -82,6 +83,7 @@ fn verify_tampered() -> Result<Vector> {
         v == CardVerdict {
             result: Err(Invalid::DigestMismatch),
             fee: VERIFY_FEE,
+            crl: None,
         },
         || format!("verdict on a tampered message: {v:?}"),
     )?;
@@ -146,6 +148,7 @@ fn verify_other_authority() -> Result<Vector> {
         v == CardVerdict {
             result: Err(Invalid::CertificateSignature),
             fee: VERIFY_FEE,
+            crl: None,
         },
         || format!("verdict on another authority's postmark: {v:?}"),
     )?;
@@ -243,6 +246,7 @@ fn verify_future_dated() -> Result<Vector> {
         v == CardVerdict {
             result: Err(Invalid::FutureDated),
             fee: VERIFY_FEE,
+            crl: None,
         },
         || format!("verdict on a future-dated postmark: {v:?}"),
     )?;

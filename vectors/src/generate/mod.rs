@@ -321,7 +321,7 @@ impl Session {
                 (ins::VERIFY_POSTMARK, verdict_label),
             ],
         );
-        postmark::verify_on_card(&mut self.meter, &mut &message[..], file).map(|(v, _)| v)
+        postmark::verify_on_card(&mut self.meter, &mut &message[..], file, None).map(|(v, _)| v)
     }
 
     /// The funds decision rejecting a charged command: the status before
