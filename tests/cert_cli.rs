@@ -130,6 +130,126 @@ fn cert_install_through_the_cli() {
     assert_eq!(descending(&home), before - 500);
 }
 
+/// `meter cert sign` and `meter cert authenticate` through the CLI: a
+/// signing certificate signs a file (openssl verifies the DER signature
+/// with the key `meter cert export --pem` writes) and refuses to
+/// authenticate; an authentication certificate answers a challenge and
+/// refuses to sign, each refusal one clear line, nothing charged.
+#[test]
+fn cert_sign_and_authenticate_through_the_cli() {
+    let home = Home::personalized("PB-S", "20.00");
+    let dir = home.path();
+    let pin = certmeter_tests::OWNER_PIN;
+    let mut install = |uses: &str| {
+        let code = home
+            .meter(["authority", "enroll", "erin", "--json"])
+            .expect_code(0)
+            .json()["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        home.meter([
+            "--pin", pin, "--json", "cert", "install", "--name", "erin", "--code", &code,
+            "--usage", uses,
+        ])
+        .expect_code(0)
+        .json()["slot"]
+            .as_u64()
+            .unwrap()
+            .to_string()
+    };
+    let signing = install("signing");
+    let authentication = install("authentication");
+    let list = home.meter(["cert", "list", "--json"]).expect_code(0).json();
+    assert_eq!(list[2]["uses"][0], "authentication");
+    let doc = dir.join("contract.txt");
+    std::fs::write(&doc, "I agree.").unwrap();
+    let doc_s = doc.to_str().unwrap();
+    home.meter(["--pin", pin, "cert", "sign", &signing, doc_s])
+        .expect_code(0);
+    let pem = dir.join("erin.pem");
+    home.meter([
+        "cert",
+        "export",
+        &signing,
+        "--pem",
+        "-o",
+        pem.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let ok = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(&pem)
+        .arg("-signature")
+        .arg(dir.join("contract.txt.sig"))
+        .arg(&doc)
+        .output()
+        .expect("openssl is installed by scripts/test");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    let before = descending(&home);
+    let refused = home.meter(["--pin", pin, "cert", "sign", &authentication, doc_s]);
+    assert_eq!(refused.code, 2);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("6985"), "{}", refused.stderr);
+    let challenge = "11".repeat(32);
+    let answer = home
+        .meter([
+            "--pin",
+            pin,
+            "cert",
+            "authenticate",
+            &authentication,
+            "--challenge",
+            &challenge,
+        ])
+        .expect_code(0);
+    let sig = hex::decode(answer.stdout.trim()).unwrap();
+    let cert_file = dir.join("erin.cert");
+    home.meter([
+        "cert",
+        "export",
+        &authentication,
+        "-o",
+        cert_file.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let cert = std::fs::read(&cert_file).unwrap();
+    reader::holder::check_authentication(&cert, &[0x11; 32], &sig).unwrap();
+    let refused = home.meter([
+        "--pin",
+        pin,
+        "cert",
+        "authenticate",
+        &signing,
+        "--challenge",
+        &challenge,
+    ]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("6985"), "{}", refused.stderr);
+    let short = home.meter([
+        "--pin",
+        pin,
+        "cert",
+        "authenticate",
+        &signing,
+        "--challenge",
+        "11",
+    ]);
+    assert_eq!(short.code, 2);
+    assert!(short.stderr.contains("32 bytes"), "{}", short.stderr);
+    assert_eq!(descending(&home), before, "using a key charges nothing");
+}
+
 /// `meter cert import`: the holder's own key file; the certificate listed
 /// with the `imported` mark, exactly the fee charged.
 #[test]

@@ -722,6 +722,7 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
         Request::Sign {
             slot: 1,
             digest: scratch[..32].try_into().unwrap(),
+            authenticate: false,
         },
     ];
     for n in [
@@ -1010,6 +1011,12 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::Sign {
             slot: 1,
             digest: &[0; 32],
+            authenticate: false,
+        },
+        Request::Sign {
+            slot: 1,
+            digest: &[0; 32],
+            authenticate: true,
         },
     ]
 }

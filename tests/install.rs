@@ -359,6 +359,69 @@ fn sign_only_for_signing_certificates_within_their_dates() {
 /// sealed to the card over the channel (never in clear on the wire),
 /// certified with the IMPORTED mark, exactly the fee charged; SIGN then
 /// signs with that key.
+/// [certs] point 7 through real commands: a certificate installed for
+/// AUTHENTICATION only answers challenges and signs nothing else (SIGN:
+/// 6985, the wrong use); one for SIGNING only does not authenticate
+/// (6985); one for both does both. Each answer verifies with the
+/// certificate's key; a refusal writes nothing.
+#[test]
+fn each_certificate_is_used_only_for_its_uses() {
+    let (mut meter, mut authority) = ready(3_000);
+    let mut install = |m: &mut Meter<MemoryTransport>, uses| {
+        let code = authority.enroll("erin", 86_400).unwrap();
+        reader::install::install_with_uses(m, &mut authority, "erin", uses, &code, 30).unwrap()
+    };
+    let auth_only = install(&mut meter, usage::AUTHENTICATION);
+    let sign_only = install(&mut meter, usage::SIGNING);
+    let both = install(&mut meter, usage::HOLDER);
+    let status = meter.status().unwrap();
+    let uses = |slot: u8| {
+        status
+            .certificates
+            .iter()
+            .find(|c| c.slot == slot)
+            .unwrap()
+            .usage
+    };
+    assert_eq!(
+        (uses(auth_only), uses(sign_only), uses(both)),
+        (usage::AUTHENTICATION, usage::SIGNING, usage::HOLDER)
+    );
+    let challenge = [0x5A; 32];
+    let digest = apdu::crypto::sha256(b"a contract");
+    let wrong_use = |r: Result<Vec<u8>, Error>| matches!(r, Err(Error::Card { sw }) if sw == StatusWord::CONDITIONS_NOT_SATISFIED);
+    let before = image(&mut meter);
+    assert!(
+        wrong_use(meter.sign(auth_only, &digest)),
+        "SIGN with an authentication-only key"
+    );
+    assert!(
+        wrong_use(meter.authenticate(sign_only, &challenge)),
+        "AUTHENTICATE with a signing-only key"
+    );
+    assert_eq!(image(&mut meter), before, "refusals write nothing");
+    for slot in [auth_only, both] {
+        let answer = reader::holder::authenticate(&mut meter, slot, &challenge).unwrap();
+        let cert = meter.read_certificate(slot).unwrap();
+        reader::holder::check_authentication(&cert, &challenge, &answer).unwrap();
+        // Not a signature of the bare challenge, nor of another challenge.
+        let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(
+            apdu::cert::Certificate::parse(&cert).unwrap().public_key,
+        )
+        .unwrap();
+        let sig = p256::ecdsa::Signature::from_der(&answer).unwrap();
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        assert!(vk.verify_prehash(&challenge, &sig).is_err());
+        assert!(reader::holder::check_authentication(&cert, &[0x5B; 32], &answer).is_err());
+    }
+    // The relying party refuses an answer from a certificate without the use.
+    let cert = meter.read_certificate(sign_only).unwrap();
+    let answer = reader::holder::authenticate(&mut meter, both, &challenge).unwrap();
+    assert!(reader::holder::check_authentication(&cert, &challenge, &answer).is_err());
+    meter.sign(both, &digest).unwrap();
+    meter.sign(sign_only, &digest).unwrap();
+}
+
 #[test]
 fn import_marks_the_certificate_and_keeps_the_key_off_the_wire() {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;

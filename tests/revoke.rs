@@ -736,7 +736,7 @@ fn the_card_consults_the_revocation_list() {
     let list = b.authority.crl().unwrap();
     let number = |l: &[u8]| apdu::cmd::revoke::Crl::parse(l).unwrap().number;
 
-    let mut verify = |b: &mut Bench, list: Option<&[u8]>| {
+    let verify = |b: &mut Bench, list: Option<&[u8]>| {
         ok(&mut b.card, Request::HashInit);
         ok(&mut b.card, Request::HashUpdate { data: letter });
         let data = [&file[..], list.unwrap_or_default()].concat();

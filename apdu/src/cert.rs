@@ -69,6 +69,13 @@ pub mod usage {
     /// about its own keys. Only the issuer root certifies a key with this
     /// bit, and the certificate's holder is the chip id (16 hex digits).
     pub const ATTESTATION: u8 = 0x20;
+    /// The key authenticates its holder: it answers a relying party's
+    /// challenge (SIGN with P1 `03`, [`crate::cmd::install::P1_AUTHENTICATE`])
+    /// and signs nothing else.
+    pub const AUTHENTICATION: u8 = 0x40;
+    /// The uses a holder's certificate (Figure 5) may have: signing,
+    /// authentication, or both.
+    pub const HOLDER: u8 = SIGNING | AUTHENTICATION;
     /// [certs] install: not a use but a mark: the key was supplied by the
     /// holder and imported into the card (`meter cert import`, Figure 5's
     /// lower-assurance variant), not generated on it.

@@ -350,7 +350,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 30] {
+    fn every_request() -> [Request<'static>; 31] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -391,6 +391,12 @@ mod tests {
             Request::Sign {
                 slot: 1,
                 digest: &[0; 32],
+                authenticate: false,
+            },
+            Request::Sign {
+                slot: 1,
+                digest: &[0; 32],
+                authenticate: true,
             },
         ]
     }

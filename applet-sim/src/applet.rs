@@ -231,7 +231,11 @@ impl Applet {
             Request::ChannelMessage { sealed } => channel::message(ctx, sealed),
             Request::InstallKey { sealed } => install::key(ctx, sealed),
             Request::InstallCertificate { sealed } => install::install(ctx, sealed),
-            Request::Sign { slot, digest } => sign::sign(ctx, slot, digest),
+            Request::Sign {
+                slot,
+                digest,
+                authenticate,
+            } => sign::sign(ctx, slot, digest, authenticate),
         }
     }
 }

@@ -59,9 +59,9 @@ impl Authority {
         uses: u8,
         import: Option<&[u8; 32]>,
     ) -> Result<Vec<u8>, AuthorityError> {
-        if uses == 0 || uses & !usage::SIGNING != 0 {
+        if uses == 0 || uses & !usage::HOLDER != 0 {
             return Err(invalid(
-                "a holder's certificate may only have the SIGNING use",
+                "a holder's certificate may only have the SIGNING and AUTHENTICATION uses",
             ));
         }
         let (channel, _) = self.channel_with(id)?;
@@ -106,9 +106,9 @@ impl Authority {
         let request =
             CertificateRequest::parse(&plain).map_err(|e| invalid(format!("request: {e}")))?;
         let uses = request.body.usage;
-        if uses & usage::SIGNING == 0 || uses & !(usage::SIGNING | usage::IMPORTED) != 0 {
+        if uses & usage::HOLDER == 0 || uses & !(usage::HOLDER | usage::IMPORTED) != 0 {
             return Err(invalid(
-                "a holder's certificate may only have the SIGNING use",
+                "a holder's certificate may only have the SIGNING and AUTHENTICATION uses",
             ));
         }
         let key = VerifyingKey::from_sec1_bytes(request.body.public_key)

@@ -21,7 +21,28 @@ pub fn install<T: Transport, A: AuthorityService + ?Sized>(
     code: &str,
     valid_days: u32,
 ) -> Result<u8, Error> {
-    run(meter, authority, holder, code, valid_days, None)
+    run(
+        meter,
+        authority,
+        holder,
+        usage::SIGNING,
+        code,
+        valid_days,
+        None,
+    )
+}
+
+/// [`install`] with the certificate's `uses` ([`usage::HOLDER`] bits:
+/// SIGNING, AUTHENTICATION or both).
+pub fn install_with_uses<T: Transport, A: AuthorityService + ?Sized>(
+    meter: &mut Meter<T>,
+    authority: &mut A,
+    holder: &str,
+    uses: u8,
+    code: &str,
+    valid_days: u32,
+) -> Result<u8, Error> {
+    run(meter, authority, holder, uses, code, valid_days, None)
 }
 
 /// `meter cert import`, the lower-assurance variant: as [`install`], but
@@ -40,6 +61,7 @@ pub fn import<T: Transport, A: AuthorityService + ?Sized>(
         meter,
         authority,
         holder,
+        usage::SIGNING,
         code,
         valid_days,
         Some(private_key),
@@ -50,6 +72,7 @@ fn run<T: Transport, A: AuthorityService + ?Sized>(
     meter: &mut Meter<T>,
     authority: &mut A,
     holder: &str,
+    uses: u8,
     code: &str,
     valid_days: u32,
     private_key: Option<&[u8; 32]>,
@@ -74,8 +97,8 @@ fn run<T: Transport, A: AuthorityService + ?Sized>(
         let id = crate::channel::open(meter, authority)?;
         // 510 / 512.
         let key_request = match private_key {
-            None => authority.install_key_request(id, holder, usage::SIGNING)?,
-            Some(k) => authority.install_key_request_imported(id, holder, usage::SIGNING, k)?,
+            None => authority.install_key_request(id, holder, uses)?,
+            Some(k) => authority.install_key_request_imported(id, holder, uses, k)?,
         };
         let request = meter.install_key(&key_request)?;
         // 514 / 516, 518.

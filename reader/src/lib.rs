@@ -30,6 +30,7 @@ pub mod channel;
 pub mod error;
 pub mod exchange;
 pub mod export;
+pub mod holder;
 pub mod install;
 pub mod manufacture;
 pub mod meter;

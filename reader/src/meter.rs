@@ -364,7 +364,22 @@ impl<T: Transport> Meter<T> {
 
     /// SIGN: `digest` signed with the key installed in `slot` (`r || s`).
     pub fn sign(&mut self, slot: u8, digest: &[u8; 32]) -> Result<Vec<u8>, Error> {
-        self.call(Request::Sign { slot, digest })
+        self.call(Request::Sign {
+            slot,
+            digest,
+            authenticate: false,
+        })
+    }
+
+    /// AUTHENTICATE: the `challenge` answered with the key installed in
+    /// `slot`, a signature (`r || s`) of
+    /// [`apdu::cmd::install::authentication_digest`] of it.
+    pub fn authenticate(&mut self, slot: u8, challenge: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Sign {
+            slot,
+            digest: challenge,
+            authenticate: true,
+        })
     }
 
     /// SYNC with the authority's signed time and policy.

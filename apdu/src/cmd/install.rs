@@ -20,6 +20,10 @@
 //!   installed with the certificate in `slot`; only for a certificate whose
 //!   uses include SIGNING (`6985`) and within its dates by the card's clock
 //!   (`6985`); `6A88` for a slot without an installed key.
+//! - AUTHENTICATE: `80 EC 03 slot 20 challenge 00`: the same, for a
+//!   certificate whose uses include AUTHENTICATION, over
+//!   [`authentication_digest`] of the 32-byte challenge (a fixed context
+//!   first, so an answer is never a signature of the bare challenge).
 //!
 //! ```text
 //! 7F79 certificate request                       card -> authority (sealed)
@@ -44,6 +48,11 @@ pub const P1_KEY: u8 = 0x00;
 pub const P1_CERTIFICATE: u8 = 0x01;
 /// P1: SIGN a digest with the key of the certificate in slot P2.
 pub const P1_SIGN: u8 = 0x02;
+/// P1: AUTHENTICATE, answering a challenge with the key of the
+/// certificate in slot P2.
+pub const P1_AUTHENTICATE: u8 = 0x03;
+/// What AUTHENTICATE puts before the challenge it hashes.
+pub const AUTHENTICATION_CONTEXT: &[u8] = b"certmeter authentication v1\0";
 /// Bytes of the digest SIGN signs (SHA-256).
 pub const DIGEST_LEN: usize = 32;
 
@@ -66,11 +75,12 @@ pub const SLOT: Tag = 0x80;
 pub const HOLDER_MAX_LEN: usize = 64;
 
 pub(crate) fn parse<'a>(cmd: &Command<'a>) -> Result<Request<'a>, StatusWord> {
-    if cmd.p1 == P1_SIGN {
+    if cmd.p1 == P1_SIGN || cmd.p1 == P1_AUTHENTICATE {
         return match cmd.data.try_into() {
             Ok(digest) => Ok(Request::Sign {
                 slot: cmd.p2,
                 digest,
+                authenticate: cmd.p1 == P1_AUTHENTICATE,
             }),
             Err(_) => Err(StatusWord::WRONG_LENGTH),
         };
@@ -97,15 +107,30 @@ pub fn certificate_command(sealed: &[u8]) -> Command<'_> {
 }
 
 /// The SIGN command: `digest` signed with the key of slot `slot`.
-pub fn sign_command(slot: u8, digest: &[u8; DIGEST_LEN]) -> Command<'_> {
+pub fn sign_command(slot: u8, digest: &[u8; DIGEST_LEN], authenticate: bool) -> Command<'_> {
     Command::new(
         super::CLA_PROPRIETARY,
         INS,
-        P1_SIGN,
+        if authenticate {
+            P1_AUTHENTICATE
+        } else {
+            P1_SIGN
+        },
         slot,
         digest,
         Some(256),
     )
+}
+
+/// What AUTHENTICATE signs for a challenge: SHA-256 of
+/// [`AUTHENTICATION_CONTEXT`] then the challenge.
+#[cfg(feature = "crypto")]
+pub fn authentication_digest(challenge: &[u8; DIGEST_LEN]) -> [u8; DIGEST_LEN] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(AUTHENTICATION_CONTEXT);
+    h.update(challenge);
+    h.finalize().into()
 }
 
 /// The signed fields of a certificate request.

@@ -211,12 +211,16 @@ pub enum Request<'a> {
         /// `counter || ciphertext || tag`.
         sealed: &'a [u8],
     },
-    /// SIGN: a digest signed with an installed holder key.
+    /// SIGN: a digest signed with an installed holder key (P1 `02`), or
+    /// AUTHENTICATE: a challenge answered with it (P1 `03`).
     Sign {
         /// The certificate slot.
         slot: u8,
-        /// The SHA-256 digest.
+        /// The SHA-256 digest, or the challenge.
         digest: &'a [u8; install::DIGEST_LEN],
+        /// AUTHENTICATE: the certificate must allow AUTHENTICATION, and
+        /// the card signs [`install::authentication_digest`] of `digest`.
+        authenticate: bool,
     },
 }
 
@@ -289,7 +293,11 @@ impl<'a> Request<'a> {
             Request::ChannelMessage { sealed } => channel::message_command(sealed),
             Request::InstallKey { sealed } => install::key_command(sealed),
             Request::InstallCertificate { sealed } => install::certificate_command(sealed),
-            Request::Sign { slot, digest } => install::sign_command(slot, digest),
+            Request::Sign {
+                slot,
+                digest,
+                authenticate,
+            } => install::sign_command(slot, digest, authenticate),
         }
     }
 
@@ -346,8 +354,19 @@ impl core::fmt::Display for Name<'_> {
             Request::ChannelMessage { .. } => "CHANNEL MESSAGE",
             Request::InstallKey { .. } => "INSTALL KEY",
             Request::InstallCertificate { .. } => "INSTALL CERTIFICATE",
-            Request::Sign { slot, .. } => {
+            Request::Sign {
+                slot,
+                authenticate: false,
+                ..
+            } => {
                 return write!(f, "SIGN with the key of slot {slot}");
+            }
+            Request::Sign {
+                slot,
+                authenticate: true,
+                ..
+            } => {
+                return write!(f, "AUTHENTICATE with the key of slot {slot}");
             }
         })
     }
@@ -479,6 +498,12 @@ mod tests {
             Request::Sign {
                 slot: 1,
                 digest: &[3; 32],
+                authenticate: false,
+            },
+            Request::Sign {
+                slot: 1,
+                digest: &[3; 32],
+                authenticate: true,
             },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));

@@ -25,8 +25,8 @@ use crate::records::Counters;
 use crate::state::{ChannelState, PendingInstall};
 use crate::{certificates, clock, funds, keys, signing, state};
 
-/// The uses a holder's key may have: signing only.
-const HOLDER_USES: u8 = usage::SIGNING;
+/// The uses a holder's key may have: signing, authentication, or both.
+const HOLDER_USES: u8 = usage::HOLDER;
 
 fn channel_error(e: apdu::channel::ChannelError) -> Error {
     Error::Status(e.into())

@@ -54,12 +54,41 @@ pub enum CertCommand {
         /// The holder's one-time enrollment code.
         #[arg(long)]
         code: String,
-        /// Authorized uses (only `signing`).
-        #[arg(long = "usage", default_value = "signing")]
+        /// Authorized uses: `signing`, `authentication` (repeat or separate
+        /// with commas for both).
+        #[arg(long = "usage", default_value = "signing", value_delimiter = ',')]
         usage: Vec<String>,
         /// Days the certificate is valid.
         #[arg(long, default_value_t = 365)]
         valid_days: u32,
+    },
+    /// Sign a file with the key of a holder certificate (Figure 5): the
+    /// card signs its SHA-256 digest, only if the certificate allows
+    /// `signing` and is within its dates. The DER signature goes to
+    /// FILE.sig (or -o), for `openssl dgst -sha256 -verify KEY.pem
+    /// -signature FILE.sig FILE` with `meter cert export SLOT --pem`.
+    Sign {
+        /// The certificate slot, 1 to 3.
+        slot: u8,
+        /// The file to sign.
+        file: PathBuf,
+        /// Where to write the signature (default FILE.sig).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Answer a relying party's challenge with the key of a holder
+    /// certificate that allows `authentication` (the card signs SHA-256 of
+    /// "certmeter authentication v1\0" and the challenge). Prints the DER
+    /// signature as hex, or writes it to -o.
+    Authenticate {
+        /// The certificate slot, 1 to 3.
+        slot: u8,
+        /// The challenge: 32 bytes as 64 hex digits.
+        #[arg(long)]
+        challenge: String,
+        /// Where to write the signature (DER).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Import a holder's own private key with a certificate (Figure 5,
     /// lower assurance): the key goes to the card only sealed over the
@@ -88,6 +117,14 @@ pub fn run(g: &Global, command: &CertCommand) -> Result<ExitCode> {
         CertCommand::Revoke { slot, reason } => return super::cert_revoke::run(g, *slot, reason),
         CertCommand::ApplyRevocations => return super::cert_revoke::apply(g),
         CertCommand::List => return super::cert_list::run(g),
+        CertCommand::Sign { slot, file, output } => {
+            return super::cert_sign::sign(g, *slot, file, output.as_ref());
+        }
+        CertCommand::Authenticate {
+            slot,
+            challenge,
+            output,
+        } => return super::cert_sign::authenticate(g, *slot, challenge, output.as_ref()),
         CertCommand::Install {
             name,
             code,

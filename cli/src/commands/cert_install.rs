@@ -20,8 +20,11 @@ pub fn parse_usage(names: &[String]) -> Result<u8> {
     for n in names {
         match n.as_str() {
             "signing" => bits |= usage::SIGNING,
+            "authentication" => bits |= usage::AUTHENTICATION,
             other => {
-                bail!("unknown use {other:?}: a holder's certificate may only be for `signing`")
+                bail!(
+                    "unknown use {other:?}: a holder's certificate may be for `signing` and `authentication`"
+                )
             }
         }
     }
@@ -72,9 +75,6 @@ fn run_with(
     import: Option<&[u8; 32]>,
 ) -> Result<ExitCode> {
     let bits = parse_usage(uses)?;
-    if bits != usage::SIGNING {
-        bail!("a holder's certificate may only be for `signing`");
-    }
     let mut authority = g.open_authority()?;
     let mut meter = g.open_meter()?;
     let serial = meter
@@ -87,7 +87,9 @@ fn run_with(
             reader::channel::register(m, &mut authority)?;
         }
         match import {
-            None => reader::install::install(m, &mut authority, name, code, valid_days),
+            None => {
+                reader::install::install_with_uses(m, &mut authority, name, bits, code, valid_days)
+            }
             Some(k) => reader::install::import(m, &mut authority, name, code, valid_days, k),
         }
     })?;

@@ -13,13 +13,14 @@ use reader::meter::CertificateInfo;
 use crate::global::Global;
 
 /// The authorized-use bits by name, in bit order.
-const USES: [(u8, &str); 7] = [
+const USES: [(u8, &str); 8] = [
     (usage::POSTMARK, "postmark"),
     (usage::ISSUE_CERTIFICATES, "issue-certificates"),
     (usage::METERING, "metering"),
     (usage::SIGNING, "signing"),
     (usage::AUTHORITY, "authority"),
     (usage::ATTESTATION, "attestation"),
+    (usage::AUTHENTICATION, "authentication"),
     (usage::IMPORTED, "imported"),
 ];
 

@@ -13,6 +13,7 @@ pub mod cert_issue;
 pub mod cert_list;
 pub mod cert_open;
 pub mod cert_revoke;
+pub mod cert_sign;
 pub mod demo;
 pub mod load;
 pub mod personalize;
