@@ -46,7 +46,7 @@ fn sealed(
 
 /// Personalized with `funds`, the channel open, the key request sealed.
 fn start(name: &'static str, funds: u64) -> Result<(Session, AuthorityChannel, Vec<u8>)> {
-    let (s, at, request, _) = start_with_authority(name, funds)?;
+    let (s, at, request, _) = start_with_authority(name, funds, usage::SIGNING)?;
     Ok((s, at, request))
 }
 
@@ -54,13 +54,14 @@ fn start(name: &'static str, funds: u64) -> Result<(Session, AuthorityChannel, V
 fn start_with_authority(
     name: &'static str,
     funds: u64,
+    uses: u8,
 ) -> Result<(Session, AuthorityChannel, Vec<u8>, authority::Authority)> {
     let (mut s, authority) = personalized(name, funds)?;
     let mut at = super::channel::open_channel(&mut s)?;
     let request = sealed(name, &mut at, |w| {
         w.nested(KEY_REQUEST, |w| {
             w.put(HOLDER, HOLDER_NAME)?;
-            w.put(USAGE, &[usage::SIGNING])
+            w.put(USAGE, &[uses])
         })
     })?;
     Ok((s, at, request, authority))
@@ -100,7 +101,17 @@ pub(super) fn installed(
     funds: u64,
     expiry: u64,
 ) -> Result<(Session, authority::Authority)> {
-    let (mut s, mut at, request, authority) = start_with_authority(name, funds)?;
+    installed_for(name, funds, expiry, usage::SIGNING)
+}
+
+/// [`installed`], the certificate for `uses`.
+pub(super) fn installed_for(
+    name: &'static str,
+    funds: u64,
+    expiry: u64,
+    uses: u8,
+) -> Result<(Session, authority::Authority)> {
+    let (mut s, mut at, request, authority) = start_with_authority(name, funds, uses)?;
     let before = funds_now(&mut s)?;
     s.phase(
         "Figure 5, 504/510/512: funds suffice; the card generates the holder's key pair (its private key stays on the card) and answers the certificate request signed by it, sealed",
@@ -122,7 +133,7 @@ pub(super) fn installed(
         holder: HOLDER_NAME,
         serial: 2,
         public_key: req.body.public_key,
-        usage: usage::SIGNING,
+        usage: uses,
         effective: time,
         expiry,
     }

@@ -4,7 +4,9 @@
 //! meter key signs postmarks only): 6A88. sign-expired: alice's SIGNING
 //! certificate (Figure 5) signs while valid, and is refused once the
 //! card's clock, advanced by an authority contact, has passed its expiry:
-//! 6985. Neither refusal writes or charges anything.
+//! 6985. sign-wrong-use: a certificate for AUTHENTICATION only answers a
+//! challenge (AUTHENTICATE) and is refused for SIGN: 6985, the wrong use.
+//! No refusal writes or charges anything.
 
 use apdu::StatusWord;
 use apdu::meter::{RegisterId, ins};
@@ -16,7 +18,7 @@ use crate::Vector;
 const DIGEST: [u8; 32] = [0x5A; 32];
 
 pub(super) fn vectors() -> Result<Vec<Vector>> {
-    Ok(vec![meter_slot()?, expired()?])
+    Ok(vec![meter_slot()?, expired()?, wrong_use()?])
 }
 
 /// `SIGN slot` refused with `sw`; the status before and after the same.
@@ -100,6 +102,36 @@ fn expired() -> Result<Vector> {
             "{PREAMBLE} with {}; a SIGNING certificate for alice valid one day is installed in slot 1 (Figure 5). SIGN signs \
              while it is valid; a load of 0.50 two days later advances the card's secure clock past its expiry, and SIGN is \
              then refused with 6985, the status unchanged.",
+            money(1_000)
+        ),
+    ))
+}
+
+fn wrong_use() -> Result<Vector> {
+    const NAME: &str = "sign-wrong-use";
+    let (mut s, _) = super::install::installed_for(
+        NAME,
+        1_000,
+        CARD.time + 365 * DAY,
+        apdu::cert::usage::AUTHENTICATION,
+    )?;
+    s.phase(
+        "AUTHENTICATE with slot 1: alice's AUTHENTICATION certificate and key answer the challenge (a signature of SHA-256(\"certmeter authentication v1\\0\" || challenge)); nothing is charged",
+        &[],
+    );
+    s.meter.authenticate(1, &DIGEST)?;
+    refused(
+        &mut s,
+        1,
+        StatusWord::CONDITIONS_NOT_SATISFIED,
+        "SIGN with slot 1: the certificate allows AUTHENTICATION, not SIGNING: the wrong use, refused, 6985",
+    )?;
+    Ok(s.finish(
+        "Figure 5",
+        format!(
+            "{PREAMBLE} with {}; a certificate for AUTHENTICATION only is installed for alice in slot 1 (Figure 5). \
+             AUTHENTICATE answers a challenge with its key; SIGN with it is the wrong use and is refused with 6985, \
+             changing nothing.",
             money(1_000)
         ),
     ))
