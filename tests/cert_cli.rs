@@ -140,7 +140,7 @@ fn cert_sign_and_authenticate_through_the_cli() {
     let home = Home::personalized("PB-S", "20.00");
     let dir = home.path();
     let pin = certmeter_tests::OWNER_PIN;
-    let mut install = |uses: &str| {
+    let install = |uses: &str| {
         let code = home
             .meter(["authority", "enroll", "erin", "--json"])
             .expect_code(0)
