@@ -281,6 +281,11 @@ fn revoke_with_payment_624() {
     let after = b.status();
     assert_eq!(register(&after), (a0 + FEE, d0 - FEE, p0 + 1));
     assert_eq!(c.body.ascending, a0 + FEE);
+    // The card itself reports the revocation, slot by slot.
+    assert!(before.revoked.is_empty(), "none revoked before");
+    assert_eq!(after.revoked, [None, Some(SUPERSEDED), None, None]);
+    let revoked: Vec<_> = after.certificates.iter().map(|c| c.revoked).collect();
+    assert_eq!(revoked, [None, Some(SUPERSEDED)]);
     assert_eq!(
         b.authority.confirm_revocation(&conf).unwrap(),
         PaymentState::Paid
@@ -585,6 +590,12 @@ fn the_cli_revokes_and_forces() {
         "superseded",
     ])
     .expect_code(0);
+    // Recorded by the authority, not yet applied: the card still has it.
+    let list = home.meter(["cert", "list", "--json"]).expect_code(0).json();
+    assert_eq!(
+        list[0]["status"],
+        "valid, revocation pending at the next contact (reason 4)"
+    );
     let before = home.meter(["status", "--json"]).expect_code(0).json();
     let run = home.meter(["cert", "apply-revocations"]).expect_code(0);
     assert!(
@@ -594,6 +605,10 @@ fn the_cli_revokes_and_forces() {
     );
     let after = home.meter(["status", "--json"]).expect_code(0).json();
     assert_eq!(desc(&before), desc(&after), "forced: nothing charged");
+    // Applied: the card reports it.
+    assert_eq!(after["revoked"][0], 4);
+    let list = home.meter(["cert", "list", "--json"]).expect_code(0).json();
+    assert_eq!(list[0]["status"], "revoked (reason 4)");
     home.meter(["--pin", pin, "postmark", msg]).expect_code(2);
 }
 

@@ -97,6 +97,9 @@ pub struct Status {
     pub service: Option<ServiceInfo>,
     /// The certificates stored on the card (filled by [`Meter::status`]).
     pub certificates: Vec<CertificateInfo>,
+    /// Per certificate slot, the RFC 5280 reason of a certificate revoked
+    /// on the card (Figure 6, 616); empty when none is.
+    pub revoked: Vec<Option<u8>>,
 }
 
 /// The service template of the status: the last authority contact, the
@@ -155,6 +158,8 @@ pub struct CertificateInfo {
     pub expiry: u64,
     /// Authorized-use bits.
     pub usage: u8,
+    /// Revoked on the card (Figure 6, 616), with this RFC 5280 reason.
+    pub revoked: Option<u8>,
 }
 
 /// What VERIFY POSTMARK answered.
@@ -243,6 +248,9 @@ impl<T: Transport> Meter<T> {
         let mut status = parse_status(&data)?;
         if status.certificate_slots.used > 0 {
             status.certificates = self.certificates(status.certificate_slots.capacity)?;
+        }
+        for c in &mut status.certificates {
+            c.revoked = status.revoked.get(usize::from(c.slot)).copied().flatten();
         }
         Ok(status)
     }
@@ -495,6 +503,7 @@ impl<T: Transport> Meter<T> {
                 effective: c.effective,
                 expiry: c.expiry,
                 usage: c.usage,
+                revoked: None,
             });
         }
         Ok(out)
@@ -574,6 +583,12 @@ fn parse_status(data: &[u8]) -> Result<Status, Error> {
             ),
         }),
         certificates: Vec::new(),
+        revoked: t
+            .revoked
+            .unwrap_or_default()
+            .iter()
+            .map(|&r| r.checked_sub(1))
+            .collect(),
     })
 }
 

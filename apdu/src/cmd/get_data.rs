@@ -72,6 +72,10 @@ pub mod tag {
     /// Inside [`STATUS`]: the owner PIN is still the transport PIN (1) or
     /// was changed (0), one byte.
     pub const TRANSPORT_PIN: Tag = 0x9F02;
+    /// Inside [`STATUS`]: the certificates revoked on the card (Figure 6,
+    /// 616), one byte per slot: 0 not revoked, else the RFC 5280 reason
+    /// code + 1. Present only when one is revoked.
+    pub const REVOKED: Tag = 0x9F03;
     /// Inside [`STATUS`]: the service template, once an authority contact
     /// set a policy: `A7 { 80 last contact (u64), A8 policy, 84 charged
     /// operations since (u32), 85 state (1) }`.
@@ -406,6 +410,9 @@ pub struct StatusTemplate<'a> {
     /// The service policy and where the card stands in it, once an
     /// authority contact set one.
     pub service: Option<ServiceStatus>,
+    /// Per certificate slot, 0 or the revocation reason + 1 ([`tag::REVOKED`]),
+    /// when a certificate is revoked.
+    pub revoked: Option<&'a [u8]>,
 }
 
 impl<'a> StatusTemplate<'a> {
@@ -434,6 +441,9 @@ impl<'a> StatusTemplate<'a> {
             w.put(tag::TRANSPORT_PIN, &[u8::from(self.transport_pin)])?;
             if let Some(service) = &self.service {
                 service.write(w)?;
+            }
+            if let Some(revoked) = self.revoked {
+                w.put(tag::REVOKED, revoked)?;
             }
             // Used bytes in the upper half, capacity in the lower.
             self.memory.write(w, tag::MEMORY, false)
@@ -467,6 +477,7 @@ impl<'a> StatusTemplate<'a> {
             postmarks: u32_field(tag::POSTMARKS)?,
             transport_pin: tlv::find(c, tag::TRANSPORT_PIN) == Some(&[1][..]),
             service: ServiceStatus::parse(c)?,
+            revoked: tlv::find(c, tag::REVOKED),
         })
     }
 }
@@ -540,6 +551,7 @@ mod tests {
             (pin_tries, meter_key, authority_keys) in (any::<u8>(), any::<bool>(), any::<u8>()),
             transport_pin in any::<bool>(),
             service in proptest::option::of((any::<u64>(), any::<[u32; 4]>(), 0u8..4)),
+            revoked in proptest::option::of(any::<[u8; 4]>()),
             (certificate_slots, memory) in (budget(), budget()),
         ) {
             let s = StatusTemplate {
@@ -567,6 +579,7 @@ mod tests {
                     debits,
                     state: ServiceState::from_byte(state).unwrap(),
                 }),
+                revoked: revoked.as_ref().map(|r| &r[..]),
             };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);

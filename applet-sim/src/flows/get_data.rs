@@ -92,6 +92,10 @@ fn status(s: &Store, p: &impl Platform, w: &mut Writer<'_>) -> Result<()> {
         if let Some(service) = &service {
             service.write(w)?;
         }
+        let revoked = layout::REVOKED.read(s).unwrap_or(&[]);
+        if revoked.iter().any(|&r| r != 0) {
+            w.put(tag::REVOKED, revoked)?;
+        }
         // Used bytes in the upper half, capacity in the lower.
         w.put_u64(
             tag::MEMORY,

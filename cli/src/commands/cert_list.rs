@@ -43,14 +43,21 @@ pub fn validity(c: &CertificateInfo, now: u64) -> &'static str {
     }
 }
 
-/// `revoked` (with the RFC 5280 reason code) when `authority` recorded the
-/// certificate's confirmed revocation, else the validity by the card clock.
+/// `revoked` (with the RFC 5280 reason code) when the card says so; a
+/// revocation the local `authority` recorded but the card has not applied
+/// yet (a forced one, applied at the next contact) as pending; else the
+/// validity by the card clock.
 fn state(c: &CertificateInfo, now: u64, authority: Option<&authority::Authority>) -> String {
-    let revoked = authority
-        .and_then(|a| a.revocation(c.serial).ok().flatten())
-        .filter(|r| r.confirmed_at.is_some());
-    match revoked {
-        Some(r) => format!("revoked (reason {})", r.reason),
+    if let Some(reason) = c.revoked {
+        return format!("revoked (reason {reason})");
+    }
+    let recorded = authority.and_then(|a| a.revocation(c.serial).ok().flatten());
+    match recorded {
+        Some(r) => format!(
+            "{}, revocation pending at the next contact (reason {})",
+            validity(c, now),
+            r.reason
+        ),
         None => validity(c, now).to_owned(),
     }
 }
@@ -127,6 +134,7 @@ mod tests {
             effective: 10,
             expiry: 20,
             usage: 0,
+            revoked: None,
         };
         assert_eq!(validity(&c, 9), "not yet valid");
         assert_eq!(validity(&c, 10), "valid");
