@@ -340,6 +340,9 @@ fn demo_runs() {
         "The revocation list",
         "revoked (keyCompromise)",
         "is not on the list: good",
+        "CA key update: the authority rolls its key over",
+        "a SYNC signed by the new key: accepted",
+        "still verifies until its certificate expires",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }

@@ -189,6 +189,86 @@ impl AuthorityService for Busy {
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
         AuthorityService::confirm_revocation(&mut self.inner, confirmation)
     }
+
+    fn key_update_for(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Option<Vec<u8>>, ServiceError> {
+        AuthorityService::key_update_for(&mut self.inner, serial, chip_id, challenge)
+    }
+
+    fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError> {
+        AuthorityService::key_updated(&mut self.inner, serial)
+    }
+
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
+        AuthorityService::channel_nonce(&mut self.inner, serial)
+    }
+
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), ServiceError> {
+        AuthorityService::register_channel_key(&mut self.inner, serial, registration)
+    }
+
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), ServiceError> {
+        AuthorityService::open_channel(&mut self.inner, serial, request)
+    }
+
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::channel_confirm(&mut self.inner, channel)
+    }
+
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
+        AuthorityService::channel_confirmed(&mut self.inner, channel, answer)
+    }
+
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::install_key_request(&mut self.inner, channel, holder, uses)
+    }
+
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::install_issue(&mut self.inner, channel, request, code, valid_days)
+    }
+
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
+        AuthorityService::install_confirm(&mut self.inner, channel, answer)
+    }
+
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::install_key_request_imported(
+            &mut self.inner,
+            channel,
+            holder,
+            uses,
+            private_key,
+        )
+    }
 }
 
 fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {

@@ -208,14 +208,25 @@ pub trait AuthorityService {
     /// Figure 6, 622: records the card's signed revocation confirmation
     /// (7F7E): time, reason and payment state.
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError>;
-    // [certs] the card-authority channel (Figure 5, 508). The default
-    // implementations refuse: an authority without the channel.
+
+    /// [certs] point 6: the key update meter `serial` on chip `chip_id`
+    /// needs after a rollover, answering its `challenge` (`7F51`, signed
+    /// by the key the card holds), or `None` when it holds the current key.
+    fn key_update_for(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Option<Vec<u8>>, ServiceError>;
+
+    /// Records that meter `serial` took the key update: it holds the
+    /// current key.
+    fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError>;
+
+    // [certs] the card-authority channel (Figure 5, 508).
 
     /// A fresh nonce for meter `serial`'s channel key registration.
-    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
-        let _ = serial;
-        Err(no_channel())
-    }
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError>;
 
     /// Records meter `serial`'s static channel key from the card's
     /// registration `7F78` (signed by its meter key over the nonce).
@@ -223,10 +234,7 @@ pub trait AuthorityService {
         &mut self,
         serial: &str,
         registration: &[u8],
-    ) -> Result<(), ServiceError> {
-        let _ = (serial, registration);
-        Err(no_channel())
-    }
+    ) -> Result<(), ServiceError>;
 
     /// Answers the card's channel request `7F77`: the channel's id (kept by
     /// the authority for this request) and the signed hello `7F76`.
@@ -234,23 +242,14 @@ pub trait AuthorityService {
         &mut self,
         serial: &str,
         request: &[u8],
-    ) -> Result<(u64, Vec<u8>), ServiceError> {
-        let _ = (serial, request);
-        Err(no_channel())
-    }
+    ) -> Result<(u64, Vec<u8>), ServiceError>;
 
     /// Key confirmation: a sealed message for the card.
-    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError> {
-        let _ = channel;
-        Err(no_channel())
-    }
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, ServiceError>;
 
     /// Key confirmation: checks the card's sealed answer; returns the
     /// meter's serial.
-    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError> {
-        let _ = (channel, answer);
-        Err(no_channel())
-    }
+    fn channel_confirmed(&mut self, channel: u64, answer: &[u8]) -> Result<String, ServiceError>;
 
     /// Figure 5: the sealed key request for `holder` with `uses`.
     fn install_key_request(
@@ -258,10 +257,7 @@ pub trait AuthorityService {
         channel: u64,
         holder: &str,
         uses: u8,
-    ) -> Result<Vec<u8>, ServiceError> {
-        let _ = (channel, holder, uses);
-        Err(no_channel())
-    }
+    ) -> Result<Vec<u8>, ServiceError>;
 
     /// Figure 5: checks the card's sealed certificate request and the
     /// holder's one-time enrollment `code`; the sealed certificate.
@@ -271,16 +267,10 @@ pub trait AuthorityService {
         request: &[u8],
         code: &str,
         valid_days: u32,
-    ) -> Result<Vec<u8>, ServiceError> {
-        let _ = (channel, request, code, valid_days);
-        Err(no_channel())
-    }
+    ) -> Result<Vec<u8>, ServiceError>;
 
     /// Figure 5: the card's sealed install answer; the slot.
-    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError> {
-        let _ = (channel, answer);
-        Err(no_channel())
-    }
+    fn install_confirm(&mut self, channel: u64, answer: &[u8]) -> Result<u8, ServiceError>;
 
     /// Figure 5, lower assurance: the sealed key request carrying the
     /// holder's own `private_key` (the certificate will be marked imported).
@@ -290,14 +280,7 @@ pub trait AuthorityService {
         holder: &str,
         uses: u8,
         private_key: &[u8; 32],
-    ) -> Result<Vec<u8>, ServiceError> {
-        let _ = (channel, holder, uses, private_key);
-        Err(no_channel())
-    }
-}
-
-fn no_channel() -> ServiceError {
-    ServiceError::Unavailable("this authority offers no card channel".into())
+    ) -> Result<Vec<u8>, ServiceError>;
 }
 
 macro_rules! forward {
@@ -385,6 +368,19 @@ macro_rules! forward {
 
             fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
                 (**self).confirm_revocation(confirmation)
+            }
+
+            fn key_update_for(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<Option<Vec<u8>>, ServiceError> {
+                (**self).key_update_for(serial, chip_id, challenge)
+            }
+
+            fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError> {
+                (**self).key_updated(serial)
             }
 
             fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {

@@ -33,6 +33,17 @@ pub const GRACE_DAYS: &str = "policy.grace_days";
 pub const MAX_DEBITS: &str = "policy.max_debits";
 /// Settings key: the next certificate serial (INTEGER, starts at 1).
 pub const NEXT_CERTIFICATE_SERIAL: &str = "next_certificate_serial";
+/// Settings key: the generation of the operational key (INTEGER, 0 for
+/// the key made at `init`, +1 at each key switch).
+pub const KEY_GENERATION: &str = "key_generation";
+/// Settings key: the certificate of the next operational key, made by a
+/// rollover and not yet switched to (hex of the `7F21`, TEXT).
+pub const NEXT_KEY_CERTIFICATE: &str = "next_key_certificate";
+/// Settings key: the public key (hex) of the operational key the last
+/// switch replaced; it still signs key updates for cards that missed it.
+pub const PREVIOUS_PUBLIC_KEY: &str = "previous_public_key";
+/// Settings key: the certificate (hex) of the key the last switch replaced.
+pub const PREVIOUS_CERTIFICATE: &str = "previous_certificate";
 
 /// Settings key of a service's fee (INTEGER, minor units).
 pub fn rate_key(service: Service) -> String {
@@ -122,6 +133,9 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at  INTEGER NOT NULL,
         used_at     INTEGER
     ) STRICT;",
+    // 6: [certs] key rollover: the generation of the authority key each
+    // card holds (0: the key it was personalized with).
+    "ALTER TABLE meters ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Takes the next certificate serial (inside the caller's transaction, so

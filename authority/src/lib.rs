@@ -186,6 +186,9 @@ pub struct Authority {
     meter_usage: u8,
     /// The card-authority channels open here, and channel key nonces.
     channels: channel::Channels,
+    /// The operational key the last rollover replaced, and its
+    /// certificate: it signs only key updates for cards that still hold it.
+    previous: Option<(SigningKey, Vec<u8>)>,
 }
 
 impl fmt::Debug for Authority {
@@ -244,12 +247,20 @@ impl Authority {
         }
         // The key first: a key file others can read is refused before
         // anything is written.
-        let key = keys::read_key_file(&key_path)?;
+        let mut key = keys::read_key_file(&key_path)?;
         let mut conn = db::open_file(&db_path)?;
         db::migrate(&mut conn)?;
         let stored: Option<String> = db::setting(&conn, db::PUBLIC_KEY)?;
-        if stored.as_deref() != Some(hex::encode(keys::encode_public(key.verifying_key())).as_str())
-        {
+        let matches = |k: &SigningKey| {
+            stored.as_deref() == Some(hex::encode(keys::encode_public(k.verifying_key())).as_str())
+        };
+        // A rollover cut after its database step: finish its last one.
+        let next_path = dir.join(key_update::NEXT_KEY_FILE);
+        if !matches(&key) && next_path.exists() && matches(&keys::read_key_file(&next_path)?) {
+            key_update::finish_rollover(dir)?;
+            key = keys::read_key_file(&key_path)?;
+        }
+        if !matches(&key) {
             return Err(AuthorityError::BadKeyFile(
                 key_path,
                 "not the key of the authority in authority.db",
@@ -280,7 +291,33 @@ impl Authority {
                 }
             }
         };
-        Self::load(conn, key, root)
+        let mut authority = Self::load(conn, key, root)?;
+        authority.previous = authority.load_previous(dir)?;
+        Ok(authority)
+    }
+
+    /// The key the last rollover replaced, when its file is there and is
+    /// the one the database names.
+    fn load_previous(&self, dir: &Path) -> Result<Option<(SigningKey, Vec<u8>)>, AuthorityError> {
+        let public: Option<String> = db::setting(&self.conn, db::PREVIOUS_PUBLIC_KEY)?;
+        let certificate: Option<String> = db::setting(&self.conn, db::PREVIOUS_CERTIFICATE)?;
+        let (Some(public), Some(certificate)) = (public, certificate) else {
+            return Ok(None);
+        };
+        let path = dir.join(key_update::PREVIOUS_KEY_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let key = keys::read_key_file(&path)?;
+        if public != hex::encode(keys::encode_public(key.verifying_key())) {
+            return Err(AuthorityError::BadKeyFile(
+                path,
+                "not the previous key of the authority in authority.db",
+            ));
+        }
+        let certificate = hex::decode(certificate)
+            .map_err(|_| AuthorityError::Database("the previous certificate is not hex".into()))?;
+        Ok(Some((key, certificate)))
     }
 
     /// Stores the issuer root's public key and a fresh certificate of the
@@ -333,6 +370,22 @@ impl Authority {
             .and_then(|k| hex::decode(k).ok())
             .and_then(|k| <[u8; 65]>::try_from(k).ok())
             .ok_or_else(|| AuthorityError::Database("the authority public key is missing".into()))
+    }
+
+    /// The authority's public keys for verifiers: the current one, then the
+    /// one the last rollover replaced (its certificates and postmarks
+    /// verify until they expire). Reads the database only.
+    pub fn read_public_keys(dir: &Path) -> Result<Vec<[u8; 65]>, AuthorityError> {
+        let mut keys = vec![Self::read_public_key(dir)?];
+        let conn = db::open_read_only(&dir.join(DB_FILE))?;
+        let previous: Option<String> = db::setting(&conn, db::PREVIOUS_PUBLIC_KEY)?;
+        if let Some(k) = previous
+            .and_then(|k| hex::decode(k).ok())
+            .and_then(|k| <[u8; 65]>::try_from(k).ok())
+        {
+            keys.push(k);
+        }
+        Ok(keys)
     }
 
     /// An authority in memory with a key derived from `seed` and a clock
@@ -574,6 +627,7 @@ impl Authority {
             nonce_count: 0,
             meter_usage: personalization::METER_USAGE,
             channels: channel::Channels::default(),
+            previous: None,
         })
     }
 }

@@ -347,8 +347,10 @@ fn certify(
         ],
     )?;
     tx.execute(
-        "INSERT INTO meters (serial, chip_id, public_key, certificate_serial, personalized_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO meters
+                 (serial, chip_id, public_key, certificate_serial, personalized_at, key_generation)
+             VALUES (?1, ?2, ?3, ?4, ?5,
+                     COALESCE((SELECT value FROM settings WHERE key = 'key_generation'), 0))",
         params![
             serial,
             &chip_id[..],

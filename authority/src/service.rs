@@ -135,6 +135,19 @@ impl AuthorityService for Authority {
         Ok(())
     }
 
+    fn key_update_for(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Option<Vec<u8>>, ServiceError> {
+        Ok(Authority::key_update_for(self, serial, chip_id, challenge)?)
+    }
+
+    fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError> {
+        Ok(Authority::key_updated(self, serial)?)
+    }
+
     fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {
         Ok(Authority::channel_nonce(self, serial)?)
     }

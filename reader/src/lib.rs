@@ -32,6 +32,7 @@ pub mod exchange;
 pub mod export;
 pub mod holder;
 pub mod install;
+pub mod key_update;
 pub mod manufacture;
 pub mod meter;
 pub mod money;

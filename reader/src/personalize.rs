@@ -185,6 +185,84 @@ mod tests {
         fn confirm_revocation(&mut self, _: &[u8]) -> Result<(), ServiceError> {
             self.refuse()
         }
+
+        fn key_update_for(
+            &mut self,
+            _serial: &str,
+            _chip_id: &[u8; 8],
+            _challenge: &[u8; 16],
+        ) -> Result<Option<Vec<u8>>, ServiceError> {
+            self.refuse()
+        }
+
+        fn key_updated(&mut self, _serial: &str) -> Result<(), ServiceError> {
+            self.refuse()
+        }
+
+        fn channel_nonce(&mut self, _serial: &str) -> Result<[u8; 16], ServiceError> {
+            self.refuse()
+        }
+
+        fn register_channel_key(
+            &mut self,
+            _serial: &str,
+            _registration: &[u8],
+        ) -> Result<(), ServiceError> {
+            self.refuse()
+        }
+
+        fn open_channel(
+            &mut self,
+            _serial: &str,
+            _request: &[u8],
+        ) -> Result<(u64, Vec<u8>), ServiceError> {
+            self.refuse()
+        }
+
+        fn channel_confirm(&mut self, _channel: u64) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn channel_confirmed(
+            &mut self,
+            _channel: u64,
+            _answer: &[u8],
+        ) -> Result<String, ServiceError> {
+            self.refuse()
+        }
+
+        fn install_key_request(
+            &mut self,
+            _channel: u64,
+            _holder: &str,
+            _uses: u8,
+        ) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn install_issue(
+            &mut self,
+            _channel: u64,
+            _request: &[u8],
+            _code: &str,
+            _valid_days: u32,
+        ) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn install_confirm(&mut self, _channel: u64, _answer: &[u8]) -> Result<u8, ServiceError> {
+            self.refuse()
+        }
+
+        fn install_key_request_imported(
+            &mut self,
+            _channel: u64,
+            _holder: &str,
+            _uses: u8,
+            _private_key: &[u8; 32],
+        ) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
     }
 
     fn blank() -> Meter<MemoryTransport> {

@@ -216,6 +216,94 @@ impl authority::AuthorityService for Rogue {
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), authority::ServiceError> {
         authority::AuthorityService::confirm_revocation(&mut self.0, confirmation)
     }
+
+    fn key_update_for(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<Option<Vec<u8>>, authority::ServiceError> {
+        authority::AuthorityService::key_update_for(&mut self.0, serial, chip_id, challenge)
+    }
+
+    fn key_updated(&mut self, serial: &str) -> Result<(), authority::ServiceError> {
+        authority::AuthorityService::key_updated(&mut self.0, serial)
+    }
+
+    fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], authority::ServiceError> {
+        authority::AuthorityService::channel_nonce(&mut self.0, serial)
+    }
+
+    fn register_channel_key(
+        &mut self,
+        serial: &str,
+        registration: &[u8],
+    ) -> Result<(), authority::ServiceError> {
+        authority::AuthorityService::register_channel_key(&mut self.0, serial, registration)
+    }
+
+    fn open_channel(
+        &mut self,
+        serial: &str,
+        request: &[u8],
+    ) -> Result<(u64, Vec<u8>), authority::ServiceError> {
+        authority::AuthorityService::open_channel(&mut self.0, serial, request)
+    }
+
+    fn channel_confirm(&mut self, channel: u64) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::channel_confirm(&mut self.0, channel)
+    }
+
+    fn channel_confirmed(
+        &mut self,
+        channel: u64,
+        answer: &[u8],
+    ) -> Result<String, authority::ServiceError> {
+        authority::AuthorityService::channel_confirmed(&mut self.0, channel, answer)
+    }
+
+    fn install_key_request(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::install_key_request(&mut self.0, channel, holder, uses)
+    }
+
+    fn install_issue(
+        &mut self,
+        channel: u64,
+        request: &[u8],
+        code: &str,
+        valid_days: u32,
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::install_issue(&mut self.0, channel, request, code, valid_days)
+    }
+
+    fn install_confirm(
+        &mut self,
+        channel: u64,
+        answer: &[u8],
+    ) -> Result<u8, authority::ServiceError> {
+        authority::AuthorityService::install_confirm(&mut self.0, channel, answer)
+    }
+
+    fn install_key_request_imported(
+        &mut self,
+        channel: u64,
+        holder: &str,
+        uses: u8,
+        private_key: &[u8; 32],
+    ) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::install_key_request_imported(
+            &mut self.0,
+            channel,
+            holder,
+            uses,
+            private_key,
+        )
+    }
 }
 
 #[cfg(test)]

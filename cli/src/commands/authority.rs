@@ -75,6 +75,9 @@ pub enum AuthorityCommand {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// Roll the authority's key over: a new key certified by the issuer
+    /// root replaces the current one; cards take it at their next contact.
+    Rollover,
     /// Enroll a certificate holder: prints a one-time enrollment code the
     /// holder presents when installing a certificate (Figure 5, 514).
     Enroll {
@@ -157,6 +160,7 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
             reason,
         } => return super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
         AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
+        AuthorityCommand::Rollover => return super::authority_rollover::run(g.json, &dir),
         AuthorityCommand::Meters => {
             meters(g.json, &Authority::open(&dir)?.meters()?)?;
             return Ok(ExitCode::SUCCESS);

@@ -278,6 +278,30 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         meter_serial,
     )?;
 
+    n.step("CA key update: the authority rolls its key over; the card takes the new key at its next contact");
+    let old_public = authority.public_key();
+    let generation = authority.rollover(&dir.path().join("authority"))?;
+    let updated = reader::key_update::update(&mut card, &mut authority)?;
+    ensure!(updated, "the card did not take the new key");
+    let keys = card.status()?.authority_keys;
+    ensure!(keys == 2, "the card holds {keys} authority keys");
+    n.say(format!(
+        "generation {generation}: KEY UPDATE signed by the old key, the new key certified by the issuer root; the card holds both"
+    ));
+    reader::sync::sync(&mut card, &mut authority)?;
+    n.say("a SYNC signed by the new key: accepted");
+    let ok = postmark::verify_offline(
+        &mut &message[..],
+        &pm,
+        &old_public,
+        authority.now(),
+        apdu::crypto::DEFAULT_SKEW,
+    )?;
+    n.say(format!(
+        "postmark {} made under the old key still verifies until its certificate expires",
+        ok.sequence
+    ));
+
     n.step("Final registers: ascending + descending = everything the authority loaded");
     let s = card.status()?;
     registers(&n, &s);

@@ -38,6 +38,7 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     let amount = money::parse(&args.amount)?;
     let mut authority = g.open_authority()?;
     let mut meter = g.open_meter()?;
+    super::key_update::before_contact(g, &mut meter, &mut authority)?;
     match reader::value::load(&mut meter, &mut authority, args.register.into(), amount) {
         Ok(record) => loaded(g.json, &record)?,
         // The card was credited: not a failed load. The authority records

@@ -6,6 +6,7 @@ pub mod authority;
 pub mod authority_crl;
 pub mod authority_enroll;
 pub mod authority_revoke;
+pub mod authority_rollover;
 pub mod card;
 pub mod cert;
 pub mod cert_install;
@@ -15,6 +16,7 @@ pub mod cert_open;
 pub mod cert_revoke;
 pub mod cert_sign;
 pub mod demo;
+pub mod key_update;
 pub mod load;
 pub mod personalize;
 pub mod pin;
@@ -77,6 +79,9 @@ enum Command {
     /// Contact the authority and nothing else: its signed time and service
     /// policy; lifts a lock by time or by charged operations.
     Sync,
+    /// Give the card the authority's new key after `meter authority
+    /// rollover` (sync and load do it first too).
+    KeyUpdate,
     /// Postmark a file (Figure 3): the card hashes it, charges the fee and signs.
     Postmark(postmark::Args),
     /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
@@ -107,6 +112,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Load(args) => load::run(g, args),
         Command::Status => status::run(g),
         Command::Sync => sync::run(g),
+        Command::KeyUpdate => key_update::run(g),
         Command::Postmark(args) => postmark::run(g, args),
         Command::Verify(args) => verify::run(g, args),
         Command::VerifyCert(args) => verify_cert::run(g, args),

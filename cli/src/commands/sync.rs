@@ -12,6 +12,7 @@ use crate::global::Global;
 pub fn run(g: &Global) -> Result<ExitCode> {
     let mut authority = g.open_authority()?;
     let mut meter = g.open_meter()?;
+    super::key_update::before_contact(g, &mut meter, &mut authority)?;
     let s = reader::sync::sync(&mut meter, &mut authority)?;
     if g.json {
         println!(

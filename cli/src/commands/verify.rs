@@ -74,14 +74,41 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         .as_ref()
         .map(|p| read_limited(p, MAX_CRL_FILE, "a revocation list"))
         .transpose()?;
-    let authority_public = || -> Result<Vec<u8>> {
-        Ok(match authority_key {
-            Some(k) => key_from_arg(k)?,
-            None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
-        })
-    };
     let json = g.json;
     let pm = read_limited(pm_path, postmark::MAX_POSTMARK_FILE, "a postmark file")?;
+    // The keys: the one given, or the authority's current and previous
+    // (after a rollover); the first that signed the postmark's certificate
+    // is used, else the first.
+    let authority_keys = || -> Result<Vec<Vec<u8>>> {
+        Ok(match authority_key {
+            Some(k) => vec![key_from_arg(k)?],
+            None => Authority::read_public_keys(&g.authority_dir()?)?
+                .iter()
+                .map(|k| k.to_vec())
+                .collect(),
+        })
+    };
+    let authority_public = || -> Result<Vec<u8>> {
+        let keys = authority_keys()?;
+        let signer = apdu::postmark::PostmarkFile::parse(&pm).ok().and_then(|f| {
+            keys.iter().find(|k| {
+                apdu::crypto::public_key(k)
+                    .is_some_and(|k| apdu::crypto::verify_certificate(&f.certificate, &k))
+            })
+        });
+        Ok(signer.or(keys.first()).cloned().unwrap_or_default())
+    };
+    // The key that signed the revocation list, among the same keys.
+    let crl_key = |list: &[u8]| -> Result<Vec<u8>> {
+        let keys = authority_keys()?;
+        let signer = apdu::cmd::revoke::Crl::parse(list).ok().and_then(|l| {
+            keys.iter().find(|k| {
+                apdu::crypto::public_key(k)
+                    .is_some_and(|k| apdu::crypto::verify_signed(&l.signed, &k))
+            })
+        });
+        Ok(signer.or(keys.first()).cloned().unwrap_or_default())
+    };
     let mut message = open_file(file)?;
     if let Err(e) = apdu::postmark::PostmarkFile::parse(&pm) {
         malformed(json, &e.to_string())?;
@@ -127,7 +154,7 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
             .unwrap_or(0);
         match postmark::verify_offline(&mut message, &pm, &key, now, *max_skew) {
             Ok(info) => match &crl {
-                Some(list) if !revoked(json, list, &key, &info)? => false,
+                Some(list) if !revoked(json, list, &crl_key(list)?, &info)? => false,
                 _ => {
                     valid(json, &info)?;
                     true

@@ -28,13 +28,30 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         reader::agent::MAX_AGENT_FILE,
         "an agent certificate file",
     )?;
-    let key = match &args.authority_key {
-        Some(k) => super::verify::key_from_arg(k)?,
-        None => Authority::read_public_key(&g.authority_dir()?)?.to_vec(),
+    // The key given, or the authority's current and previous (after a
+    // rollover): valid under either.
+    let keys = match &args.authority_key {
+        Some(k) => vec![super::verify::key_from_arg(k)?],
+        None => Authority::read_public_keys(&g.authority_dir()?)?
+            .iter()
+            .map(|k| k.to_vec())
+            .collect(),
     };
-    let key = apdu::crypto::public_key(&key)
-        .ok_or_else(|| anyhow::anyhow!("the authority key is not a P-256 public key"))?;
-    match reader::agent::verify(&file, &key) {
+    let mut result = None;
+    for key in &keys {
+        let key = apdu::crypto::public_key(key)
+            .ok_or_else(|| anyhow::anyhow!("the authority key is not a P-256 public key"))?;
+        let r = reader::agent::verify(&file, &key);
+        let ok = r.is_ok();
+        if result.is_none() || ok {
+            result = Some(r);
+        }
+        if ok {
+            break;
+        }
+    }
+    let result = result.ok_or_else(|| anyhow::anyhow!("no authority key"))?;
+    match result {
         Ok(info) => {
             if g.json {
                 let mut v = serde_json::to_value(&info)?;
