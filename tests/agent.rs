@@ -541,6 +541,148 @@ fn cli_issue_verify_open() {
         std::ffi::OsStr::new(&hex::encode(other.public_key())),
     ])
     .expect_code(1);
+
+    // Revoked by the authority (`--agent-cert`): the next list names it,
+    // and `verify-cert --crl` reports it (exit 1); the list before does not.
+    let f = AgentFile::parse(&file).unwrap();
+    let serial = f.certificate.serial.to_string();
+    let crl_before = dir.join("before.crl");
+    let crl_after = dir.join("after.crl");
+    home.meter([
+        "authority".as_ref(),
+        "crl".as_ref(),
+        "-o".as_ref(),
+        crl_before.as_os_str(),
+    ])
+    .expect_code(0);
+    let run = home
+        .meter([
+            "verify-cert".as_ref(),
+            cert.as_os_str(),
+            "--crl".as_ref(),
+            crl_before.as_os_str(),
+        ])
+        .expect_code(0);
+    assert!(run.stdout.starts_with("valid"), "{}", run.stdout);
+    home.meter([
+        "authority",
+        "revoke",
+        "--meter",
+        "CLI-AGENT-1",
+        "--agent-cert",
+        &serial,
+        "--reason",
+        "keyCompromise",
+    ])
+    .expect_code(0);
+    // Twice: refused, one line.
+    let again = home.meter([
+        "authority",
+        "revoke",
+        "--meter",
+        "CLI-AGENT-1",
+        "--agent-cert",
+        &serial,
+        "--reason",
+        "1",
+    ]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("already revoked"), "{}", again.stderr);
+    home.meter([
+        "authority".as_ref(),
+        "crl".as_ref(),
+        "-o".as_ref(),
+        crl_after.as_os_str(),
+    ])
+    .expect_code(0);
+    let list = std::fs::read(&crl_after).unwrap();
+    let list = apdu::cmd::revoke::Crl::parse(&list).unwrap();
+    assert_eq!(
+        list.find_agent(b"CLI-AGENT-1", f.certificate.serial)
+            .map(|e| e.reason),
+        Some(1)
+    );
+    assert_eq!(
+        list.find(f.certificate.serial),
+        None,
+        "not an authority certificate entry"
+    );
+    let run = home
+        .meter([
+            "verify-cert".as_ref(),
+            cert.as_os_str(),
+            "--crl".as_ref(),
+            crl_after.as_os_str(),
+        ])
+        .expect_code(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "certificate {serial} of meter CLI-AGENT-1 was revoked"
+        )),
+        "{}",
+        run.stdout
+    );
+    // Neither --cert nor --agent-cert: a usage error.
+    let run = home.meter([
+        "authority",
+        "revoke",
+        "--meter",
+        "CLI-AGENT-1",
+        "--reason",
+        "1",
+    ]);
+    assert_eq!(run.code, 2);
+
+    // The issuing meter's certificate revoked for keyCompromise: every
+    // certificate it issued is invalid against the list, even one issued
+    // before the revocation.
+    let carol = dir.join("carol.agent");
+    home.meter(
+        pin.iter()
+            .copied()
+            .chain(["cert", "issue", "--for", "carol", "--receiver-key"])
+            .map(std::ffi::OsStr::new)
+            .chain([
+                dir.join("recv.pub.pem").as_os_str(),
+                "-o".as_ref(),
+                carol.as_os_str(),
+            ]),
+    )
+    .expect_code(0);
+    home.meter([
+        "--pin",
+        certmeter_tests::OWNER_PIN,
+        "cert",
+        "revoke",
+        "0",
+        "--reason",
+        "keyCompromise",
+    ])
+    .expect_code(0);
+    let crl_meter = dir.join("meter.crl");
+    home.meter([
+        "authority".as_ref(),
+        "crl".as_ref(),
+        "-o".as_ref(),
+        crl_meter.as_os_str(),
+    ])
+    .expect_code(0);
+    home.meter(["verify-cert".as_ref(), carol.as_os_str()])
+        .expect_code(0);
+    let run = home
+        .meter([
+            "verify-cert".as_ref(),
+            carol.as_os_str(),
+            "--crl".as_ref(),
+            crl_meter.as_os_str(),
+        ])
+        .expect_code(1);
+    assert!(
+        run.stdout
+            .contains("the certificate of meter CLI-AGENT-1 that issued it"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Write figures: ISSUE CERTIFICATE writes what a postmark writes (the

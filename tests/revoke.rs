@@ -792,7 +792,7 @@ fn the_card_consults_the_revocation_list() {
     let other = {
         let mut buf = vec![0; 512];
         let mut w = Writer::new(&mut buf);
-        apdu::cmd::revoke::write_crl(&mut w, b"AUTH", 99, TIME, &[], |m| {
+        apdu::cmd::revoke::write_crl(&mut w, b"AUTH", 99, TIME, &[], &[], |m| {
             apdu::crypto::sign(&p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap(), m)
         })
         .unwrap();

@@ -135,7 +135,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;",
     // 6: [certs] key rollover: the generation of the authority key each
     // card holds (0: the key it was personalized with).
-    "ALTER TABLE meters ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;",
+    // ... and the revocations of certificates a meter issued as the
+    // authority's agent (Figure 3A), by issuing meter and serial: they are
+    // listed in the revocation list (`A2` entries).
+    "ALTER TABLE meters ADD COLUMN key_generation INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE agent_revocations (
+        meter      TEXT NOT NULL REFERENCES meters (serial),
+        serial     INTEGER NOT NULL,
+        reason     INTEGER NOT NULL CHECK (reason BETWEEN 0 AND 10 AND reason != 7),
+        revoked_at INTEGER NOT NULL,
+        PRIMARY KEY (meter, serial)
+    ) STRICT;",
 ];
 
 /// Takes the next certificate serial (inside the caller's transaction, so

@@ -8,7 +8,7 @@
 //! next contact.
 
 use apdu::cmd::revoke::{
-    CrlEntry, MESSAGE, MessageBody, Payment, PaymentState, RevocationConfirmation,
+    AgentCrlEntry, CrlEntry, MESSAGE, MessageBody, Payment, PaymentState, RevocationConfirmation,
     RevocationRequest, Subject, valid_reason, write_crl,
 };
 use apdu::crypto;
@@ -151,6 +151,40 @@ impl Authority {
                 db::to_int(self.now(), "time")?,
             ],
         )?;
+        Ok(())
+    }
+
+    /// Revokes certificate `serial` that meter `meter` issued as the
+    /// authority's agent (Figure 3A), for RFC 5280 `reason`, from now: the
+    /// next revocation list names it (`A2`). The card keeps no copy of an
+    /// agent certificate, so nothing is sent to it. Refused for an unknown
+    /// meter, a bad reason, or a certificate already revoked.
+    pub fn revoke_agent_certificate(
+        &mut self,
+        meter: &str,
+        serial: u64,
+        reason: u8,
+    ) -> Result<(), AuthorityError> {
+        if !valid_reason(reason) {
+            return Err(invalid(format!("{reason} is not an RFC 5280 reason code")));
+        }
+        self.meter(meter)?
+            .ok_or_else(|| AuthorityError::UnknownMeter(meter.to_owned()))?;
+        let n = self.conn.execute(
+            "INSERT INTO agent_revocations (meter, serial, reason, revoked_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![
+                meter,
+                db::to_int(serial, "serial")?,
+                reason,
+                db::to_int(self.now(), "time")?,
+            ],
+        )?;
+        if n == 0 {
+            return Err(invalid(format!(
+                "agent certificate {serial} of meter {meter} is already revoked"
+            )));
+        }
         Ok(())
     }
 
@@ -332,11 +366,44 @@ impl Authority {
                 })
             })
             .collect::<Result<Vec<_>, AuthorityError>>()?;
+        let agent_rows = {
+            let mut stmt = tx.prepare(
+                "SELECT meter, serial, revoked_at, reason FROM agent_revocations ORDER BY 1, 2",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, u8>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        let agent_entries = agent_rows
+            .iter()
+            .map(|(meter, serial, at, reason)| {
+                Ok(AgentCrlEntry {
+                    issuer: meter.as_bytes(),
+                    entry: CrlEntry {
+                        certificate_serial: db::from_int(*serial)?,
+                        revoked_at: db::from_int(*at)?,
+                        reason: *reason,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, AuthorityError>>()?;
         let mut buf = vec![0u8; 0xFFFF + 5];
         let mut w = apdu::tlv::Writer::new(&mut buf);
-        write_crl(&mut w, self.name.as_bytes(), number, now, &entries, |b| {
-            crypto::sign(&self.key, b)
-        })
+        write_crl(
+            &mut w,
+            self.name.as_bytes(),
+            number,
+            now,
+            &entries,
+            &agent_entries,
+            |b| crypto::sign(&self.key, b),
+        )
         .map_err(|_| invalid("the revocation list does not fit one object"))?;
         let len = w.len();
         buf.truncate(len);

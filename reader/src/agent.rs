@@ -120,6 +120,8 @@ pub struct AgentInfo {
     pub expiry: u64,
     /// The holder's public key, uncompressed SEC1, hex.
     pub public_key: String,
+    /// The serial of the issuing meter's certificate (by the authority).
+    pub meter_certificate_serial: u64,
 }
 
 /// Verifies the chain authority -> meter certificate -> agent certificate
@@ -148,10 +150,10 @@ pub fn verify(file: &[u8], authority: &VerifyingKey) -> Result<AgentInfo, Refuse
     if f.sealed.serial != c.serial {
         return Err(Refused::SealedKeyMismatch);
     }
-    Ok(info(c))
+    Ok(info(c, meter.serial))
 }
 
-fn info(c: &Certificate<'_>) -> AgentInfo {
+fn info(c: &Certificate<'_>, meter_certificate_serial: u64) -> AgentInfo {
     AgentInfo {
         holder: String::from_utf8_lossy(c.holder).into_owned(),
         issuer: String::from_utf8_lossy(c.issuer).into_owned(),
@@ -160,6 +162,7 @@ fn info(c: &Certificate<'_>) -> AgentInfo {
         effective: c.effective,
         expiry: c.expiry,
         public_key: hex::encode(c.public_key),
+        meter_certificate_serial,
     }
 }
 

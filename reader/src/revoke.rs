@@ -93,6 +93,66 @@ pub fn crl_status(
     Ok((list.number, status))
 }
 
+/// What a revocation list says about an agent certificate (Figure 3A).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentCrlStatus {
+    /// Neither it nor its meter's certificate is listed against it.
+    Good,
+    /// Listed itself (an `A2` entry for its meter and serial).
+    Revoked {
+        /// When.
+        revoked_at: u64,
+        /// RFC 5280 reason code.
+        reason: u8,
+    },
+    /// Its meter's certificate is listed: for keyCompromise whenever it
+    /// was revoked (the meter key signed it), else when revoked before the
+    /// agent certificate took effect.
+    MeterRevoked {
+        /// When.
+        revoked_at: u64,
+        /// RFC 5280 reason code.
+        reason: u8,
+    },
+}
+
+/// Checks a revocation list (`7F7F`) under the authority key `key` for
+/// the agent certificate `info` ([`crate::agent::verify`]). A list not
+/// signed by that key, or malformed, is an error.
+pub fn agent_crl_status(
+    crl: &[u8],
+    key: &[u8],
+    info: &crate::agent::AgentInfo,
+) -> Result<(u64, AgentCrlStatus), Error> {
+    let list = apdu::cmd::revoke::Crl::parse(crl)
+        .map_err(|e| Error::Malformed(format!("not a revocation list: {e}")))?;
+    let key = apdu::crypto::public_key(key)
+        .ok_or_else(|| Error::Malformed("the authority key is not a P-256 point".into()))?;
+    if !apdu::crypto::verify_signed(&list.signed, &key) {
+        return Err(Error::Malformed(
+            "the revocation list is not signed by the authority key".into(),
+        ));
+    }
+    const KEY_COMPROMISE: u8 = 1;
+    let status = if let Some(e) = list.find_agent(info.issuer.as_bytes(), info.serial) {
+        AgentCrlStatus::Revoked {
+            revoked_at: e.revoked_at,
+            reason: e.reason,
+        }
+    } else {
+        match list.find(info.meter_certificate_serial) {
+            Some(e) if e.reason == KEY_COMPROMISE || info.effective >= e.revoked_at => {
+                AgentCrlStatus::MeterRevoked {
+                    revoked_at: e.revoked_at,
+                    reason: e.reason,
+                }
+            }
+            _ => AgentCrlStatus::Good,
+        }
+    };
+    Ok((list.number, status))
+}
+
 /// RFC 5280 CRLReason names, by code (7 is unused).
 pub const REASONS: [(&str, u8); 10] = [
     ("unspecified", 0),

@@ -321,13 +321,30 @@ impl<'a> RevocationConfirmation<'a> {
 
 /// The revocation list (authority -> anyone), signed with the authority
 /// key: `7F7F { 7F4E { 80 7F7F, 42 issuer, 90 number, 83 time,
-/// A1 { 86 certificate serial, 83 revoked at, 87 reason }* }, 5F37 }`.
+/// A1 { 86 certificate serial, 83 revoked at, 87 reason }*,
+/// A2 { 42 issuing meter, 86 certificate serial, 83 revoked at, 87 reason }* },
+/// 5F37 }`: `A1` the authority's certificates, `A2` certificates a meter
+/// issued as its agent (Figure 3A), named by the meter and its serial.
 pub const CRL: Tag = 0x7F7F;
 /// The list number (u64): every list the authority publishes has a larger
 /// one than the last.
 pub const CRL_NUMBER: Tag = 0x90;
 /// One revoked certificate in the list.
 pub const CRL_ENTRY: Tag = 0xA1;
+/// One revoked agent certificate in the list (issuer and serial).
+pub const CRL_AGENT_ENTRY: Tag = 0xA2;
+/// Longest meter serial in an agent entry.
+pub const CRL_ISSUER_MAX_LEN: usize = 32;
+
+/// One revoked agent certificate (Figure 3A) in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AgentCrlEntry<'a> {
+    /// The meter that issued it (its serial: the agent certificate's
+    /// issuer).
+    pub issuer: &'a [u8],
+    /// Its serial on that meter, when and why it was revoked.
+    pub entry: CrlEntry,
+}
 
 /// One entry of the revocation list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -348,6 +365,7 @@ pub fn write_crl(
     number: u64,
     time: u64,
     entries: &[CrlEntry],
+    agents: &[AgentCrlEntry<'_>],
     sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
 ) -> Result<(), TlvError> {
     signed::write(
@@ -363,6 +381,14 @@ pub fn write_crl(
                     w.put_u64(CERTIFICATE_SERIAL, e.certificate_serial)?;
                     w.put_u64(TIME, e.revoked_at)?;
                     w.put(REASON, &[e.reason])
+                })?;
+            }
+            for a in agents {
+                w.nested(CRL_AGENT_ENTRY, |w| {
+                    w.put(cert::ISSUER, a.issuer)?;
+                    w.put_u64(CERTIFICATE_SERIAL, a.entry.certificate_serial)?;
+                    w.put_u64(TIME, a.entry.revoked_at)?;
+                    w.put(REASON, &[a.entry.reason])
                 })?;
             }
             Ok(())
@@ -398,6 +424,9 @@ impl<'a> Crl<'a> {
         for e in crl.entries() {
             e?;
         }
+        for e in crl.agent_entries() {
+            e?;
+        }
         Ok(crl)
     }
 
@@ -406,27 +435,34 @@ impl<'a> Crl<'a> {
         crate::tlv::iter(self.signed.fields)
             .map_while(Result::ok)
             .filter(|t| t.tag == CRL_ENTRY)
+            .map(|t| entry(t.value))
+    }
+
+    /// The agent entries, in order.
+    pub fn agent_entries(
+        &self,
+    ) -> impl Iterator<Item = Result<AgentCrlEntry<'a>, FormatError>> + 'a {
+        crate::tlv::iter(self.signed.fields)
+            .map_while(Result::ok)
+            .filter(|t| t.tag == CRL_AGENT_ENTRY)
             .map(|t| {
-                let field =
-                    |tag| crate::tlv::find(t.value, tag).ok_or(FormatError::MissingField(tag));
-                let uint = |tag| {
-                    field(tag).and_then(|v| {
-                        (v.len() == 8)
-                            .then(|| crate::tlv::as_u64(v))
-                            .flatten()
-                            .ok_or(FormatError::MissingField(tag))
-                    })
-                };
-                let reason = field(REASON)?;
-                Ok(CrlEntry {
-                    certificate_serial: uint(CERTIFICATE_SERIAL)?,
-                    revoked_at: uint(TIME)?,
-                    reason: match reason {
-                        [r] if valid_reason(*r) => *r,
-                        _ => return Err(FormatError::MissingField(REASON)),
-                    },
+                let issuer = crate::tlv::find(t.value, cert::ISSUER)
+                    .filter(|i| !i.is_empty() && i.len() <= CRL_ISSUER_MAX_LEN)
+                    .ok_or(FormatError::MissingField(cert::ISSUER))?;
+                Ok(AgentCrlEntry {
+                    issuer,
+                    entry: entry(t.value)?,
                 })
             })
+    }
+
+    /// The entry of the agent certificate `serial` issued by meter
+    /// `issuer`, if it is revoked.
+    pub fn find_agent(&self, issuer: &[u8], serial: u64) -> Option<CrlEntry> {
+        self.agent_entries()
+            .filter_map(Result::ok)
+            .find(|a| a.issuer == issuer && a.entry.certificate_serial == serial)
+            .map(|a| a.entry)
     }
 
     /// The entry of certificate `serial`, if it is revoked.
@@ -435,6 +471,28 @@ impl<'a> Crl<'a> {
             .filter_map(Result::ok)
             .find(|e| e.certificate_serial == serial)
     }
+}
+
+/// The serial, time and reason of an entry's value.
+fn entry(value: &[u8]) -> Result<CrlEntry, FormatError> {
+    let field = |tag| crate::tlv::find(value, tag).ok_or(FormatError::MissingField(tag));
+    let uint = |tag| {
+        field(tag).and_then(|v| {
+            (v.len() == 8)
+                .then(|| crate::tlv::as_u64(v))
+                .flatten()
+                .ok_or(FormatError::MissingField(tag))
+        })
+    };
+    let reason = field(REASON)?;
+    Ok(CrlEntry {
+        certificate_serial: uint(CERTIFICATE_SERIAL)?,
+        revoked_at: uint(TIME)?,
+        reason: match reason {
+            [r] if valid_reason(*r) => *r,
+            _ => return Err(FormatError::MissingField(REASON)),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -495,18 +553,34 @@ mod tests {
             number in any::<u64>(),
             time in any::<u64>(),
             entries in proptest::collection::vec((any::<u64>(), any::<u64>(), reason()), 0..8),
+            agents in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 1..=CRL_ISSUER_MAX_LEN), any::<u64>(), any::<u64>(), reason()),
+                0..4,
+            ),
         ) {
             let entries: Vec<CrlEntry> = entries
                 .into_iter()
                 .map(|(certificate_serial, revoked_at, reason)| CrlEntry { certificate_serial, revoked_at, reason })
                 .collect();
-            let mut buf = [0u8; 1024];
+            let agents: Vec<AgentCrlEntry<'_>> = agents
+                .iter()
+                .map(|(issuer, certificate_serial, revoked_at, reason)| AgentCrlEntry {
+                    issuer,
+                    entry: CrlEntry { certificate_serial: *certificate_serial, revoked_at: *revoked_at, reason: *reason },
+                })
+                .collect();
+            let mut buf = [0u8; 2048];
             let mut w = Writer::new(&mut buf);
-            write_crl(&mut w, b"CA", number, time, &entries, fake_sign).unwrap();
+            write_crl(&mut w, b"CA", number, time, &entries, &agents, fake_sign).unwrap();
             let crl = Crl::parse(w.written()).unwrap();
             prop_assert_eq!((crl.issuer, crl.number, crl.time), (&b"CA"[..], number, time));
             let got: Vec<CrlEntry> = crl.entries().map(Result::unwrap).collect();
             prop_assert_eq!(got, entries);
+            let got: Vec<AgentCrlEntry<'_>> = crl.agent_entries().map(Result::unwrap).collect();
+            prop_assert_eq!(&got, &agents);
+            for a in &agents {
+                prop_assert!(crl.find_agent(a.issuer, a.entry.certificate_serial).is_some());
+            }
         }
     }
 

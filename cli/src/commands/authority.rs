@@ -57,14 +57,20 @@ pub enum AuthorityCommand {
     /// (a receipt did not reconcile with the records; no further loads) and why.
     Meters,
     /// Force the revocation of certificate CERT of meter METER (RFC 5280
-    /// REASON): applied at the card's next contact, payment disabled.
+    /// REASON): applied at the card's next contact, payment disabled. Or
+    /// revoke certificate AGENT_CERT that meter METER issued as an agent
+    /// (Figure 3A): listed in the next revocation list.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["cert", "agent_cert"])))]
     Revoke {
         /// The meter serial.
         #[arg(long)]
         meter: String,
-        /// The certificate serial.
+        /// The certificate serial (one the authority issued).
         #[arg(long)]
-        cert: u64,
+        cert: Option<u64>,
+        /// The serial of a certificate the meter issued as an agent.
+        #[arg(long)]
+        agent_cert: Option<u64>,
         /// RFC 5280 reason: a name or code.
         #[arg(long)]
         reason: String,
@@ -157,8 +163,17 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
         AuthorityCommand::Revoke {
             meter,
             cert,
+            agent_cert,
             reason,
-        } => return super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
+        } => {
+            return match (cert, agent_cert) {
+                (Some(cert), _) => super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
+                (None, Some(serial)) => {
+                    super::authority_revoke::agent(g.json, &dir, meter, *serial, reason)
+                }
+                (None, None) => unreachable!("clap requires one of --cert and --agent-cert"),
+            };
+        }
         AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Rollover => return super::authority_rollover::run(g.json, &dir),
         AuthorityCommand::Meters => {

@@ -1,6 +1,8 @@
 //! `meter verify-cert`: verify an agent certificate file (Figure 3A): the
 //! chain authority -> meter certificate -> agent certificate, on the PC
-//! with the authority's public key. Exit 0 when valid, 1 when invalid.
+//! with the authority's public key, and with `--crl` against the
+//! authority's revocation list (the agent certificate itself, and its
+//! meter's certificate). Exit 0 when valid, 1 when invalid.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,11 @@ pub struct Args {
     /// or a PEM file (as written by `meter authority key --pem`).
     #[arg(long, value_name = "HEX|FILE")]
     authority_key: Option<String>,
+    /// The authority's signed revocation list (`meter authority crl`): an
+    /// agent certificate listed (`meter authority revoke --agent-cert`), or
+    /// one whose meter certificate is listed against it, is invalid.
+    #[arg(long, value_name = "FILE")]
+    crl: Option<PathBuf>,
 }
 
 pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
@@ -51,7 +58,15 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         }
     }
     let result = result.ok_or_else(|| anyhow::anyhow!("no authority key"))?;
+    let crl = args
+        .crl
+        .as_ref()
+        .map(|p| read_limited(p, 0xFFFF + 5, "a revocation list"))
+        .transpose()?;
     match result {
+        Ok(info) if crl.is_some() && !not_revoked(g.json, crl.as_deref(), &keys, &info)? => {
+            Ok(ExitCode::from(1))
+        }
         Ok(info) => {
             if g.json {
                 let mut v = serde_json::to_value(&info)?;
@@ -77,4 +92,56 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Checks `info` against the list under the first of `keys` that signed
+/// it; `false` (and the report printed) when revoked.
+fn not_revoked(
+    json_out: bool,
+    crl: Option<&[u8]>,
+    keys: &[Vec<u8>],
+    info: &reader::agent::AgentInfo,
+) -> Result<bool> {
+    use reader::revoke::{AgentCrlStatus, agent_crl_status};
+    let Some(list) = crl else { return Ok(true) };
+    let mut checked = None;
+    for key in keys {
+        checked = Some(agent_crl_status(list, key, info));
+        if checked.as_ref().is_some_and(|c| c.is_ok()) {
+            break;
+        }
+    }
+    let (number, status) = checked.ok_or_else(|| anyhow::anyhow!("no authority key"))??;
+    let (what, revoked_at, reason) = match status {
+        AgentCrlStatus::Good => return Ok(true),
+        AgentCrlStatus::Revoked { revoked_at, reason } => (
+            format!(
+                "certificate {} of meter {} was revoked",
+                info.serial, info.issuer
+            ),
+            revoked_at,
+            reason,
+        ),
+        AgentCrlStatus::MeterRevoked { revoked_at, reason } => (
+            format!(
+                "the certificate of meter {} that issued it ({}) was revoked",
+                info.issuer, info.meter_certificate_serial
+            ),
+            revoked_at,
+            reason,
+        ),
+    };
+    if json_out {
+        println!(
+            "{}",
+            json!({ "valid": false, "revoked": true, "serial": info.serial, "issuer": info.issuer,
+                    "revoked_at": revoked_at, "reason": reason, "crl_number": number })
+        );
+    } else {
+        println!(
+            "invalid: {what} at {} (reason {reason}, revocation list {number})",
+            time(revoked_at)
+        );
+    }
+    Ok(false)
 }
