@@ -412,6 +412,13 @@ impl<T: Transport> Meter<T> {
         self.call(Request::Postmark)
     }
 
+    /// POSTAGE with the request's data
+    /// ([`apdu::cmd::postage::PostageRequest`]); answers the indicium
+    /// (`7F66`). [`crate::postage::postage`] builds the request.
+    pub fn postage(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Postage { request })
+    }
+
     /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`].
     pub fn verify_postmark(&mut self, file: &[u8]) -> Result<CardVerdict, Error> {
         let data = self.call(Request::VerifyPostmark { file })?;
