@@ -75,6 +75,14 @@ pub enum AuthorityCommand {
         #[arg(short, long, default_value = "-")]
         output: PathBuf,
     },
+    /// The postal operator's check of a postage indicium (its bytes or its
+    /// printed PNG): verified against the meter certificate, recorded; a
+    /// second indicium with the same device and ascending register is a
+    /// copied stamp (exit 1).
+    Scan {
+        /// The indicium bytes, or the PNG `meter postage` printed.
+        file: PathBuf,
+    },
     /// Enroll a certificate holder: prints a one-time enrollment code the
     /// holder presents when installing a certificate (Figure 5, 514).
     Enroll {
@@ -156,6 +164,7 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
             cert,
             reason,
         } => return super::authority_revoke::run(g.json, &dir, meter, *cert, reason),
+        AuthorityCommand::Scan { file } => return super::authority_scan::run(g.json, &dir, file),
         AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Meters => {
             meters(g.json, &Authority::open(&dir)?.meters()?)?;
