@@ -79,6 +79,20 @@ impl Authority {
         certificate_bytes(&conn, serial)
     }
 
+    /// The current certificate of meter `serial` (its bytes, `7F21`).
+    pub fn meter_certificate(&self, serial: &str) -> Result<Vec<u8>, AuthorityError> {
+        let cert: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT certificate_serial FROM meters WHERE serial = ?1",
+                params![serial],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let cert = cert.ok_or_else(|| AuthorityError::UnknownMeter(serial.to_owned()))?;
+        certificate_bytes(&self.conn, db::from_int(cert)?)
+    }
+
     /// Verifies `bytes` as an indicium of a meter this authority
     /// certified, and records it; a second indicium with the same device
     /// and ascending register is flagged as a copy. An indicium that does
