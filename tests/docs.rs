@@ -554,6 +554,7 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::LoadValue { .. } => "LOAD VALUE",
         Request::HashInit | Request::HashUpdate { .. } => "HASH",
         Request::Postmark => "POSTMARK",
+        Request::Postage { .. } => "POSTAGE",
         Request::VerifyPostmark { .. } => "VERIFY POSTMARK",
         Request::ReadCertificate { .. } => "READ CERTIFICATE",
         Request::StoreAttestation { .. } => "STORE ATTESTATION CERTIFICATE",
@@ -641,6 +642,17 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     let (verdict, _) =
         reader::postmark::verify_on_card(&mut m, &mut &message[..], &file, None).unwrap();
     assert_eq!(verdict.result, Ok(()));
+    reader::postage::postage(
+        &mut m,
+        &reader::postage::PostageOrder {
+            postage: 55,
+            origin: "10001".into(),
+            destination: "SW1A 1AA".into(),
+            class: "FIRST-CLASS".into(),
+            date: Some(TIME - TIME % 86_400 + 86_400),
+        },
+    )
+    .unwrap();
     m.rates().unwrap();
     m.meter_public_key().unwrap();
     m.read_certificate(0).unwrap();
@@ -748,6 +760,7 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             Ok(r @ Request::Personalize { .. })
             | Ok(r @ Request::LoadValue { .. })
             | Ok(r @ Request::VerifyPostmark { .. })
+            | Ok(r @ Request::Postage { .. })
             | Ok(r @ Request::Unblock { .. })
             | Ok(r @ Request::Sync { .. })
             | Ok(r @ Request::IssueCertificate { .. })
@@ -980,6 +993,7 @@ fn one_of_each() -> Vec<Request<'static>> {
         Request::HashInit,
         Request::HashUpdate { data: b"d" },
         Request::Postmark,
+        Request::Postage { request: b"r" },
         Request::VerifyPostmark {
             file: b"f",
             with_crl: false,

@@ -343,20 +343,26 @@ fn demo_runs() {
         "CA key update: the authority rolls its key over",
         "a SYNC signed by the new key: accepted",
         "still verifies until its certificate expires",
+        "Postage indicia: the postage register pays",
+        "read back from the PNG byte for byte",
+        "flagged as a COPIED INDICIUM",
+        "is refused with 940C",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }
     // The final control totals equal everything loaded: 1.00 at
-    // personalization and 20.00 later, into the certificate register.
+    // personalization and 20.00 later, into the certificate register;
+    // 5.00 into the postage register, 0.55 of it printed as an indicium
+    // (whose 0.55 fee the certificate register paid).
     assert!(
         run.stdout
-            .contains("postage     0.00 + 0.00 = 0.00 = loaded by the authority"),
+            .contains("postage     0.55 + 4.45 = 5.00 = loaded by the authority"),
         "{}",
         run.stdout
     );
     assert!(
         run.stdout
-            .contains("certificate 8.95 + 12.05 = 21.00 = loaded by the authority"),
+            .contains("certificate 9.50 + 11.50 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );

@@ -138,6 +138,8 @@ fn funded_card() -> (Card, Genuine) {
     m.personalize(&personalization).unwrap();
     reader::value::load(&mut m, &mut authority, RegisterId::Certificate, FUNDS).unwrap();
     let postmark_file = reader::postmark::postmark(&mut m, &mut &LETTER[..]).unwrap();
+    // The postage register pays POSTAGE (postage indicia).
+    reader::value::load(&mut m, &mut authority, RegisterId::Postage, POSTAGE_FUNDS).unwrap();
     let status = m.status().unwrap();
     let load = authority
         .value_load(
@@ -164,6 +166,22 @@ fn slot(r: RegisterId) -> usize {
         RegisterId::Postage => 0,
         RegisterId::Certificate => 1,
     }
+}
+
+/// Loaded into the postage register at setup.
+const POSTAGE_FUNDS: u64 = 2_000;
+
+/// A valid POSTAGE request for `postage` minor units.
+fn postage_request(postage: u64) -> Vec<u8> {
+    reader::postage::PostageOrder {
+        postage,
+        origin: "10001".into(),
+        destination: "94105".into(),
+        class: "FIRST-CLASS".into(),
+        date: None,
+    }
+    .request()
+    .unwrap()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -447,6 +465,14 @@ impl Generator {
                 b
             }
             16 => vec![(self.wrong_pin(), Kind::WrongPin)],
+            17 if below(&mut self.rng, 2) == 0 => {
+                // A postage indicium: the fee by the policy, the postage
+                // from the postage register.
+                let postage = 1 + u64::from(below(&mut self.rng, 120));
+                one(Request::Postage {
+                    request: &postage_request(postage),
+                })
+            }
             _ if offer_load => {
                 let load = self.genuine.load.clone();
                 self.deliver(ins::LOAD_VALUE, &load, Kind::ValidLoad)
@@ -554,6 +580,16 @@ impl Checked {
                 Some(ins::POSTMARK) => {
                     self.postmarks_after_load += u32::from(self.load_applied);
                 }
+                Some(ins::POSTAGE) => {
+                    // The postage itself, from the request, debited from
+                    // the postage register with one piece (the fee is the
+                    // policy's charge, counted above).
+                    let request = Command::parse(apdu).unwrap().data.to_vec();
+                    let req = apdu::cmd::postage::PostageRequest::parse(&request).unwrap();
+                    let postage = slot(RegisterId::Postage);
+                    self.charged[postage] += req.postage;
+                    self.pieces[postage] += 1;
+                }
                 Some(ins::VERIFY_POSTMARK) => {
                     if let [0xE2, _, 0x80, 0x01, verdict, ..] = resp[..] {
                         *self.verdicts.entry(verdict).or_default() += 1;
@@ -652,7 +688,7 @@ fn random_apdus_against_a_funded_card() {
     let (card, genuine) = funded_card();
     let mut checked = Checked {
         card,
-        loaded: [0, FUNDS],
+        loaded: [POSTAGE_FUNDS, FUNDS],
         charged: [0, 0],
         pieces: [0, 0],
         rates: genuine.rates.clone(),

@@ -999,3 +999,86 @@ mod install {
         }
     }
 }
+
+/// POSTAGE (a postage indicium) cut at every write: after each power-up
+/// both registers keep ascending + descending = loaded, the postage debit,
+/// its piece and the fee are all there or none is, and no indicium left
+/// the card (every cut falls before the commit completes).
+#[test]
+fn postage_torn_at_every_write() {
+    const POSTAGE_LOADED: u64 = 500;
+    const POSTAGE: u64 = 55;
+    let (card, mut authority) = personalized();
+    let fee = authority.rate(apdu::meter::Service::Indicium).unwrap();
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    m.select().unwrap();
+    reader::value::load(
+        &mut m,
+        &mut authority,
+        apdu::meter::RegisterId::Postage,
+        POSTAGE_LOADED,
+    )
+    .unwrap();
+    let base = m.into_transport().into_card();
+    let (before, base) = status(base);
+    let request = reader::postage::PostageOrder {
+        postage: POSTAGE,
+        origin: "10001".into(),
+        destination: "94105".into(),
+        class: "FIRST-CLASS".into(),
+        date: None,
+    }
+    .request()
+    .unwrap();
+    let postage = Request::Postage { request: &request };
+    let ready = |card: &mut Card| {
+        for r in [
+            Request::Select {
+                aid: apdu::meter::AID,
+            },
+            Request::Verify {
+                pin: Some(vectors::fixture::OWNER_PIN),
+            },
+        ] {
+            let out = send(card, r).unwrap();
+            assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
+        }
+    };
+    let mut probe = copy(&base);
+    ready(&mut probe);
+    let w0 = probe.store().writes();
+    let indicium = send(&mut probe, postage).unwrap();
+    assert_eq!(indicium[indicium.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    eprintln!("an indicium makes {writes} persistent writes; cutting at each");
+    assert!(writes >= 13, "fee, postage and counters records: {writes}");
+
+    let mut committed = 0;
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        ready(&mut card);
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, postage).is_err(),
+            "cut at write {n}: an indicium left the card"
+        );
+        card.power_on();
+        let (after, _) = status(card);
+        let (p, c) = (&after.registers.postage, &after.registers.certificate);
+        assert_eq!(p.ascending + p.descending, POSTAGE_LOADED, "cut at {n}");
+        assert_eq!(c.ascending + c.descending, FUNDS, "cut at {n}");
+        let moved = (
+            p.ascending - before.registers.postage.ascending,
+            after.piece_counts.postage - before.piece_counts.postage,
+            c.ascending - before.registers.certificate.ascending,
+            after.piece_counts.certificate - before.piece_counts.certificate,
+            u64::from(after.sequence - before.sequence),
+        );
+        assert!(
+            moved == (0, 0, 0, 0, 0) || moved == (POSTAGE, 1, fee, 1, 1),
+            "cut at write {n}: {moved:?}"
+        );
+        committed += u32::from(moved != (0, 0, 0, 0, 0));
+    }
+    assert_eq!(committed, 0);
+}

@@ -145,6 +145,73 @@ pub fn check_postmark(
     Ok(())
 }
 
+/// Why a postage indicium does not verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndiciumInvalid {
+    /// The meter certificate is not signed by the authority's key.
+    CertificateSignature,
+    /// The meter certificate is not valid on the mailing day.
+    CertificateExpired,
+    /// The meter certificate does not allow metering.
+    CertificateUsage,
+    /// The certificate is not the one the indicium names (device id or
+    /// certificate serial).
+    CertificateMismatch,
+    /// The indicium's signature is not the meter key's over its body.
+    Signature,
+}
+
+impl IndiciumInvalid {
+    /// One line for people.
+    pub fn reason(self) -> &'static str {
+        match self {
+            IndiciumInvalid::CertificateSignature => {
+                "the meter certificate is not signed by the authority"
+            }
+            IndiciumInvalid::CertificateExpired => {
+                "the meter certificate is not valid on the mailing date"
+            }
+            IndiciumInvalid::CertificateUsage => "the meter certificate does not allow metering",
+            IndiciumInvalid::CertificateMismatch => {
+                "the certificate is not the one the indicium names"
+            }
+            IndiciumInvalid::Signature => "the indicium's signature does not verify",
+        }
+    }
+}
+
+/// Checks a postage indicium: the meter certificate with the authority's
+/// key, valid on the mailing day and allowing metering, naming the
+/// indicium's device and certificate serial; then the indicium's signature
+/// with the certified meter key.
+pub fn check_indicium(
+    indicium: &crate::cmd::postage::Indicium<'_>,
+    cert: &Certificate<'_>,
+    authority: &VerifyingKey,
+) -> Result<(), IndiciumInvalid> {
+    let b = &indicium.body;
+    if !verify_certificate(cert, authority) {
+        return Err(IndiciumInvalid::CertificateSignature);
+    }
+    let last_second = b
+        .date
+        .saturating_add(crate::cmd::postage::DAY.saturating_sub(1));
+    if !cert.valid_at(b.date) && !cert.valid_at(last_second) {
+        return Err(IndiciumInvalid::CertificateExpired);
+    }
+    if !cert.allows(usage::METERING) {
+        return Err(IndiciumInvalid::CertificateUsage);
+    }
+    if cert.holder != b.device || cert.serial != b.certificate_serial {
+        return Err(IndiciumInvalid::CertificateMismatch);
+    }
+    let signer = public_key(cert.public_key).ok_or(IndiciumInvalid::CertificateSignature)?;
+    if !verify_signed(&indicium.signed, &signer) {
+        return Err(IndiciumInvalid::Signature);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,8 @@ pub mod ins {
     pub const HASH: u8 = cmd::hash::INS;
     /// POSTMARK (proprietary): charge and sign a postmark over the hashed message (Figure 3).
     pub const POSTMARK: u8 = cmd::postmark::INS;
+    /// POSTAGE (proprietary): debit the postage register and sign a postage indicium.
+    pub const POSTAGE: u8 = cmd::postage::INS;
     /// VERIFY POSTMARK (proprietary): charge and validate a postmark (Figure 4).
     pub const VERIFY_POSTMARK: u8 = cmd::verify_postmark::INS;
     /// READ CERTIFICATE (proprietary): the certificate in slot P1.
@@ -85,7 +87,7 @@ pub mod ins {
     pub const INSTALL: u8 = cmd::install::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 25] = [
+    pub const ALL: [u8; 26] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -98,6 +100,7 @@ pub mod ins {
         LOAD_VALUE,
         HASH,
         POSTMARK,
+        POSTAGE,
         VERIFY_POSTMARK,
         READ_CERTIFICATE,
         STORE_ATTESTATION,

@@ -191,6 +191,22 @@ pub const VERIFY_POSTMARK: Policy = Policy {
     }),
     ..Policy::OPEN
 };
+/// POSTAGE (a postage indicium): Personalized, PIN, refused while locked;
+/// charges the Indicium fee of the rate table to the certificate register.
+/// The postage itself, the amount of the request, is debited from the
+/// postage register by the flow (it is the value of the stamp, not a
+/// fee): both in the same transaction, one charged operation.
+pub const POSTAGE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::Indicium,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
 /// READ CERTIFICATE: not terminated.
 pub const READ_CERTIFICATE: Policy = Policy::OPEN;
 /// STORE ATTESTATION CERTIFICATE: Blank, no PIN (the factory's step; the
@@ -316,6 +332,7 @@ impl Request<'_> {
             Request::LoadValue { .. } => LOAD_VALUE,
             Request::HashInit | Request::HashUpdate { .. } => HASH,
             Request::Postmark => POSTMARK,
+            Request::Postage { .. } => POSTAGE,
             Request::VerifyPostmark { .. } => VERIFY_POSTMARK,
             Request::ReadCertificate { .. } => READ_CERTIFICATE,
             Request::StoreAttestation { .. } => STORE_ATTESTATION,
@@ -350,7 +367,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 31] {
+    fn every_request() -> [Request<'static>; 32] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -366,6 +383,7 @@ mod tests {
             Request::HashInit,
             Request::HashUpdate { data: b"d" },
             Request::Postmark,
+            Request::Postage { request: b"r" },
             Request::VerifyPostmark {
                 file: b"f",
                 with_crl: false,
@@ -427,6 +445,12 @@ mod tests {
                 true,
                 false,
                 Some((Service::Postmark, certificate)),
+            ),
+            Request::Postage { .. } => (
+                PERSONALIZED,
+                true,
+                false,
+                Some((Service::Indicium, certificate)),
             ),
             Request::VerifyPostmark { .. } => (
                 PERSONALIZED,

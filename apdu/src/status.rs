@@ -67,6 +67,10 @@ impl StatusWord {
     /// more (the meter certificate: no loads, no postmarks), and it cannot
     /// be revoked again.
     pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
+    /// 940C (proprietary): POSTAGE refuses the mailing date: before the
+    /// day of the card's secure clock (no back-dating), or more than
+    /// `cmd::postage::MAX_DAYS_AHEAD` days after it.
+    pub const DATE_REFUSED: Self = Self(0x940C);
     /// 9406 (proprietary): the channel hello is refused: for another chip,
     /// card nonce or card ephemeral key, or not signed by the authority.
     /// The handshake is dropped.
@@ -185,6 +189,7 @@ impl StatusWord {
             }
             [0x94, 0x06] => "channel hello refused",
             [0x94, 0x07] => "channel message refused: replayed, reordered or altered",
+            [0x94, 0x0C] => "mailing date refused: before the card's clock, or too far ahead",
             _ => "unknown status",
         }
     }

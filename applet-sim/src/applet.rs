@@ -11,8 +11,8 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
     attestation, challenge, channel, generate_key, get_data, hash, install, issue_certificate,
-    key_update, load_value, personalize, pin, postmark, read_certificate, revoke, select, sign,
-    sync, unblock, verify_postmark,
+    key_update, load_value, personalize, pin, postage, postmark, read_certificate, revoke, select,
+    sign, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -210,6 +210,7 @@ impl Applet {
             Request::HashInit => hash::init(ctx),
             Request::HashUpdate { data } => hash::update(ctx, data),
             Request::Postmark => postmark::postmark(ctx),
+            Request::Postage { request } => postage::postage(ctx, request),
             Request::VerifyPostmark { file, with_crl } => {
                 verify_postmark::verify_postmark(ctx, file, with_crl)
             }

@@ -33,6 +33,13 @@ pub const POSTMARK_LOGICAL_WRITES: u32 = 3;
 /// Journal bytes (entry headers and saved bytes) one POSTMARK may use.
 /// Enforced by `tests/write_budget.rs`.
 pub const POSTMARK_JOURNAL_BYTES: usize = 128;
+/// Logical writes one POSTAGE (a postage indicium) may make: the
+/// certificate register record (the Indicium fee), the postage register
+/// record (postage and piece) and the counters record, none to spare.
+/// Enforced by `tests/write_budget.rs`.
+pub const POSTAGE_LOGICAL_WRITES: u32 = 3;
+/// Journal bytes one POSTAGE may use. Enforced by `tests/write_budget.rs`.
+pub const POSTAGE_JOURNAL_BYTES: usize = 128;
 /// Bytes of the attestation certificate slot (layout v3), after its u16
 /// length.
 pub const ATTESTATION_CERTIFICATE_SIZE: usize = 320;

@@ -48,6 +48,16 @@ pub fn debit(
     amount: u64,
     counters: &mut Counters,
 ) -> Result<RegisterRecord> {
+    let rec = debit_register(s, r, amount)?;
+    counters.sequence = counters.sequence.saturating_add(1);
+    Ok(rec)
+}
+
+/// The register half of [`debit`] (inside an open transaction): descending
+/// down, ascending up by `amount`, one more piece, one record; no
+/// transaction counted. POSTAGE debits the postage this way beside its fee,
+/// which [`debit`] charges: one charged operation, two registers.
+pub fn debit_register(s: &mut Store, r: Register, amount: u64) -> Result<RegisterRecord> {
     let mut rec = RegisterRecord::read(s, r)?;
     let (Some(desc), Some(asc)) = (
         rec.descending.checked_sub(amount),
@@ -59,7 +69,6 @@ pub fn debit(
     rec.ascending = asc;
     rec.pieces = rec.pieces.saturating_add(1);
     rec.write(s, r)?;
-    counters.sequence = counters.sequence.saturating_add(1);
     Ok(rec)
 }
 

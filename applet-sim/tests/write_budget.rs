@@ -118,6 +118,69 @@ fn charged_commands_stay_within_their_write_budgets() {
     assert_eq!(card.card().last_command_stats(), StoreStats::default());
 }
 
+/// POSTAGE (a postage indicium) on a card whose rate table prices the
+/// Indicium service: the fee's register record, the postage register
+/// record and the counters, within `budget::POSTAGE_*`.
+#[test]
+fn postage_stays_within_its_write_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut card = StateFile::create(
+        &tmp.path().join("card.sim"),
+        true,
+        applet_sim::sim::SimConfig::deterministic(generator::SEED, generator::TIME)
+            .with_issuer_root(generator::root_public()),
+    )
+    .unwrap();
+    generator::ok(&mut card, Request::Select { aid: AID });
+    generator::ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
+    generator::change_transport_pin(&mut card);
+    let key = generator::ok(&mut card, Request::GenerateKey { generate: true });
+    let public_key = key[key.len() - 65..].to_vec();
+    let status = generator::ok(&mut card, Request::GetData(DataObject::Status));
+    let chip_id = generator::find(generator::find(&status, 0xE0).unwrap(), 0x81)
+        .unwrap()
+        .to_vec();
+    let challenge = generator::ok(&mut card, Request::GetChallenge);
+    let indicium = apdu::meter::Service::Indicium as u8;
+    let message =
+        generator::personalization_priced(&chip_id, &challenge, &public_key, &[(indicium, 55)]);
+    generator::ok(&mut card, Request::Personalize { message: &message });
+    for (number, register) in [(1, 2), (2, 1)] {
+        let load = generator::value_load_into(&chip_id, number, register, generator::LOAD);
+        generator::ok(&mut card, Request::LoadValue { message: &load });
+    }
+    let request = [
+        &[0x94, 8][..],
+        &55u64.to_be_bytes(),
+        &[0x98, 5],
+        b"10001",
+        &[0x99, 5],
+        b"94105",
+        &[0x9A, 11],
+        b"FIRST-CLASS",
+    ]
+    .concat();
+    let (_, stats) = run(&mut card, Request::Postage { request: &request });
+    eprintln!(
+        "POSTAGE: {} logical writes, {} raw writes, {} journal bytes",
+        stats.logical_writes, stats.raw_writes, stats.journal_bytes
+    );
+    assert_eq!(
+        stats.logical_writes,
+        budget::POSTAGE_LOGICAL_WRITES,
+        "{stats:?}"
+    );
+    assert!(
+        stats.journal_bytes <= budget::POSTAGE_JOURNAL_BYTES,
+        "{stats:?}"
+    );
+}
+
 /// The store counts what it does: one logical write is a journal entry
 /// (header, saved bytes), the length word and the data; the commit is one
 /// more physical write; the journal peak counts headers and saved bytes.

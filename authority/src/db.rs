@@ -133,7 +133,26 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at  INTEGER NOT NULL,
         used_at     INTEGER
     ) STRICT;",
-    // 6: [certs] key rollover: the generation of the authority key each
+    // 6 (branch value-indicia): postage indicia scanned by the postal
+    // operator, one per meter and ascending register (a second one with
+    // the same pair is a copy: counted in `copies`, never stored twice).
+    "CREATE TABLE indicia (
+        meter              TEXT NOT NULL,
+        ascending          INTEGER NOT NULL,
+        certificate_serial INTEGER NOT NULL,
+        pieces             INTEGER NOT NULL,
+        postage            INTEGER NOT NULL,
+        mailing_date       INTEGER NOT NULL,
+        origin             TEXT NOT NULL,
+        destination        TEXT NOT NULL,
+        class              TEXT NOT NULL,
+        sha256             BLOB NOT NULL CHECK (length(sha256) = 32),
+        scanned_at         INTEGER NOT NULL,
+        copies             INTEGER NOT NULL DEFAULT 0,
+        last_copy_at       INTEGER,
+        PRIMARY KEY (meter, ascending)
+    ) STRICT;",
+    // 7: [certs] key rollover: the generation of the authority key each
     // card holds (0: the key it was personalized with).
     // ... and the revocations of certificates a meter issued as the
     // authority's agent (Figure 3A), by issuing meter and serial: they are

@@ -151,6 +151,11 @@ impl Authority {
         Ok(generation)
     }
 
+    /// The public key the last rollover replaced, when its key is kept.
+    pub fn previous_public_key(&self) -> Option<p256::ecdsa::VerifyingKey> {
+        self.previous.as_ref().map(|(k, _)| *k.verifying_key())
+    }
+
     /// The generation of the current operational key (0: made at `init`).
     pub fn key_generation(&self) -> Result<u64, AuthorityError> {
         match db::setting::<i64>(&self.conn, db::KEY_GENERATION)? {

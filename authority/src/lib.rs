@@ -22,6 +22,7 @@ pub mod certificate;
 pub mod channel;
 pub mod db;
 pub mod enrollment;
+pub mod indicium;
 pub mod install;
 pub mod key_update;
 pub mod keys;

@@ -213,6 +213,9 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
             "not enough funds: load value from the authority; nothing was charged"
         }
         StatusWord::METER_LOCKED => "meter locked: have it serviced by the authority",
+        StatusWord::DATE_REFUSED => {
+            "the card prints postage for today or up to 30 days ahead by its own clock, never back-dated: give another --date; nothing was charged"
+        }
         StatusWord::LOCKED_BY_TIME => {
             "locked: the service period since the last authority contact is over; contact the authority with `meter sync` (or a load)"
         }

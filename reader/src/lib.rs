@@ -39,6 +39,8 @@ pub mod money;
 pub mod pcsc;
 pub mod personalize;
 pub mod pin;
+pub mod postage;
+pub mod postage_print;
 pub mod postmark;
 pub mod revoke;
 pub mod session;

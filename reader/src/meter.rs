@@ -438,6 +438,13 @@ impl<T: Transport> Meter<T> {
         self.call(Request::Postmark)
     }
 
+    /// POSTAGE with the request's data
+    /// ([`apdu::cmd::postage::PostageRequest`]); answers the indicium
+    /// (`7F66`). [`crate::postage::postage`] builds the request.
+    pub fn postage(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Postage { request })
+    }
+
     /// VERIFY POSTMARK against the message hashed since [`Meter::hash_init`],
     /// with the authority's revocation list (`7F7F`) for the card to
     /// consult when `crl` is given.

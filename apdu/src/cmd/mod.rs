@@ -14,6 +14,7 @@
 //! | [`load_value`] | LOAD VALUE `80 52` (value load message) | load receipt |
 //! | [`hash`] | HASH `80 2A` | - |
 //! | [`postmark`] | POSTMARK `80 30` | postmark (Figure 3) |
+//! | [`postage`] | POSTAGE `80 34` (request) | postage indicium `7F66` |
 //! | [`verify_postmark`] | VERIFY POSTMARK `80 32` (postmark file) | verdict template |
 //! | [`read_certificate`] | READ CERTIFICATE `80 3C` | certificate ([`crate::cert`]) |
 //! | [`issue_certificate`] | ISSUE CERTIFICATE `80 36` (request) | agent certificate, sealed key (Figure 3A) |
@@ -37,6 +38,7 @@ pub mod key_update;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
+pub mod postage;
 pub mod postmark;
 pub mod read_certificate;
 pub mod revoke;
@@ -114,6 +116,11 @@ pub enum Request<'a> {
     },
     /// POSTMARK: `80 30 00 00 00`; answers the postmark.
     Postmark,
+    /// POSTAGE: a postage indicium ([`postage::PostageRequest`], checked by the card).
+    Postage {
+        /// The request's data.
+        request: &'a [u8],
+    },
     /// VERIFY POSTMARK: `80 32 00 00 00 Lc1 Lc2 postmark-file 01 00` (the
     /// file is always longer than 255 bytes, so `Lc` and `Le` are extended);
     /// answers a verdict.
@@ -242,6 +249,7 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, load_value::INS) => load_value::parse(cmd),
             (CLA_PROPRIETARY, hash::INS) => hash::parse(cmd),
             (CLA_PROPRIETARY, postmark::INS) => postmark::parse(cmd),
+            (CLA_PROPRIETARY, postage::INS) => postage::parse(cmd),
             (CLA_PROPRIETARY, verify_postmark::INS) => verify_postmark::parse(cmd),
             (CLA_PROPRIETARY, read_certificate::INS) => read_certificate::parse(cmd),
             (CLA_PROPRIETARY, attestation::INS_STORE) => attestation::parse_store(cmd),
@@ -276,6 +284,7 @@ impl<'a> Request<'a> {
             Request::HashInit => hash::init_command(),
             Request::HashUpdate { data } => hash::update_command(data),
             Request::Postmark => postmark::command(),
+            Request::Postage { request } => postage::command(request),
             Request::VerifyPostmark { file, with_crl } => verify_postmark::command(file, with_crl),
             Request::ReadCertificate { slot } => read_certificate::command(slot),
             Request::StoreAttestation { certificate } => attestation::store_command(certificate),
@@ -333,6 +342,7 @@ impl core::fmt::Display for Name<'_> {
                 return write!(f, "HASH update, {} bytes", data.len());
             }
             Request::Postmark => "POSTMARK",
+            Request::Postage { .. } => "POSTAGE",
             Request::VerifyPostmark { .. } => "VERIFY POSTMARK",
             Request::ReadCertificate { slot } => {
                 return write!(f, "READ CERTIFICATE slot {slot}");
@@ -472,6 +482,7 @@ mod tests {
             Request::HashInit,
             Request::HashUpdate { data: both },
             Request::Postmark,
+            Request::Postage { request: both },
             Request::VerifyPostmark {
                 file: both,
                 with_crl: false,

@@ -18,6 +18,7 @@ pub mod key_update;
 pub mod load_value;
 pub mod personalize;
 pub mod pin;
+pub mod postage;
 pub mod postmark;
 pub mod read_certificate;
 pub mod revoke;

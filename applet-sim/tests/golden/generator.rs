@@ -176,12 +176,27 @@ pub fn certificate(public_key: &[u8]) -> Vec<u8> {
 
 /// The personalization message (7F70) for this chip and challenge.
 pub fn personalization(chip_id: &[u8], challenge: &[u8], public_key: &[u8]) -> Vec<u8> {
+    personalization_priced(chip_id, challenge, public_key, &[])
+}
+
+/// [`personalization`] with more priced services (service byte, fee) after
+/// the golden card's two.
+#[allow(dead_code)]
+pub fn personalization_priced(
+    chip_id: &[u8],
+    challenge: &[u8],
+    public_key: &[u8],
+    more: &[(u8, u64)],
+) -> Vec<u8> {
     let authority = authority_key();
-    let rates = [
+    let mut rates = [
         tlv(0x90, &[[1].as_slice(), &u64be(25)].concat()),
         tlv(0x90, &[[2].as_slice(), &u64be(10)].concat()),
     ]
     .concat();
+    for (service, fee) in more {
+        rates.extend(tlv(0x90, &[[*service].as_slice(), &u64be(*fee)].concat()));
+    }
     let body = [
         tlv(0x80, &[0x7F, 0x70]),
         tlv(0x81, chip_id),
@@ -199,11 +214,16 @@ pub fn personalization(chip_id: &[u8], challenge: &[u8], public_key: &[u8]) -> V
 
 /// A value load (7F71) into the certificate register.
 pub fn value_load(chip_id: &[u8], number: u32, amount: u64) -> Vec<u8> {
+    value_load_into(chip_id, number, 2, amount)
+}
+
+/// A value load (7F71) into `register` (1 postage, 2 certificate).
+pub fn value_load_into(chip_id: &[u8], number: u32, register: u8, amount: u64) -> Vec<u8> {
     let body = [
         tlv(0x81, chip_id),
         tlv(0x5F20, SERIAL),
         tlv(0x85, &number.to_be_bytes()),
-        tlv(0x87, &[2]),
+        tlv(0x87, &[register]),
         tlv(0x88, &u64be(amount)),
         tlv(0x83, &u64be(TIME)),
         tlv(0x84, &u64be(TIME + 90 * 86_400)),

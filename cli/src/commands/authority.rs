@@ -84,6 +84,14 @@ pub enum AuthorityCommand {
     /// Roll the authority's key over: a new key certified by the issuer
     /// root replaces the current one; cards take it at their next contact.
     Rollover,
+    /// The postal operator's check of a postage indicium (its bytes or its
+    /// printed PNG): verified against the meter certificate, recorded; a
+    /// second indicium with the same device and ascending register is a
+    /// copied stamp (exit 1).
+    Scan {
+        /// The indicium bytes, or the PNG `meter postage` printed.
+        file: PathBuf,
+    },
     /// Enroll a certificate holder: prints a one-time enrollment code the
     /// holder presents when installing a certificate (Figure 5, 514).
     Enroll {
@@ -174,6 +182,7 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
                 (None, None) => unreachable!("clap requires one of --cert and --agent-cert"),
             };
         }
+        AuthorityCommand::Scan { file } => return super::authority_scan::run(g.json, &dir, file),
         AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Rollover => return super::authority_rollover::run(g.json, &dir),
         AuthorityCommand::Meters => {

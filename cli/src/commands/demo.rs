@@ -278,6 +278,8 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         meter_serial,
     )?;
 
+    postage_flow(&mut n, &mut card, &mut authority, dir.path())?;
+
     n.step("CA key update: the authority rolls its key over; the card takes the new key at its next contact");
     let old_public = authority.public_key();
     let generation = authority.rollover(&dir.path().join("authority"))?;
@@ -506,5 +508,95 @@ fn certificate_flows(
         "postmark {} valid, and its meter certificate {meter_serial} is not on the list: good",
         ok.sequence
     ));
+    Ok(())
+}
+
+/// A postage indicium: loaded postage, the indicium printed (bytes, PNG,
+/// SVG), read back from the PNG, verified, scanned by the postal operator,
+/// and its copy flagged; a back-dated one refused.
+fn postage_flow(
+    n: &mut Narrator,
+    card: &mut Card,
+    authority: &mut Authority,
+    dir: &std::path::Path,
+) -> Result<()> {
+    use reader::postage::{self, IndiciumInfo, PostageOrder};
+    use reader::postage_print;
+
+    n.step("Postage indicia: the postage register pays, the card signs, the postal operator scans");
+    reader::value::load(card, authority, RegisterId::Postage, 500)?;
+    n.say("244 the authority loads 5.00 into the postage register");
+    let order = PostageOrder {
+        postage: 55,
+        origin: "10001".into(),
+        destination: "94105".into(),
+        class: postage::DEFAULT_CLASS.into(),
+        date: None,
+    };
+    let indicium = postage::postage(card, &order)?;
+    let info = IndiciumInfo::parse(&indicium)?;
+    n.say(format!(
+        "indicium {} of meter {}: postage {} on {}, postage register {} used, {} left ({} bytes, fee {} from the certificate register)",
+        info.pieces,
+        info.device,
+        money::format(info.postage),
+        postage::date_text(info.date),
+        money::format(info.ascending),
+        money::format(info.descending),
+        indicium.len(),
+        money::format(authority.rate(apdu::meter::Service::Indicium).unwrap_or(0)),
+    ));
+    let png = postage_print::png(&indicium, &info)?;
+    let svg = postage_print::svg(&indicium, &info)?;
+    std::fs::write(dir.join("stamp.png"), &png)?;
+    std::fs::write(dir.join("stamp.svg"), &svg)?;
+    let read = postage_print::decode_png(&png)?;
+    ensure!(
+        read == indicium,
+        "the printed Data Matrix does not hold the indicium"
+    );
+    n.say(format!(
+        "printed: a Data Matrix beside the fields, PNG ({} bytes) and SVG; read back from the PNG byte for byte",
+        png.len()
+    ));
+    let cert = authority.meter_certificate(&info.device)?;
+    postage::verify(&read, &cert, &authority.public_key())?;
+    n.say("verified with the meter certificate and the authority's key");
+    let first = authority.scan_indicium(&read)?;
+    ensure!(
+        first.outcome == authority::indicium::ScanOutcome::Recorded,
+        "the first scan: {:?}",
+        first.outcome
+    );
+    n.say("the postal operator scans it: valid, recorded by device and ascending register");
+    match authority.scan_indicium(&indicium)?.outcome {
+        authority::indicium::ScanOutcome::Copy { .. } => {
+            n.say("a second scan of the same stamp: flagged as a COPIED INDICIUM")
+        }
+        other => anyhow::bail!("a copy was not flagged: {other:?}"),
+    }
+    let yesterday = info.date - 86_400;
+    let before = card.status()?;
+    match postage::postage(
+        card,
+        &PostageOrder {
+            date: Some(yesterday),
+            ..order
+        },
+    ) {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::DATE_REFUSED => {
+            let after = card.status()?;
+            ensure!(
+                after.registers == before.registers,
+                "a refused indicium changed the registers"
+            );
+            n.say(format!(
+                "a back-dated indicium ({}) is refused with {sw}; nothing charged",
+                postage::date_text(yesterday)
+            ))
+        }
+        other => anyhow::bail!("a back-dated indicium was not refused: {other:?}"),
+    }
+    registers(n, &card.status()?);
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod authority_crl;
 pub mod authority_enroll;
 pub mod authority_revoke;
 pub mod authority_rollover;
+pub mod authority_scan;
 pub mod card;
 pub mod cert;
 pub mod cert_install;
@@ -20,6 +21,7 @@ pub mod key_update;
 pub mod load;
 pub mod personalize;
 pub mod pin;
+pub mod postage;
 pub mod postmark;
 pub mod readers;
 pub mod status;
@@ -84,6 +86,10 @@ enum Command {
     KeyUpdate,
     /// Postmark a file (Figure 3): the card hashes it, charges the fee and signs.
     Postmark(postmark::Args),
+    /// Print a postage indicium: the card debits the postage register and
+    /// signs; writes OUT, OUT.png and OUT.svg. `meter postage verify FILE`
+    /// checks one.
+    Postage(postage::Args),
     /// Verify a postmark (Figure 4): exit 0 when valid, 1 when invalid, 2 on error.
     Verify(verify::Args),
     /// Verify an agent certificate file (Figure 3A): authority -> meter ->
@@ -114,6 +120,7 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Sync => sync::run(g),
         Command::KeyUpdate => key_update::run(g),
         Command::Postmark(args) => postmark::run(g, args),
+        Command::Postage(args) => postage::run(g, args),
         Command::Verify(args) => verify::run(g, args),
         Command::VerifyCert(args) => verify_cert::run(g, args),
         Command::Cert { command } => cert::run(g, command),

@@ -3,7 +3,7 @@
 //!
 //! One module per flow, each writing the vectors of its figure:
 //! [`personalization`] (Figures 1 and 2), [`fig3_postmark`] (Figure 3)
-//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused). This module holds what they share: the recording
+//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [`postage`] (postage indicia). This module holds what they share: the recording
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
@@ -16,6 +16,7 @@ mod fig6_revoke;
 mod install;
 mod personalization;
 mod pin;
+mod postage;
 mod sign;
 
 use apdu::meter::{DEFAULT_PIN, DataObject, Request, ins, tag};
@@ -105,6 +106,7 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     all.extend(fig6_revoke::vectors()?);
     all.extend(install::vectors()?);
     all.extend(sign::vectors()?);
+    all.extend(postage::vectors()?);
     Ok(all)
 }
 
