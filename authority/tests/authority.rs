@@ -702,6 +702,34 @@ fn open_refuses_a_key_file_others_can_read() {
     Authority::open(dir.path()).unwrap();
 }
 
+/// What undoes each schema step of `db::MIGRATIONS` (step 1, the base,
+/// is never undone): a new step must add its line here, or the check below
+/// fails.
+const UNDO: &[&str] = &[
+    "",
+    "ALTER TABLE meters DROP COLUMN flagged_at; ALTER TABLE meters DROP COLUMN flag_reason;",
+    "DROP TABLE unblock_approvals;",
+    "DROP TABLE revocations;",
+    "DROP TABLE channel_keys; DROP TABLE enrollments;",
+    "DROP TABLE indicia;",
+    "ALTER TABLE meters DROP COLUMN key_generation; DROP TABLE agent_revocations;",
+];
+
+/// Turns today's database into one an older release made at schema
+/// `version`: the later steps undone, newest first.
+fn downgrade_to(conn: &rusqlite::Connection, version: usize) {
+    assert_eq!(
+        UNDO.len(),
+        authority::db::MIGRATIONS.len(),
+        "every schema step needs its undo in UNDO"
+    );
+    for step in (version..UNDO.len()).rev() {
+        conn.execute_batch(UNDO[step]).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+}
+
 /// A version-1 database (before flags and unblock approvals) is upgraded
 /// on open.
 #[test]
@@ -711,17 +739,7 @@ fn open_upgrades_a_version_1_database() {
     a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
-    conn.execute_batch(
-        "ALTER TABLE meters DROP COLUMN flagged_at;
-         ALTER TABLE meters DROP COLUMN flag_reason;
-         DROP TABLE unblock_approvals;
-         DROP TABLE revocations;
-         DROP TABLE channel_keys;
-         DROP TABLE enrollments;
-         DROP TABLE indicia;
-         PRAGMA user_version = 1;",
-    )
-    .unwrap();
+    downgrade_to(&conn, 1);
     drop(conn);
     let a = Authority::open(dir.path()).unwrap();
     let m = a.meters().unwrap();
@@ -767,8 +785,7 @@ fn open_upgrades_a_version_3_database_with_revocations() {
     a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
-    conn.execute_batch("DROP TABLE revocations; DROP TABLE channel_keys; DROP TABLE enrollments; DROP TABLE indicia; PRAGMA user_version = 3;")
-        .unwrap();
+    downgrade_to(&conn, 3);
     drop(conn);
     let mut a = Authority::open(dir.path()).unwrap();
     let cert = a.meter("M-1").unwrap().unwrap().certificate_serial;
