@@ -189,6 +189,10 @@ impl AuthorityService for Busy {
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
         AuthorityService::confirm_revocation(&mut self.inner, confirmation)
     }
+
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::credit_line(&mut self.inner, request)
+    }
 }
 
 fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {

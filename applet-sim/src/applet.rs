@@ -10,8 +10,8 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, channel, generate_key, get_data, hash, install, issue_certificate,
-    key_update, load_value, personalize, pin, postmark, read_certificate, revoke, select, sign,
+    attestation, challenge, channel, credit_line, generate_key, get_data, hash, install, issue_certificate,
+    key_update, load_value, pay, personalize, pin, postmark, read_certificate, revoke, select, sign,
     sync, unblock, verify_postmark,
 };
 use crate::keys;
@@ -230,6 +230,9 @@ impl Applet {
             Request::InstallKey { sealed } => install::key(ctx, sealed),
             Request::InstallCertificate { sealed } => install::install(ctx, sealed),
             Request::Sign { slot, digest } => sign::sign(ctx, slot, digest),
+            Request::StoreCreditLine { file } => credit_line::store(ctx, file),
+            Request::ReadCreditLine => credit_line::read(ctx),
+            Request::Pay { request } => pay::pay(ctx, request),
         }
     }
 }

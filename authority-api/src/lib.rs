@@ -105,6 +105,10 @@ pub enum ServiceError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// Figure 8, 806: the creditor refused the line of credit (the reason
+    /// says why).
+    #[error("credit refused: {0}")]
+    CreditRefused(String),
     /// The meter key is not attested by a card of this issuer for this
     /// chip (the reason says why): it is not certified.
     #[error("the meter key is not attested by the card: {0}")]
@@ -208,6 +212,13 @@ pub trait AuthorityService {
     /// Figure 6, 622: records the card's signed revocation confirmation
     /// (7F7E): time, reason and payment state.
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError>;
+
+    /// Figure 8, 804-808: the creditor (certified by the authority) takes
+    /// the credit request file (request 7F6A, the card's postmark over it,
+    /// the meter certificate), decides, and answers the creditor
+    /// certificate (7F6B) then the line-of-credit certificate (7F68, Figure
+    /// 7A); a refusal (806) is [`ServiceError::CreditRefused`].
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError>;
     // [certs] the card-authority channel (Figure 5, 508). The default
     // implementations refuse: an authority without the channel.
 
@@ -385,6 +396,10 @@ macro_rules! forward {
 
             fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
                 (**self).confirm_revocation(confirmation)
+            }
+
+            fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+                (**self).credit_line(request)
             }
 
             fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {

@@ -20,6 +20,7 @@
 
 pub mod certificate;
 pub mod channel;
+pub mod credit;
 pub mod db;
 pub mod enrollment;
 pub mod install;
@@ -81,13 +82,14 @@ pub const ATTESTATION_VALIDITY: u64 = 20 * 365 * 24 * 3600;
 /// Longest authority name, in bytes.
 pub const NAME_MAX_LEN: usize = 64;
 /// Default rates, minor units.
-pub const DEFAULT_RATES: [(Service, u64); 6] = [
+pub const DEFAULT_RATES: [(Service, u64); 7] = [
     (Service::Postmark, 25),
     (Service::Verify, 10),
     (Service::IssueCertificate, 150),
     (Service::InstallCertificate, 500),
     (Service::Revoke, 100),
     (Service::Indicium, 55),
+    (Service::Payment, 20),
 ];
 
 /// Why an authority operation failed.
@@ -138,6 +140,14 @@ pub enum AuthorityError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// Figure 8, 806: the creditor refused the line of credit (the reason
+    /// says why); the refusal is recorded.
+    #[error("credit refused: {0}")]
+    CreditRefused(String),
+    /// Figure 9: the payment certificate was settled before (a second
+    /// presentation); nothing is paid.
+    #[error("{0}")]
+    AlreadySettled(String),
     /// The meter key is not attested by a card of this issuer for this chip.
     #[error("the meter key is not attested by the card: {0}")]
     Unattested(&'static str),
@@ -186,6 +196,8 @@ pub struct Authority {
     meter_usage: u8,
     /// The card-authority channels open here, and channel key nonces.
     channels: channel::Channels,
+    /// The creditor's key (Figures 7A, 8, 9; [`credit`]), when present.
+    creditor: Option<SigningKey>,
 }
 
 impl fmt::Debug for Authority {
@@ -227,7 +239,11 @@ impl Authority {
             });
         }
         let created = db::open_file(&db_path)
-            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()));
+            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()))
+            .and_then(|mut a| {
+                a.creditor = Some(credit::load_or_create_key(dir)?);
+                Ok(a)
+            });
         if created.is_err() {
             let _ = std::fs::remove_file(&db_path);
             let _ = std::fs::remove_file(&key_path);
@@ -280,7 +296,9 @@ impl Authority {
                 }
             }
         };
-        Self::load(conn, key, root)
+        let mut a = Self::load(conn, key, root)?;
+        a.creditor = Some(credit::load_or_create_key(dir)?);
+        Ok(a)
     }
 
     /// Stores the issuer root's public key and a fresh certificate of the
@@ -350,6 +368,7 @@ impl Authority {
             time,
         )?;
         a.clock = Some(time);
+        a.creditor = Some(credit::key_from_seed(seed));
         Ok(a)
     }
 
@@ -574,6 +593,7 @@ impl Authority {
             nonce_count: 0,
             meter_usage: personalization::METER_USAGE,
             channels: channel::Channels::default(),
+            creditor: None,
         })
     }
 }

@@ -454,6 +454,7 @@ fn rates_are_set_and_validated() {
             (Service::InstallCertificate, 500),
             (Service::Revoke, 100),
             (Service::Indicium, 55),
+            (Service::Payment, 20),
         ]
     );
     a.set_rate(Service::Verify, 0).unwrap();

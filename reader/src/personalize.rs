@@ -185,6 +185,10 @@ mod tests {
         fn confirm_revocation(&mut self, _: &[u8]) -> Result<(), ServiceError> {
             self.refuse()
         }
+
+        fn credit_line(&mut self, _: &[u8]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
     }
 
     fn blank() -> Meter<MemoryTransport> {

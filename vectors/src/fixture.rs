@@ -216,6 +216,10 @@ impl authority::AuthorityService for Rogue {
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), authority::ServiceError> {
         authority::AuthorityService::confirm_revocation(&mut self.0, confirmation)
     }
+
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::credit_line(&mut self.0, request)
+    }
 }
 
 #[cfg(test)]
