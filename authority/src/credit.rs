@@ -291,7 +291,11 @@ impl Authority {
             )
             .optional()?;
         match flagged {
-            None => return Err(refuse(format!("meter {holder} is not known to the authority"))),
+            None => {
+                return Err(refuse(format!(
+                    "meter {holder} is not known to the authority"
+                )));
+            }
             Some(Some(_)) => return Err(refuse(format!("meter {holder} is flagged"))),
             Some(None) => {}
         }
@@ -361,8 +365,8 @@ impl Authority {
     /// issue, or one that would take the line's settled total past the line
     /// is refused.
     pub fn settle(&mut self, file: &[u8]) -> Result<PaymentRecord, AuthorityError> {
-        let f = PaymentFile::parse(file)
-            .map_err(|e| invalid(format!("not a payment file: {e}")))?;
+        let f =
+            PaymentFile::parse(file).map_err(|e| invalid(format!("not a payment file: {e}")))?;
         let authority = apdu::crypto::public_key(&self.public_key())
             .ok_or_else(|| AuthorityError::Database("the authority key".into()))?;
         check_payment(&f, &authority).map_err(|e| invalid(e.reason()))?;

@@ -293,7 +293,8 @@ pub fn check_payment(
 ) -> Result<(), PaymentInvalid> {
     use crate::crypto::{public_key, sha256, verify_certificate, verify_signed};
     let (creditor, line, p) = (&file.line.creditor, &file.line.line, &file.payment.body);
-    if !verify_certificate(creditor, authority) || !creditor.allows(super::credit_line::CREDITOR_ISSUES_LINES)
+    if !verify_certificate(creditor, authority)
+        || !creditor.allows(super::credit_line::CREDITOR_ISSUES_LINES)
     {
         return Err(PaymentInvalid::Creditor);
     }
@@ -321,7 +322,11 @@ pub fn check_payment(
     {
         return Err(PaymentInvalid::MeterCertificate);
     }
-    if p.amount == 0 || p.amount.checked_add(p.remaining).is_none_or(|t| t > line.amount) {
+    if p.amount == 0
+        || p.amount
+            .checked_add(p.remaining)
+            .is_none_or(|t| t > line.amount)
+    {
         return Err(PaymentInvalid::Amount);
     }
     if !line.cert.valid_at(p.time) || !creditor.valid_at(p.time) {

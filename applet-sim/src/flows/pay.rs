@@ -42,7 +42,10 @@ pub fn pay<P: Platform>(ctx: &mut Context<'_, P>, request: &[u8]) -> Result<usiz
         .remaining
         .checked_sub(req.amount)
         .ok_or(StatusWord::CREDIT_EXHAUSTED)?;
-    let serial_number = st.payments.checked_add(1).ok_or(StatusWord::NOT_ENOUGH_MEMORY)?;
+    let serial_number = st
+        .payments
+        .checked_add(1)
+        .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?;
     // The Payment fee from the rate table, against the certificate register.
     let fee = funds::fee(s, charge.service)?;
     funds::check(s, now, register, fee)?;
