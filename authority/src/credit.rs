@@ -402,7 +402,7 @@ impl Authority {
             .optional()?;
         if let Some(at) = settled_at {
             return Err(AuthorityError::AlreadySettled(format!(
-                "payment {} of meter {holder} was already settled (at {at}): a second presentation",
+                "payment {} of meter {holder} was already settled (at Unix time {at}): a second presentation is refused",
                 p.serial
             )));
         }
