@@ -340,11 +340,22 @@ fn demo_runs() {
         "The revocation list",
         "revoked (keyCompromise)",
         "is not on the list: good",
+        "Figure 8: the holder asks a creditor for a line of credit of 5000.00: refused (806)",
+        "806 refused: 500000 minor units asked",
+        "810 the card verifies authority -> creditor -> 7A",
+        "812 credit remaining 500.00",
+        "(a replay) is refused (6984",
+        "908 subtracted: 376.55 remaining; 910 payment certificate 1 (fee 0.20)",
+        "906 refused (940D",
+        "payment 1 of meter PB-000001 settled: 123.45 paid to SHOP-0001",
+        "presented a second time: refused, nothing paid",
+        "SHOP-0001 was paid 123.45",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }
     // The final control totals equal everything loaded: 1.00 at
-    // personalization and 20.00 later, into the certificate register.
+    // personalization and 20.00 later, into the certificate register
+    // (Figures 8 and 9 add two request postmarks and a payment fee: 0.70).
     assert!(
         run.stdout
             .contains("postage     0.00 + 0.00 = 0.00 = loaded by the authority"),
@@ -353,7 +364,7 @@ fn demo_runs() {
     );
     assert!(
         run.stdout
-            .contains("certificate 8.95 + 12.05 = 21.00 = loaded by the authority"),
+            .contains("certificate 9.65 + 11.35 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );
