@@ -407,3 +407,93 @@ fn random_payments_never_authorize_more_than_the_line() {
         assert!(refused > 0, "seed {seed}: the line was never exhausted");
     }
 }
+
+/// The CLI as a user runs it: `meter credit request`, `meter credit show`,
+/// `meter pay` (never through a planted symlink), `meter pay verify` (exit
+/// 0 valid, 1 invalid), `meter authority settle` (once), `meter authority
+/// payments`; refusals are one clear line and exit 2.
+#[test]
+fn the_cli_requests_pays_verifies_and_settles() {
+    use certmeter_tests::Home;
+    let home = Home::personalized("PB-1", "10.00");
+    let pin = ["--pin", certmeter_tests::OWNER_PIN];
+    let run = home.meter(["credit", "show"]).expect_code(0);
+    assert!(run.stdout.contains("no line of credit"), "{}", run.stdout);
+    let run = home
+        .meter([&pin[..], &["pay", "5", "--merchant", "SHOP"]].concat())
+        .expect_code(2);
+    assert!(run.stderr.contains("940E"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().next().unwrap().matches("meter:").count(),
+        1
+    );
+    let run = home
+        .meter([&pin[..], &["credit", "request", "--amount", "5000"]].concat())
+        .expect_code(2);
+    assert!(run.stderr.contains("credit refused"), "{}", run.stderr);
+    home.meter([&pin[..], &["credit", "request", "--amount", "500.00"]].concat())
+        .expect_code(0);
+    let run = home.meter(["--json", "credit", "show"]).expect_code(0);
+    let v = run.json();
+    assert_eq!(
+        (v["line"].as_u64(), v["remaining"].as_u64()),
+        (Some(50_000), Some(50_000))
+    );
+
+    // A planted symlink is not written through.
+    let target = home.path().join("elsewhere");
+    std::fs::write(&target, b"keep").unwrap();
+    let link = home.path().join("pay.credit");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let link_s = link.display().to_string();
+    home.meter(
+        [
+            &pin[..],
+            &["pay", "1", "--merchant", "SHOP-1", "-o", &link_s],
+        ]
+        .concat(),
+    )
+    .expect_code(2);
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    let run = home.meter(["--json", "credit", "show"]).expect_code(0);
+    assert_eq!(
+        run.json()["remaining"].as_u64(),
+        Some(50_000),
+        "nothing paid"
+    );
+
+    let out = home.path().join("p1.credit");
+    let out_s = out.display().to_string();
+    home.meter(
+        [
+            &pin[..],
+            &["pay", "12.50", "--merchant", "SHOP-1", "-o", &out_s],
+        ]
+        .concat(),
+    )
+    .expect_code(0);
+    home.meter(["pay", "verify", &out_s]).expect_code(0);
+    let run = home
+        .meter(["pay", "verify", &out_s, "--merchant", "SHOP-2"])
+        .expect_code(1);
+    assert!(run.stdout.contains("invalid"), "{}", run.stdout);
+    let mut bad = std::fs::read(&out).unwrap();
+    bad[30] ^= 1;
+    let bad_path = home.path().join("bad.credit");
+    std::fs::write(&bad_path, &bad).unwrap();
+    home.meter(["pay", "verify", &bad_path.display().to_string()])
+        .expect_code(1);
+    home.meter(["authority", "settle", &out_s]).expect_code(0);
+    let run = home.meter(["authority", "settle", &out_s]).expect_code(2);
+    assert!(run.stderr.contains("already settled"), "{}", run.stderr);
+    let run = home.meter(["authority", "payments"]).expect_code(0);
+    assert!(
+        run.stdout.contains("merchant SHOP-1: paid 12.50"),
+        "{}",
+        run.stdout
+    );
+    let run = home
+        .meter([&pin[..], &["pay", "600", "--merchant", "SHOP-1"]].concat())
+        .expect_code(2);
+    assert!(run.stderr.contains("940D"), "{}", run.stderr);
+}
