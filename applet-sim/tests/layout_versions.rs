@@ -350,7 +350,7 @@ fn a_migration_cut_at_every_write_is_redone() {
                 &image(&v1)[..DATA_CAPACITY],
                 "cut at write {n}"
             ),
-            Stored::Known(2 | 3 | 4) => {}
+            Stored::Known(2..=4) => {}
             other => panic!("cut at write {n}: {other:?}"),
         }
         // ... and the next power-up migrates it.
