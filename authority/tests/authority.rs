@@ -719,6 +719,9 @@ fn open_upgrades_a_version_1_database() {
          DROP TABLE revocations;
          DROP TABLE channel_keys;
          DROP TABLE enrollments;
+         DROP TABLE credit_payments;
+         DROP TABLE credit_refusals;
+         DROP TABLE credit_lines;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -767,7 +770,7 @@ fn open_upgrades_a_version_3_database_with_revocations() {
     a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
-    conn.execute_batch("DROP TABLE revocations; DROP TABLE channel_keys; DROP TABLE enrollments; PRAGMA user_version = 3;")
+    conn.execute_batch("DROP TABLE revocations; DROP TABLE channel_keys; DROP TABLE enrollments; DROP TABLE credit_payments; DROP TABLE credit_refusals; DROP TABLE credit_lines; PRAGMA user_version = 3;")
         .unwrap();
     drop(conn);
     let mut a = Authority::open(dir.path()).unwrap();
