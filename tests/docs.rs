@@ -571,6 +571,8 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::InstallKey { .. } | Request::InstallCertificate { .. } | Request::Sign { .. } => {
             "INSTALL CERTIFICATE"
         }
+        Request::StoreCreditLine { .. } | Request::ReadCreditLine => "STORE CREDIT LINE",
+        Request::Pay { .. } => "PAY",
     }
 }
 
@@ -664,6 +666,9 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
         days: 365,
     };
     reader::agent::issue(&mut m, &issue).unwrap();
+    // Figures 8 and 9: a line of credit, a payment from it.
+    reader::credit::request(&mut m, &mut authority, 10_000).unwrap();
+    reader::pay::pay(&mut m, 1_234, "SHOP-1").unwrap();
     // The authority's next key.
     let st = m.status().unwrap();
     let chip: [u8; 8] = hex::decode(&st.chip_id).unwrap().try_into().unwrap();
@@ -736,6 +741,7 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             digest: scratch[..32].try_into().unwrap(),
             authenticate: false,
         },
+        Request::ReadCreditLine,
     ];
     for n in [
         1,
@@ -765,7 +771,9 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::Sync { .. })
             | Ok(r @ Request::IssueCertificate { .. })
             | Ok(r @ Request::Revoke { .. })
-            | Ok(r @ Request::KeyUpdate { .. }) => out.push(r),
+            | Ok(r @ Request::KeyUpdate { .. })
+            | Ok(r @ Request::StoreCreditLine { .. })
+            | Ok(r @ Request::Pay { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -1032,6 +1040,8 @@ fn one_of_each() -> Vec<Request<'static>> {
             digest: &[0; 32],
             authenticate: true,
         },
+        Request::StoreCreditLine { file: b"f" },
+        Request::Pay { request: b"r" },
     ]
 }
 

@@ -347,13 +347,24 @@ fn demo_runs() {
         "read back from the PNG byte for byte",
         "flagged as a COPIED INDICIUM",
         "is refused with 940C",
+        "Figure 8: the holder asks a creditor for a line of credit of 5000.00: refused (806)",
+        "806 refused: 500000 minor units asked",
+        "810 the card verifies authority -> creditor -> 7A",
+        "812 credit remaining 500.00",
+        "(a replay) is refused (6984",
+        "908 subtracted: 376.55 remaining; 910 payment certificate 1 (fee 0.20)",
+        "906 refused (940D",
+        "payment 1 of meter PB-000001 settled: 123.45 paid to SHOP-0001",
+        "presented a second time: refused, nothing paid",
+        "SHOP-0001 was paid 123.45",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }
     // The final control totals equal everything loaded: 1.00 at
     // personalization and 20.00 later, into the certificate register;
     // 5.00 into the postage register, 0.55 of it printed as an indicium
-    // (whose 0.55 fee the certificate register paid).
+    // (whose 0.55 fee the certificate register paid); Figures 8 and 9 add
+    // two request postmarks and a payment fee: 0.70.
     assert!(
         run.stdout
             .contains("postage     0.55 + 4.45 = 5.00 = loaded by the authority"),
@@ -362,7 +373,7 @@ fn demo_runs() {
     );
     assert!(
         run.stdout
-            .contains("certificate 9.50 + 11.50 = 21.00 = loaded by the authority"),
+            .contains("certificate 10.20 + 10.80 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );

@@ -1082,3 +1082,173 @@ fn postage_torn_at_every_write() {
     }
     assert_eq!(committed, 0);
 }
+
+/// A personalized card, selected with the PIN verified, and the line file
+/// (creditor certificate and 7A of `line`) the creditor issued for it,
+/// not yet stored: the card's request was postmarked (802) and the
+/// creditor decided (804/808).
+fn card_with_issued_line(line: u64) -> (Card, Authority, Vec<u8>) {
+    use apdu::cmd::credit_line::CreditRequest;
+    let (card, mut authority) = personalized();
+    let mut m = Meter::new(MemoryTransport::new(card, true));
+    vectors::fixture::open(&mut m).unwrap();
+    let (serial, chip) = m.status().unwrap().identity().unwrap();
+    let key: [u8; 65] = m.meter_public_key().unwrap().try_into().unwrap();
+    let req = CreditRequest {
+        serial: serial.as_bytes(),
+        chip_id: &chip,
+        public_key: &key,
+        number: 1,
+        amount: line,
+    };
+    let mut buf = vec![0u8; 512];
+    let mut w = apdu::tlv::Writer::new(&mut buf);
+    req.write(&mut w).unwrap();
+    let mut file = w.written().to_vec();
+    let pm = reader::postmark::postmark(&mut m, &mut file.as_slice()).unwrap();
+    file.extend(pm);
+    let line_file = authority.credit_line(&file).unwrap();
+    (m.into_transport().into_card(), authority, line_file)
+}
+
+fn open_raw(card: &mut Card) {
+    for r in [
+        Request::Select {
+            aid: apdu::meter::AID,
+        },
+        Request::Verify {
+            pin: Some(vectors::fixture::OWNER_PIN),
+        },
+    ] {
+        let out = send(card, r).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
+    }
+}
+
+/// Figure 8, 810/812: STORE CREDIT LINE cut at every write leaves either
+/// no line (number 0, nothing remaining, no file) or the line, its digest
+/// and the full line remaining, never one without the other.
+#[test]
+fn store_credit_line_torn_at_every_write() {
+    let (base, _authority, line_file) = card_with_issued_line(40_000);
+    let store = Request::StoreCreditLine { file: &line_file };
+    let mut probe = copy(&base);
+    open_raw(&mut probe);
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, store).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    let stats = probe.last_command_stats();
+    eprintln!(
+        "STORE CREDIT LINE makes {writes} persistent writes ({} logical, {} journal bytes); cutting at each",
+        stats.logical_writes, stats.journal_bytes
+    );
+    let stored = applet_sim::credit::read(probe.store()).unwrap();
+    assert_eq!((stored.number, stored.remaining), (1, 40_000));
+    let digest = applet_sim::credit::digest(probe.store()).unwrap();
+    let mut committed = 0;
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        open_raw(&mut card);
+        card.tear_at_write(n);
+        assert!(send(&mut card, store).is_err(), "cut at write {n}");
+        card.power_on();
+        let st = applet_sim::credit::read(card.store()).unwrap();
+        let file = applet_sim::credit::file(card.store());
+        if st.number == 0 {
+            assert_eq!((st.line, st.remaining), (0, 0), "cut at write {n}");
+            assert!(file.is_err(), "cut at write {n}: a file without its line");
+        } else {
+            committed += 1;
+            assert_eq!(st, stored, "cut at write {n}");
+            assert_eq!(file.unwrap(), &line_file[..], "cut at write {n}");
+            assert_eq!(applet_sim::credit::digest(card.store()).unwrap(), digest);
+        }
+        // Either way the card takes the line (again) afterwards, once.
+        open_raw(&mut card);
+        let out = send(&mut card, store).unwrap();
+        let want: [u8; 2] = if st.number == 0 {
+            [0x90, 0x00]
+        } else {
+            [0x69, 0x84]
+        };
+        assert_eq!(out[out.len() - 2..], want, "cut at write {n}");
+    }
+    assert_eq!(committed, 0, "the cut falls before the commit completes");
+}
+
+/// Figure 9, 904-910: PAY cut at every write leaves either the payment
+/// (credit remaining down by the amount, one more payment, the Payment fee
+/// charged with its piece) and its certificate, or neither; no certificate
+/// leaves a torn PAY, and the next PAY gets the serial the torn one did not
+/// use.
+#[test]
+fn pay_torn_at_every_write() {
+    let (mut base, authority, line_file) = card_with_issued_line(40_000);
+    open_raw(&mut base);
+    let out = send(&mut base, Request::StoreCreditLine { file: &line_file }).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    let fee = authority.rate(apdu::meter::Service::Payment).unwrap();
+    let (before, base) = status(base);
+    let credit_before = applet_sim::credit::read(base.store()).unwrap();
+    let mut request = vec![0u8; 64];
+    let mut w = apdu::tlv::Writer::new(&mut request);
+    apdu::cmd::pay::PayRequest {
+        amount: 12_345,
+        merchant: b"SHOP-1",
+    }
+    .write(&mut w)
+    .unwrap();
+    let n = w.len();
+    request.truncate(n);
+    let pay = Request::Pay { request: &request };
+    let mut probe = copy(&base);
+    open_raw(&mut probe);
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, pay).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    let stats = probe.last_command_stats();
+    eprintln!(
+        "PAY makes {writes} persistent writes ({} logical, {} journal bytes); cutting at each",
+        stats.logical_writes, stats.journal_bytes
+    );
+    assert!(writes >= 9, "PAY is a multi-write transaction: {writes}");
+    let paid = applet_sim::credit::read(probe.store()).unwrap();
+    assert_eq!(paid.remaining, credit_before.remaining - 12_345);
+    let mut committed = 0;
+    for n in 1..=writes {
+        let mut card = copy(&base);
+        open_raw(&mut card);
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, pay).is_err(),
+            "cut at write {n}: a payment certificate left the card"
+        );
+        card.power_on();
+        let st = applet_sim::credit::read(card.store()).unwrap();
+        let (after, mut card) = status(card);
+        let reg = &after.registers.certificate;
+        let charged = reg.ascending - before.registers.certificate.ascending;
+        let pieces = after.piece_counts.certificate - before.piece_counts.certificate;
+        assert_eq!(
+            reg.ascending + reg.descending,
+            FUNDS,
+            "cut at write {n}: control total"
+        );
+        let outcome = (st.remaining, st.payments, charged, pieces);
+        assert!(
+            outcome == (credit_before.remaining, credit_before.payments, 0, 0)
+                || outcome == (paid.remaining, paid.payments, fee, 1),
+            "cut at write {n}: {outcome:?}"
+        );
+        committed += u32::from(st.payments != credit_before.payments);
+        // The next PAY is payment 1: the torn one used no serial.
+        open_raw(&mut card);
+        let out = send(&mut card, pay).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "cut at write {n}");
+        let p = apdu::cmd::pay::PaymentCertificate::parse(&out[..out.len() - 2]).unwrap();
+        assert_eq!(p.body.serial, 1, "cut at write {n}");
+    }
+    assert_eq!(committed, 0, "the cut falls before the commit completes");
+}

@@ -269,6 +269,10 @@ impl AuthorityService for Busy {
             private_key,
         )
     }
+
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::credit_line(&mut self.inner, request)
+    }
 }
 
 fn personalized_busy() -> (Meter<MemoryTransport>, Busy) {

@@ -85,9 +85,14 @@ pub mod ins {
     /// INSTALL KEY / INSTALL CERTIFICATE (proprietary): Figure 5 over the
     /// channel.
     pub const INSTALL: u8 = cmd::install::INS;
+    /// STORE CREDIT LINE / READ CREDIT LINE (proprietary): Figure 8, the
+    /// line of credit (7A) stored, or read with its state.
+    pub const CREDIT_LINE: u8 = cmd::credit_line::INS;
+    /// PAY (proprietary): Figure 9, a payment certificate (7B) from the line.
+    pub const PAY: u8 = cmd::pay::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 26] = [
+    pub const ALL: [u8; 28] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -114,6 +119,8 @@ pub mod ins {
         OPEN_CHANNEL,
         CHANNEL_MESSAGE,
         INSTALL,
+        CREDIT_LINE,
+        PAY,
     ];
 }
 

@@ -317,6 +317,33 @@ pub const SIGN: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// STORE CREDIT LINE (Figure 8, 810/812): Personalized, PIN (the holder
+/// takes the line); not charged. The creditor's signature, certified by
+/// the authority, and the line number (the card's count plus one) are the
+/// authorization and the replay protection.
+pub const STORE_CREDIT_LINE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    ..Policy::OPEN
+};
+/// READ CREDIT LINE: not terminated, no PIN (it reads what the status
+/// shows of the line).
+pub const READ_CREDIT_LINE: Policy = Policy::OPEN;
+/// PAY (Figure 9): Personalized, PIN; charges the Payment fee to the
+/// certificate register (the credit remaining is the flow's own check).
+pub const PAY: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    pin: true,
+    user_pin: true,
+    unlocked: true,
+    charge: Some(Charge {
+        service: Service::Payment,
+        register: RegisterId::Certificate,
+    }),
+    ..Policy::OPEN
+};
+
 impl Request<'_> {
     /// This command's access policy.
     pub const fn policy(&self) -> Policy {
@@ -351,6 +378,9 @@ impl Request<'_> {
             Request::InstallKey { .. } => INSTALL_KEY,
             Request::InstallCertificate { .. } => INSTALL_CERTIFICATE,
             Request::Sign { .. } => SIGN,
+            Request::StoreCreditLine { .. } => STORE_CREDIT_LINE,
+            Request::ReadCreditLine => READ_CREDIT_LINE,
+            Request::Pay { .. } => PAY,
         }
     }
 }
@@ -367,7 +397,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 32] {
+    fn every_request() -> [Request<'static>; 35] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -416,6 +446,9 @@ mod tests {
                 digest: &[0; 32],
                 authenticate: true,
             },
+            Request::StoreCreditLine { file: b"f" },
+            Request::ReadCreditLine,
+            Request::Pay { request: b"r" },
         ]
     }
 
@@ -490,6 +523,14 @@ mod tests {
                 Some((Service::InstallCertificate, certificate)),
             ),
             Request::Sign { .. } => (PERSONALIZED, true, false, None),
+            Request::StoreCreditLine { .. } => (PERSONALIZED, true, false, None),
+            Request::ReadCreditLine => (NOT_TERMINATED, false, false, None),
+            Request::Pay { .. } => (
+                PERSONALIZED,
+                true,
+                false,
+                Some((Service::Payment, certificate)),
+            ),
         }
     }
 

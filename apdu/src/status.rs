@@ -79,6 +79,12 @@ impl StatusWord {
     /// reordered, altered, or the channel was closed by an earlier refusal.
     /// The channel is closed; nothing was changed.
     pub const CHANNEL_MESSAGE_REFUSED: Self = Self(0x9407);
+    /// 940D (proprietary): Figure 9, 906: the credit remaining on the line
+    /// is less than the payment; nothing was changed.
+    pub const CREDIT_EXHAUSTED: Self = Self(0x940D);
+    /// 940E (proprietary): Figure 9: the card holds no line of credit
+    /// (Figure 8 stores one).
+    pub const NO_CREDIT_LINE: Self = Self(0x940E);
 
     /// Builds a status word from its two bytes.
     pub const fn new(sw1: u8, sw2: u8) -> Self {
@@ -190,6 +196,8 @@ impl StatusWord {
             [0x94, 0x06] => "channel hello refused",
             [0x94, 0x07] => "channel message refused: replayed, reordered or altered",
             [0x94, 0x0C] => "mailing date refused: before the card's clock, or too far ahead",
+            [0x94, 0x0D] => "credit exhausted: the line has less remaining than the payment",
+            [0x94, 0x0E] => "no line of credit on the card",
             _ => "unknown status",
         }
     }

@@ -10,9 +10,9 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, channel, generate_key, get_data, hash, install, issue_certificate,
-    key_update, load_value, personalize, pin, postage, postmark, read_certificate, revoke, select,
-    sign, sync, unblock, verify_postmark,
+    attestation, challenge, channel, credit_line, generate_key, get_data, hash, install,
+    issue_certificate, key_update, load_value, pay, personalize, pin, postage, postmark,
+    read_certificate, revoke, select, sign, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -237,6 +237,9 @@ impl Applet {
                 digest,
                 authenticate,
             } => sign::sign(ctx, slot, digest, authenticate),
+            Request::StoreCreditLine { file } => credit_line::store(ctx, file),
+            Request::ReadCreditLine => credit_line::read(ctx),
+            Request::Pay { request } => pay::pay(ctx, request),
         }
     }
 }

@@ -40,6 +40,14 @@ pub const POSTMARK_JOURNAL_BYTES: usize = 128;
 pub const POSTAGE_LOGICAL_WRITES: u32 = 3;
 /// Journal bytes one POSTAGE may use. Enforced by `tests/write_budget.rs`.
 pub const POSTAGE_JOURNAL_BYTES: usize = 128;
+/// Logical persistent writes one PAY (Figure 9) may make: the credit
+/// record (remaining and payment count), the certificate register record
+/// (the Payment fee) and the counters record. Enforced by
+/// `tests/write_budget.rs`.
+pub const PAY_LOGICAL_WRITES: u32 = 3;
+/// Journal bytes one PAY may use (measured: 84). Enforced by
+/// `tests/write_budget.rs`.
+pub const PAY_JOURNAL_BYTES: usize = 128;
 /// Bytes of the attestation certificate slot (layout v3), after its u16
 /// length.
 pub const ATTESTATION_CERTIFICATE_SIZE: usize = 320;

@@ -106,7 +106,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -138,6 +138,7 @@ pub fn stored(s: &Store) -> Stored {
         0 => Stored::Known(1),
         2 => Stored::Known(2),
         3 => Stored::Known(3),
+        4 => Stored::Known(4),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -280,8 +281,47 @@ pub const REVOKED: Field = Field {
 /// finds the funds (u64; 0: nothing due).
 pub const REVOCATION_DUE: Field = REVOKED.then(8);
 
+/// One past the last byte layout v4 used (v4 fields end here; v5 appends).
+pub const V4_END: usize = REVOCATION_DUE.end();
+
+// v5, [value] credit (Figures 7A, 8, 9): one block. Zero on a v4 card
+// means "no line of credit, no payment made".
+
+/// Bytes of the credit record: line number (u32), line (u64), credit
+/// remaining (u64), payments made (u32), which STORE CREDIT LINE and PAY
+/// write whole (one logical write).
+pub const CREDIT_RECORD_LEN: usize = 4 + 8 + 8 + 4;
+/// Bytes of the credit block: the record, the 7A's SHA-256, and the line
+/// file (u16 length, then the creditor certificate and the 7A).
+pub const CREDIT_LEN: usize =
+    CREDIT_RECORD_LEN + 32 + 2 + apdu::cmd::credit_line::LINE_FILE_MAX_LEN;
+/// v5, the credit block (Figure 8, 810/812; Figure 9, 908).
+pub const CREDIT: Field = Field {
+    at: V4_END,
+    len: CREDIT_LEN,
+};
+/// Inside [`CREDIT`]: the credit record.
+pub const CREDIT_RECORD: Field = CREDIT.sub(0, CREDIT_RECORD_LEN);
+/// Inside the record: lines stored (the current line's number; 0: none).
+pub const CREDIT_LINE_NUMBER: Field = CREDIT_RECORD.sub(0, 4);
+/// Inside the record: the current line, minor units (712).
+pub const CREDIT_LINE: Field = CREDIT_RECORD.sub(4, 8);
+/// Inside the record: credit remaining (812, 908).
+pub const CREDIT_REMAINING: Field = CREDIT_RECORD.sub(12, 8);
+/// Inside the record: payments made on this card, every line (the last
+/// payment certificate's serial, 726).
+pub const CREDIT_PAYMENTS: Field = CREDIT_RECORD.sub(20, 4);
+/// Inside [`CREDIT`]: SHA-256 of the stored 7A (what each 7B names, 730).
+pub const CREDIT_DIGEST: Field = CREDIT.sub(CREDIT_RECORD_LEN, 32);
+/// Inside [`CREDIT`]: the line file, a u16 length then the creditor
+/// certificate and the 7A (810).
+pub const CREDIT_FILE: Field = CREDIT.sub(
+    CREDIT_RECORD_LEN + 32,
+    2 + apdu::cmd::credit_line::LINE_FILE_MAX_LEN,
+);
+
 /// One past the last byte the layout uses.
-pub const END: usize = REVOCATION_DUE.end();
+pub const END: usize = CREDIT.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

@@ -36,6 +36,7 @@ pub mod certificates;
 pub mod clock;
 pub mod contact;
 pub mod context;
+pub mod credit;
 pub mod error;
 pub mod flows;
 pub mod funds;

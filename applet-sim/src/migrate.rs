@@ -26,6 +26,11 @@
 //! in a v3 image: no certificate issued as an agent. Only the version byte
 //! is set, to 4.
 //!
+//! v4 -> v5: the credit block v5 appends (after [`layout::V4_END`]) is
+//! zero in a v4 image (erased memory, never written): no line of credit,
+//! no payment. It is zero-filled anyway (an image written by a newer
+//! layout experiment is not trusted), then the version byte is set to 5.
+//!
 //! Everything else stays where v1 put it. A layout this software does not
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
 //! erased memory (SELECT `6A82`) rather than misread it.
@@ -89,6 +94,9 @@ pub fn migrate(s: &mut Store) -> Result<()> {
     if layout::stored(s) == Stored::Known(3) {
         v3_to_v4(s)?;
     }
+    if layout::stored(s) == Stored::Known(4) {
+        v4_to_v5(s)?;
+    }
     Ok(())
 }
 
@@ -107,6 +115,26 @@ fn v2_to_v3(s: &mut Store) -> Result<()> {
 /// written). Only the version byte is written.
 fn v3_to_v4(s: &mut Store) -> Result<()> {
     s.begin()?;
+    LAYOUT_VERSION.set(s, 4)?;
+    s.commit()?;
+    Ok(())
+}
+
+/// v4 to v5: the credit block zero-filled (only where it is not already
+/// zero, so a fresh v4 image costs no journal for it), then the version.
+fn v4_to_v5(s: &mut Store) -> Result<()> {
+    s.begin()?;
+    let block = layout::CREDIT;
+    let dirty = block.read(s)?.iter().any(|&b| b != 0);
+    if dirty {
+        let zero = [0u8; 64];
+        let mut at = 0;
+        while at < block.len {
+            let n = (block.len - at).min(zero.len());
+            block.sub(at, n).write(s, zero.get(..n).unwrap_or(&[]))?;
+            at += n;
+        }
+    }
     LAYOUT_VERSION.set(s, u64::from(VERSION))?;
     s.commit()?;
     Ok(())

@@ -81,6 +81,127 @@ fn measure() -> [(&'static str, StoreStats); 4] {
     ]
 }
 
+/// Figures 8 and 9 on a card personalized with the Payment service priced:
+/// STORE CREDIT LINE (not charged) and PAY (charged), measured.
+fn measure_credit() -> (StoreStats, StoreStats) {
+    use apdu::cert::CertificateBody;
+    use apdu::cmd::credit_line::{
+        CREDITOR_ISSUES_LINES, LINE_PAYS_MERCHANTS, LineBody, write_creditor,
+    };
+    use apdu::tlv::Writer;
+    use generator::{TIME, authority_key, signed, tlv};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut card = StateFile::create(
+        &tmp.path().join("card.sim"),
+        true,
+        applet_sim::sim::SimConfig::deterministic(generator::SEED, TIME)
+            .with_issuer_root(generator::root_public()),
+    )
+    .unwrap();
+    generator::ok(&mut card, Request::Select { aid: AID });
+    generator::ok(
+        &mut card,
+        Request::Verify {
+            pin: Some(DEFAULT_PIN),
+        },
+    );
+    generator::change_transport_pin(&mut card);
+    let key = generator::ok(&mut card, Request::GenerateKey { generate: true });
+    let public_key: [u8; 65] = key[key.len() - 65..].try_into().unwrap();
+    let status = generator::ok(&mut card, Request::GetData(DataObject::Status));
+    let chip_id: [u8; 8] = generator::find(generator::find(&status, 0xE0).unwrap(), 0x81)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let challenge = generator::ok(&mut card, Request::GetChallenge);
+    let rate = |service: u8, fee: u64| tlv(0x90, &[&[service][..], &fee.to_be_bytes()].concat());
+    let body = [
+        tlv(0x80, &[0x7F, 0x70]),
+        tlv(0x81, &chip_id),
+        tlv(0x82, &challenge),
+        tlv(0x5F20, generator::SERIAL),
+        tlv(0x7F23, &generator::authority_certificate()),
+        tlv(0xE1, &[rate(1, 25), rate(7, 20)].concat()),
+        tlv(0x83, &TIME.to_be_bytes()),
+        tlv(0x84, &(TIME + 90 * 86_400).to_be_bytes()),
+        generator::certificate(&public_key),
+    ]
+    .concat();
+    let message = signed(0x7F70, &authority_key(), &body);
+    generator::ok(&mut card, Request::Personalize { message: &message });
+    let load = generator::value_load(&chip_id, 1, generator::LOAD);
+    generator::ok(&mut card, Request::LoadValue { message: &load });
+    let creditor = p256::ecdsa::SigningKey::from_slice(&[0x77; 32]).unwrap();
+    let creditor_pub: [u8; 65] = creditor
+        .verifying_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .try_into()
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    let mut w = Writer::new(&mut buf);
+    let creditor_body = CertificateBody {
+        issuer: b"GOLDEN-CA",
+        holder: b"GOLDEN-CREDIT",
+        serial: 1,
+        public_key: &creditor_pub,
+        usage: CREDITOR_ISSUES_LINES,
+        effective: TIME - 86_400,
+        expiry: TIME + 365 * 86_400,
+    };
+    write_creditor(&creditor_body, &mut w, |b| {
+        apdu::crypto::sign(&authority_key(), b)
+    })
+    .unwrap();
+    LineBody {
+        cert: CertificateBody {
+            issuer: b"GOLDEN-CREDIT",
+            holder: generator::SERIAL,
+            serial: 1,
+            public_key: &public_key,
+            usage: LINE_PAYS_MERCHANTS,
+            effective: TIME - 86_400,
+            expiry: TIME + 365 * 86_400,
+        },
+        chip_id: &chip_id,
+        number: 1,
+        amount: 10_000,
+    }
+    .write(&mut w, |b| apdu::crypto::sign(&creditor, b))
+    .unwrap();
+    let file = w.written().to_vec();
+    let (_, store) = run(&mut card, Request::StoreCreditLine { file: &file });
+    let request = [tlv(0x88, &1_000u64.to_be_bytes()), tlv(0x8B, b"SHOP-1")].concat();
+    let (_, pay) = run(&mut card, Request::Pay { request: &request });
+    (store, pay)
+}
+
+#[test]
+fn credit_commands_stay_within_their_write_budgets() {
+    let (store, pay) = measure_credit();
+    for (name, s) in [("STORE CREDIT LINE", store), ("PAY", pay)] {
+        eprintln!(
+            "{name}: {} logical writes, {} raw writes, {} journal bytes",
+            s.logical_writes, s.raw_writes, s.journal_bytes
+        );
+    }
+    assert!(
+        pay.logical_writes <= budget::PAY_LOGICAL_WRITES,
+        "PAY: {pay:?}"
+    );
+    assert!(
+        pay.journal_bytes <= budget::PAY_JOURNAL_BYTES,
+        "PAY: {pay:?}"
+    );
+    // The line file, its digest, its length and the credit record: within
+    // the journal whatever the file's size.
+    assert_eq!(store.logical_writes, 4, "STORE CREDIT LINE: {store:?}");
+    assert!(
+        store.journal_bytes <= 4 * 4 + 32 + 2 + 24 + apdu::cmd::credit_line::LINE_FILE_MAX_LEN,
+        "STORE CREDIT LINE: {store:?}"
+    );
+}
+
 #[test]
 fn charged_commands_stay_within_their_write_budgets() {
     let figures = measure();

@@ -105,6 +105,10 @@ pub enum ServiceError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// Figure 8, 806: the creditor refused the line of credit (the reason
+    /// says why).
+    #[error("credit refused: {0}")]
+    CreditRefused(String),
     /// The meter key is not attested by a card of this issuer for this
     /// chip (the reason says why): it is not certified.
     #[error("the meter key is not attested by the card: {0}")]
@@ -222,6 +226,13 @@ pub trait AuthorityService {
     /// Records that meter `serial` took the key update: it holds the
     /// current key.
     fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError>;
+
+    /// Figure 8, 804-808: the creditor (certified by the authority) takes
+    /// the credit request file (request 7F6A, the card's postmark over it,
+    /// the meter certificate), decides, and answers the creditor
+    /// certificate (7F6B) then the line-of-credit certificate (7F68, Figure
+    /// 7A); a refusal (806) is [`ServiceError::CreditRefused`].
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError>;
 
     // [certs] the card-authority channel (Figure 5, 508).
 
@@ -381,6 +392,10 @@ macro_rules! forward {
 
             fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError> {
                 (**self).key_updated(serial)
+            }
+
+            fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+                (**self).credit_line(request)
             }
 
             fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {

@@ -165,6 +165,42 @@ pub const MIGRATIONS: &[&str] = &[
         revoked_at INTEGER NOT NULL,
         PRIMARY KEY (meter, serial)
     ) STRICT;",
+    // 8 (branch value-credit): the creditor's records (Figures 7A, 8, 9):
+    // the lines of credit it issued (808), the requests it refused (806),
+    // and the payments it settled, once each (Figure 9, to the merchant).
+    "CREATE TABLE credit_lines (
+        serial           INTEGER PRIMARY KEY CHECK (serial > 0),
+        holder           TEXT NOT NULL,
+        chip_id          BLOB NOT NULL CHECK (length(chip_id) = 8),
+        number           INTEGER NOT NULL CHECK (number BETWEEN 1 AND 4294967295),
+        amount           INTEGER NOT NULL CHECK (amount > 0),
+        digest           BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+        certificate      BLOB NOT NULL,
+        request_postmark INTEGER NOT NULL,
+        issued_at        INTEGER NOT NULL,
+        effective        INTEGER NOT NULL,
+        expiry           INTEGER NOT NULL,
+        UNIQUE (holder, number)
+    ) STRICT;
+    CREATE TABLE credit_refusals (
+        holder     TEXT NOT NULL,
+        amount     INTEGER NOT NULL,
+        reason     TEXT NOT NULL,
+        refused_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE credit_payments (
+        holder      TEXT NOT NULL,
+        serial      INTEGER NOT NULL CHECK (serial > 0),
+        line        INTEGER NOT NULL REFERENCES credit_lines (serial),
+        merchant    TEXT NOT NULL,
+        amount      INTEGER NOT NULL CHECK (amount > 0),
+        remaining   INTEGER NOT NULL,
+        card_time   INTEGER NOT NULL,
+        settled_at  INTEGER NOT NULL,
+        certificate BLOB NOT NULL,
+        PRIMARY KEY (holder, serial)
+    ) STRICT;
+    CREATE INDEX credit_payments_merchant ON credit_payments (merchant);",
 ];
 
 /// Takes the next certificate serial (inside the caller's transaction, so

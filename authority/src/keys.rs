@@ -43,6 +43,12 @@ pub fn root_from_seed(seed: u64) -> SigningKey {
     from_labelled_seed(b"certmeter issuer root", seed)
 }
 
+/// A key derived from `seed` and `label` alone (test vectors only), as
+/// [`from_seed`] with another label.
+pub fn labelled_seed(label: &[u8], seed: u64) -> SigningKey {
+    from_labelled_seed(label, seed)
+}
+
 fn from_labelled_seed(label: &[u8], seed: u64) -> SigningKey {
     let mut counter: u32 = 0;
     loop {

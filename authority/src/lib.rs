@@ -20,6 +20,7 @@
 
 pub mod certificate;
 pub mod channel;
+pub mod credit;
 pub mod db;
 pub mod enrollment;
 pub mod indicium;
@@ -82,13 +83,14 @@ pub const ATTESTATION_VALIDITY: u64 = 20 * 365 * 24 * 3600;
 /// Longest authority name, in bytes.
 pub const NAME_MAX_LEN: usize = 64;
 /// Default rates, minor units.
-pub const DEFAULT_RATES: [(Service, u64); 6] = [
+pub const DEFAULT_RATES: [(Service, u64); 7] = [
     (Service::Postmark, 25),
     (Service::Verify, 10),
     (Service::IssueCertificate, 150),
     (Service::InstallCertificate, 500),
     (Service::Revoke, 100),
     (Service::Indicium, 55),
+    (Service::Payment, 20),
 ];
 
 /// Why an authority operation failed.
@@ -139,6 +141,14 @@ pub enum AuthorityError {
     /// The request is not acceptable (the reason says why).
     #[error("{0}")]
     InvalidRequest(String),
+    /// Figure 8, 806: the creditor refused the line of credit (the reason
+    /// says why); the refusal is recorded.
+    #[error("credit refused: {0}")]
+    CreditRefused(String),
+    /// Figure 9: the payment certificate was settled before (a second
+    /// presentation); nothing is paid.
+    #[error("{0}")]
+    AlreadySettled(String),
     /// The meter key is not attested by a card of this issuer for this chip.
     #[error("the meter key is not attested by the card: {0}")]
     Unattested(&'static str),
@@ -190,6 +200,8 @@ pub struct Authority {
     /// The operational key the last rollover replaced, and its
     /// certificate: it signs only key updates for cards that still hold it.
     previous: Option<(SigningKey, Vec<u8>)>,
+    /// The creditor's key (Figures 7A, 8, 9; [`credit`]), when present.
+    creditor: Option<SigningKey>,
 }
 
 impl fmt::Debug for Authority {
@@ -231,7 +243,11 @@ impl Authority {
             });
         }
         let created = db::open_file(&db_path)
-            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()));
+            .and_then(|conn| Self::setup(conn, key, root, name, now_or_zero()))
+            .and_then(|mut a| {
+                a.creditor = Some(credit::load_or_create_key(dir)?);
+                Ok(a)
+            });
         if created.is_err() {
             let _ = std::fs::remove_file(&db_path);
             let _ = std::fs::remove_file(&key_path);
@@ -294,6 +310,7 @@ impl Authority {
         };
         let mut authority = Self::load(conn, key, root)?;
         authority.previous = authority.load_previous(dir)?;
+        authority.creditor = Some(credit::load_or_create_key(dir)?);
         Ok(authority)
     }
 
@@ -404,6 +421,7 @@ impl Authority {
             time,
         )?;
         a.clock = Some(time);
+        a.creditor = Some(credit::key_from_seed(seed));
         Ok(a)
     }
 
@@ -629,6 +647,7 @@ impl Authority {
             meter_usage: personalization::METER_USAGE,
             channels: channel::Channels::default(),
             previous: None,
+            creditor: None,
         })
     }
 }

@@ -20,7 +20,10 @@ impl From<AuthorityError> for ServiceError {
             }
             AuthorityError::BadReceipt(why) => ServiceError::BadReceipt(why.to_owned()),
             AuthorityError::Flagged { serial, reason } => ServiceError::Flagged { serial, reason },
-            AuthorityError::InvalidRequest(why) => ServiceError::InvalidRequest(why),
+            AuthorityError::InvalidRequest(why) | AuthorityError::AlreadySettled(why) => {
+                ServiceError::InvalidRequest(why)
+            }
+            AuthorityError::CreditRefused(why) => ServiceError::CreditRefused(why),
             AuthorityError::Unattested(why) => ServiceError::Unattested(why.to_owned()),
             e @ (AuthorityError::AlreadyExists(_)
             | AuthorityError::NotFound(_)
@@ -146,6 +149,10 @@ impl AuthorityService for Authority {
 
     fn key_updated(&mut self, serial: &str) -> Result<(), ServiceError> {
         Ok(Authority::key_updated(self, serial)?)
+    }
+
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::credit_line(self, request)?)
     }
 
     fn channel_nonce(&mut self, serial: &str) -> Result<[u8; 16], ServiceError> {

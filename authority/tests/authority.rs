@@ -454,6 +454,7 @@ fn rates_are_set_and_validated() {
             (Service::InstallCertificate, 500),
             (Service::Revoke, 100),
             (Service::Indicium, 55),
+            (Service::Payment, 20),
         ]
     );
     a.set_rate(Service::Verify, 0).unwrap();
@@ -713,6 +714,7 @@ const UNDO: &[&str] = &[
     "DROP TABLE channel_keys; DROP TABLE enrollments;",
     "DROP TABLE indicia;",
     "ALTER TABLE meters DROP COLUMN key_generation; DROP TABLE agent_revocations;",
+    "DROP TABLE credit_payments; DROP TABLE credit_refusals; DROP TABLE credit_lines;",
 ];
 
 /// Turns today's database into one an older release made at schema

@@ -254,6 +254,12 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
         StatusWord::REFERENCED_DATA_NOT_FOUND => {
             "the card has no such object (a key, certificate or slot), or (personalization) it was made without an issuer root: make a new card with `meter card new`"
         }
+        StatusWord::CREDIT_EXHAUSTED => {
+            "the line of credit has less remaining than this payment: nothing was charged; see `meter credit show`"
+        }
+        StatusWord::NO_CREDIT_LINE => {
+            "the card holds no line of credit: ask for one with `meter credit request --amount AMOUNT`"
+        }
         StatusWord::MEMORY_FAILURE => {
             "the card failed to write its memory: read the meter status before retrying"
         }

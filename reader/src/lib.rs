@@ -27,6 +27,7 @@
 pub mod agent;
 pub mod card;
 pub mod channel;
+pub mod credit;
 pub mod error;
 pub mod exchange;
 pub mod export;
@@ -36,6 +37,7 @@ pub mod key_update;
 pub mod manufacture;
 pub mod meter;
 pub mod money;
+pub mod pay;
 pub mod pcsc;
 pub mod personalize;
 pub mod pin;

@@ -484,6 +484,35 @@ impl<T: Transport> Meter<T> {
         self.call(Request::IssueCertificate { request })
     }
 
+    /// STORE CREDIT LINE (Figure 8, 810/812) with the creditor certificate
+    /// then the line-of-credit certificate (7A).
+    pub fn store_credit_line(&mut self, file: &[u8]) -> Result<(), Error> {
+        self.call(Request::StoreCreditLine { file }).map(drop)
+    }
+
+    /// READ CREDIT LINE: the line file stored (creditor certificate and
+    /// 7A) and the line's state; `None` when the card holds no line (940E).
+    pub fn read_credit_line(
+        &mut self,
+    ) -> Result<Option<(Vec<u8>, apdu::cmd::credit_line::CreditState)>, Error> {
+        let data = match self.call(Request::ReadCreditLine) {
+            Ok(d) => d,
+            Err(Error::Card { sw }) if sw == apdu::StatusWord::NO_CREDIT_LINE => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let (file, state) = apdu::cmd::credit_line::parse_read_answer(&data)
+            .map_err(|_| malformed("credit line"))?;
+        let (a, b) = file.bytes();
+        Ok(Some(([a, b].concat(), state)))
+    }
+
+    /// PAY (Figure 9) with the request's data
+    /// ([`apdu::cmd::pay::PayRequest`]); answers the payment certificate
+    /// (7B). [`crate::pay::pay`] builds the request and the file.
+    pub fn pay(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call(Request::Pay { request })
+    }
+
     /// The rate table: each priced service with its fee.
     pub fn rates(&mut self) -> Result<Vec<(Service, u64)>, Error> {
         let data = self.call(Request::GetData(DataObject::RateTable))?;

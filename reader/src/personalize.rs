@@ -263,6 +263,10 @@ mod tests {
         ) -> Result<Vec<u8>, ServiceError> {
             self.refuse()
         }
+
+        fn credit_line(&mut self, _: &[u8]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
     }
 
     fn blank() -> Meter<MemoryTransport> {

@@ -304,6 +304,10 @@ impl authority::AuthorityService for Rogue {
             private_key,
         )
     }
+
+    fn credit_line(&mut self, request: &[u8]) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::credit_line(&mut self.0, request)
+    }
 }
 
 #[cfg(test)]

@@ -125,6 +125,8 @@ crate::byte_enum! {
         Revoke = 5 => "revoke",
         /// A postage indicium (digital token).
         Indicium = 6 => "indicium",
+        /// Figure 9: a payment certificate from the line of credit.
+        Payment = 7 => "payment",
     }
     /// A lower-case name for people.
     fn name;
@@ -508,7 +510,7 @@ mod tests {
         assert_eq!(Service::from_byte(3), Some(Service::IssueCertificate));
         assert_eq!(Service::IssueCertificate.name(), "issue-certificate");
         assert_eq!(Service::from_byte(0), None);
-        assert_eq!(Service::ALL.len(), 6);
+        assert_eq!(Service::ALL.len(), 7);
         assert_eq!(
             Lifecycle::ALL,
             [

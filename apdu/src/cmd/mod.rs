@@ -20,6 +20,8 @@
 //! | [`issue_certificate`] | ISSUE CERTIFICATE `80 36` (request) | agent certificate, sealed key (Figure 3A) |
 //! | [`install`] | INSTALL KEY / INSTALL CERTIFICATE `80 EC` | sealed request `7F79`, sealed slot |
 //! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
+//! | [`credit_line`] | STORE CREDIT LINE `80 48 00`, READ CREDIT LINE `80 48 01` | - , the line and its state (Figure 8) |
+//! | [`pay`] | PAY `80 4A` (request) | payment certificate `7F69` (Figure 9) |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
@@ -29,6 +31,7 @@ use crate::status::StatusWord;
 pub mod attestation;
 pub mod challenge;
 pub mod channel;
+pub mod credit_line;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
@@ -36,6 +39,7 @@ pub mod install;
 pub mod issue_certificate;
 pub mod key_update;
 pub mod load_value;
+pub mod pay;
 pub mod personalize;
 pub mod pin;
 pub mod postage;
@@ -229,6 +233,22 @@ pub enum Request<'a> {
         /// the card signs [`install::authentication_digest`] of `digest`.
         authenticate: bool,
     },
+    /// STORE CREDIT LINE: `80 48 00 00 Lc 7F6B...7F68...` (Figure 8,
+    /// 810/812), the creditor certificate then the line of credit
+    /// ([`credit_line::LineFile`]).
+    StoreCreditLine {
+        /// The creditor certificate, then the 7A.
+        file: &'a [u8],
+    },
+    /// READ CREDIT LINE: `80 48 01 00 00`; answers the line stored and its
+    /// state ([`credit_line::parse_read_answer`]).
+    ReadCreditLine,
+    /// PAY: `80 4A 00 00 Lc request 00` (Figure 9), the request of
+    /// [`pay::PayRequest`]; answers the payment certificate (7B).
+    Pay {
+        /// The request's data.
+        request: &'a [u8],
+    },
 }
 
 impl<'a> Request<'a> {
@@ -263,6 +283,8 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, channel::INS_OPEN) => channel::parse_open(cmd),
             (CLA_PROPRIETARY, channel::INS_MESSAGE) => channel::parse_message(cmd),
             (CLA_PROPRIETARY, install::INS) => install::parse(cmd),
+            (CLA_PROPRIETARY, credit_line::INS) => credit_line::parse(cmd),
+            (CLA_PROPRIETARY, pay::INS) => pay::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -307,6 +329,9 @@ impl<'a> Request<'a> {
                 digest,
                 authenticate,
             } => install::sign_command(slot, digest, authenticate),
+            Request::StoreCreditLine { file } => credit_line::store_command(file),
+            Request::ReadCreditLine => credit_line::read_command(),
+            Request::Pay { request } => pay::command(request),
         }
     }
 
@@ -378,6 +403,9 @@ impl core::fmt::Display for Name<'_> {
             } => {
                 return write!(f, "AUTHENTICATE with the key of slot {slot}");
             }
+            Request::StoreCreditLine { .. } => "STORE CREDIT LINE",
+            Request::ReadCreditLine => "READ CREDIT LINE",
+            Request::Pay { .. } => "PAY",
         })
     }
 }
@@ -516,6 +544,9 @@ mod tests {
                 digest: &[3; 32],
                 authenticate: true,
             },
+            Request::StoreCreditLine { file: both },
+            Request::ReadCreditLine,
+            Request::Pay { request: both },
         ] {
             assert_eq!(Request::parse(&r.to_command()), Ok(r));
         }

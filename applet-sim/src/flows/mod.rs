@@ -9,6 +9,7 @@
 pub mod attestation;
 pub mod challenge;
 pub mod channel;
+pub mod credit_line;
 pub mod generate_key;
 pub mod get_data;
 pub mod hash;
@@ -16,6 +17,7 @@ pub mod install;
 pub mod issue_certificate;
 pub mod key_update;
 pub mod load_value;
+pub mod pay;
 pub mod personalize;
 pub mod pin;
 pub mod postage;

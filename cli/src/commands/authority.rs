@@ -92,6 +92,26 @@ pub enum AuthorityCommand {
         /// The indicium bytes, or the PNG `meter postage` printed.
         file: PathBuf,
     },
+    /// The creditor (Figure 9): settle a payment file, paying its merchant
+    /// once; a second presentation is refused.
+    Settle {
+        /// The payment file (`meter pay`).
+        file: PathBuf,
+    },
+    /// The creditor's records: the payments settled and what each merchant
+    /// was paid.
+    Payments {
+        /// Only this merchant's.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+    /// The creditor (Figure 8): the lines of credit issued, and its maximum
+    /// line per holder (set with --max-line).
+    Credit {
+        /// A new maximum line per holder, e.g. 1000.00.
+        #[arg(long)]
+        max_line: Option<String>,
+    },
     /// Enroll a certificate holder: prints a one-time enrollment code the
     /// holder presents when installing a certificate (Figure 5, 514).
     Enroll {
@@ -185,6 +205,15 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
         AuthorityCommand::Scan { file } => return super::authority_scan::run(g.json, &dir, file),
         AuthorityCommand::Crl { output } => return super::authority_crl::run(g, &dir, output),
         AuthorityCommand::Rollover => return super::authority_rollover::run(g.json, &dir),
+        AuthorityCommand::Settle { file } => {
+            return super::authority_credit::settle(g.json, &dir, file);
+        }
+        AuthorityCommand::Payments { merchant } => {
+            return super::authority_credit::payments(g.json, &dir, merchant.as_deref());
+        }
+        AuthorityCommand::Credit { max_line } => {
+            return super::authority_credit::credit(g.json, &dir, max_line.as_deref());
+        }
         AuthorityCommand::Meters => {
             meters(g.json, &Authority::open(&dir)?.meters()?)?;
             return Ok(ExitCode::SUCCESS);

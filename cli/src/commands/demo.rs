@@ -277,6 +277,7 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         &pm,
         meter_serial,
     )?;
+    credit_flows(&mut n, &mut card, &mut authority)?;
 
     postage_flow(&mut n, &mut card, &mut authority, dir.path())?;
 
@@ -331,6 +332,108 @@ pub fn run(_json: bool) -> Result<ExitCode> {
     }
     println!("\ndemo complete: every flow behaved.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Figures 7A, 8 and 9: a line of credit, refused and approved; a replayed
+/// 7A; a payment, a refused one, the merchant's check and the settlement.
+fn credit_flows(n: &mut Narrator, card: &mut Card, authority: &mut Authority) -> Result<()> {
+    use apdu::meter::Service;
+    let postmark_fee = fee_of(authority, Service::Postmark)?;
+    let payment_fee = fee_of(authority, Service::Payment)?;
+
+    n.step("Figure 8: the holder asks a creditor for a line of credit of 5000.00: refused (806)");
+    let max = authority.max_line()?;
+    let before = cert_funds(card)?;
+    match reader::credit::request(card, authority, 500_000) {
+        Err(reader::Error::Authority(authority::ServiceError::CreditRefused(why))) => {
+            n.say(format!(
+                "802 the card postmarks the request (charged {}); 804 the creditor's maximum line is {}: 806 refused: {why}",
+                money::format(postmark_fee),
+                money::format(max)
+            ))
+        }
+        other => anyhow::bail!("a line over the maximum was not refused: {other:?}"),
+    }
+    charged(card, before, postmark_fee, "the refused request's postmark")?;
+    ensure!(
+        reader::credit::show(card)?.is_none(),
+        "a line was stored after a refusal"
+    );
+
+    n.step("Figure 8: a line of credit of 500.00 (Figure 7A), approved and stored");
+    let before = cert_funds(card)?;
+    let line = reader::credit::request(card, authority, 50_000)?;
+    charged(card, before, postmark_fee, "the request's postmark")?;
+    ensure!(
+        (line.line, line.remaining) == (50_000, 50_000),
+        "the line: {line:?}"
+    );
+    n.say(format!(
+        "802 request postmarked; 804 the creditor approves; 808 it issues line {} (certificate {}, {})",
+        line.number, line.certificate_serial, line.creditor
+    ));
+    n.say(format!(
+        "810 the card verifies authority -> creditor -> 7A and that it names this card, and stores it; 812 credit remaining {}",
+        money::format(line.remaining)
+    ));
+    match card.store_credit_line(&line.file) {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::REFERENCE_DATA_NOT_USABLE => {
+            n.say(format!(
+                "the same 7A again (a replay) is refused ({sw}): the remaining credit is not reset"
+            ))
+        }
+        other => anyhow::bail!("a replayed 7A was not refused: {other:?}"),
+    }
+
+    n.step("Figure 9: paying a merchant from the line (payment certificate, Figure 7B)");
+    let before = cert_funds(card)?;
+    let file = reader::pay::pay(card, 12_345, "SHOP-0001")?;
+    charged(card, before, payment_fee, "the payment")?;
+    let key = authority.public_key();
+    let info = reader::pay::verify(&file, &key, Some("SHOP-0001"))
+        .map_err(|e| anyhow::anyhow!("the payment does not verify: {e}"))?;
+    n.say(format!(
+        "902 request 123.45 to {}; 904 enough credit; 908 subtracted: {} remaining; 910 payment certificate {} (fee {})",
+        info.merchant,
+        money::format(info.remaining),
+        info.serial,
+        money::format(payment_fee)
+    ));
+    n.say("the merchant checks authority -> creditor -> 7A -> 7B -> meter with the authority's key alone: valid");
+    let before = cert_funds(card)?;
+    match reader::pay::pay(card, 40_000, "SHOP-0002") {
+        Err(reader::Error::Card { sw }) if sw == StatusWord::CREDIT_EXHAUSTED => n.say(format!(
+            "904 a payment of 400.00: 906 refused ({sw}); nothing charged or signed"
+        )),
+        other => anyhow::bail!("a payment past the line was not refused: {other:?}"),
+    }
+    ensure!(cert_funds(card)? == before, "a refused payment charged");
+
+    n.step("The creditor settles the payment once and records what the merchant was paid");
+    let settled = authority.settle(&file)?;
+    n.say(format!(
+        "payment {} of meter {} settled: {} paid to {}",
+        settled.serial,
+        settled.holder,
+        money::format(settled.amount),
+        settled.merchant
+    ));
+    match authority.settle(&file) {
+        Err(authority::AuthorityError::AlreadySettled(_)) => {
+            n.say("presented a second time: refused, nothing paid")
+        }
+        other => anyhow::bail!("a second presentation was not refused: {other:?}"),
+    }
+    let paid: u64 = authority
+        .payments(Some("SHOP-0001"))?
+        .iter()
+        .map(|p| p.amount)
+        .sum();
+    n.say(format!(
+        "the creditor's records: SHOP-0001 was paid {}",
+        money::format(paid)
+    ));
+    Ok(())
 }
 
 /// The certificate register's descending value and piece count now.

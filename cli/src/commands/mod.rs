@@ -3,6 +3,7 @@
 
 pub mod apdu;
 pub mod authority;
+pub mod authority_credit;
 pub mod authority_crl;
 pub mod authority_enroll;
 pub mod authority_revoke;
@@ -16,9 +17,11 @@ pub mod cert_list;
 pub mod cert_open;
 pub mod cert_revoke;
 pub mod cert_sign;
+pub mod credit;
 pub mod demo;
 pub mod key_update;
 pub mod load;
+pub mod pay;
 pub mod personalize;
 pub mod pin;
 pub mod postage;
@@ -95,6 +98,14 @@ enum Command {
     /// Verify an agent certificate file (Figure 3A): authority -> meter ->
     /// agent certificate; exit 0 when valid, 1 when invalid, 2 on error.
     VerifyCert(verify_cert::Args),
+    /// A line of credit (Figure 8): request one, show it.
+    Credit {
+        #[command(subcommand)]
+        command: credit::CreditCommand,
+    },
+    /// Pay a merchant from the line of credit (Figure 9), or verify a
+    /// payment file as a merchant (`pay verify FILE`).
+    Pay(pay::Args),
     /// Certificates on the card.
     Cert {
         #[command(subcommand)]
@@ -123,6 +134,8 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Postage(args) => postage::run(g, args),
         Command::Verify(args) => verify::run(g, args),
         Command::VerifyCert(args) => verify_cert::run(g, args),
+        Command::Credit { command } => credit::run(g, command),
+        Command::Pay(args) => pay::run(g, args),
         Command::Cert { command } => cert::run(g, command),
         Command::Readers => readers::run(g),
         Command::Apdu(args) => apdu::run(g, args),

@@ -3,7 +3,7 @@
 //!
 //! One module per flow, each writing the vectors of its figure:
 //! [`personalization`] (Figures 1 and 2), [`fig3_postmark`] (Figure 3)
-//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [`postage`] (postage indicia). This module holds what they share: the recording
+//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [`postage`] (postage indicia), [`fig8_credit`] (Figure 8) and [`fig9_pay`] (Figure 9). This module holds what they share: the recording
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
@@ -13,6 +13,8 @@ mod fig3_postmark;
 mod fig3a_agent;
 mod fig4_verify;
 mod fig6_revoke;
+mod fig8_credit;
+mod fig9_pay;
 mod install;
 mod personalization;
 mod pin;
@@ -107,6 +109,8 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     all.extend(install::vectors()?);
     all.extend(sign::vectors()?);
     all.extend(postage::vectors()?);
+    all.extend(fig8_credit::vectors()?);
+    all.extend(fig9_pay::vectors()?);
     Ok(all)
 }
 
