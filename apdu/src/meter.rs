@@ -83,9 +83,15 @@ pub mod ins {
     /// INSTALL KEY / INSTALL CERTIFICATE (proprietary): Figure 5 over the
     /// channel.
     pub const INSTALL: u8 = cmd::install::INS;
+    /// RECHARGE REQUEST (proprietary): the card's signed recharge request.
+    pub const RECHARGE_REQUEST: u8 = cmd::recharge::INS;
+    /// RATE UPDATE (proprietary): the authority's versioned rate table.
+    pub const RATE_UPDATE: u8 = cmd::rate_update::INS;
+    /// AUDIT (proprietary): the card's signed, chained audit report.
+    pub const AUDIT: u8 = cmd::audit::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 25] = [
+    pub const ALL: [u8; 28] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -111,6 +117,9 @@ pub mod ins {
         OPEN_CHANNEL,
         CHANNEL_MESSAGE,
         INSTALL,
+        RECHARGE_REQUEST,
+        RATE_UPDATE,
+        AUDIT,
     ];
 }
 

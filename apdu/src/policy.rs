@@ -144,10 +144,12 @@ pub const PERSONALIZE: Policy = Policy {
     ..Policy::OPEN
 };
 /// LOAD VALUE: Personalized, **no PIN** (the authority's signature is the
-/// authorization). It credits the register its message names; it charges
-/// nothing.
+/// authorization), and it consumes the challenge (a recharge's value load
+/// must answer it; a plain load ignores it). It credits the register its
+/// message names; it charges nothing.
 pub const LOAD_VALUE: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
     ..Policy::OPEN
 };
 /// HASH init and update: not terminated.
@@ -293,6 +295,29 @@ pub const INSTALL_CERTIFICATE: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// RECHARGE REQUEST ([value] point 1): Personalized, no PIN (loading value
+/// spends nothing; the authority decides), works while locked; it signs
+/// over the challenge without consuming it (LOAD VALUE does).
+pub const RECHARGE_REQUEST: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+/// RATE UPDATE ([value] point 2): Personalized, no PIN (the authority's
+/// signature is the authorization), works while locked, consumes the
+/// challenge.
+pub const RATE_UPDATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+/// AUDIT ([value] point 4): Personalized, no PIN (an inspection must work
+/// whatever the holder does), works while locked; it signs over the
+/// challenge without consuming it (the authority's SYNC does).
+pub const AUDIT: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+
 /// SIGN: Personalized, PIN (not the transport PIN); not charged.
 pub const SIGN: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
@@ -334,6 +359,9 @@ impl Request<'_> {
             Request::InstallKey { .. } => INSTALL_KEY,
             Request::InstallCertificate { .. } => INSTALL_CERTIFICATE,
             Request::Sign { .. } => SIGN,
+            Request::RechargeRequest { .. } => RECHARGE_REQUEST,
+            Request::RateUpdate { .. } => RATE_UPDATE,
+            Request::Audit => AUDIT,
         }
     }
 }
@@ -350,7 +378,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 30] {
+    fn every_request() -> [Request<'static>; 33] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -389,6 +417,12 @@ mod tests {
                 slot: 1,
                 digest: &[0; 32],
             },
+            Request::RechargeRequest {
+                register: RegisterId::Postage,
+                amount: &[0; 8],
+            },
+            Request::RateUpdate { message: b"m" },
+            Request::Audit,
         ]
     }
 
@@ -411,7 +445,7 @@ mod tests {
             Request::GenerateKey { generate: true } => (BLANK, true, false, None),
             Request::GenerateKey { generate: false } => (NOT_TERMINATED, false, false, None),
             Request::Personalize { .. } => (BLANK, true, true, None),
-            Request::LoadValue { .. } => (PERSONALIZED, false, false, None),
+            Request::LoadValue { .. } => (PERSONALIZED, false, true, None),
             Request::HashInit | Request::HashUpdate { .. } => (NOT_TERMINATED, false, false, None),
             Request::Postmark => (
                 PERSONALIZED,
@@ -457,6 +491,8 @@ mod tests {
                 Some((Service::InstallCertificate, certificate)),
             ),
             Request::Sign { .. } => (PERSONALIZED, true, false, None),
+            Request::RechargeRequest { .. } | Request::Audit => (PERSONALIZED, false, false, None),
+            Request::RateUpdate { .. } => (PERSONALIZED, false, true, None),
         }
     }
 

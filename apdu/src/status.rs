@@ -67,6 +67,9 @@ impl StatusWord {
     /// more (the meter certificate: no loads, no postmarks), and it cannot
     /// be revoked again.
     pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
+    /// 940A (proprietary): the rate update's version is not newer than
+    /// the card's rate table (older or equal): nothing was changed.
+    pub const RATE_VERSION_NOT_NEWER: Self = Self(0x940A);
     /// 9406 (proprietary): the channel hello is refused: for another chip,
     /// card nonce or card ephemeral key, or not signed by the authority.
     /// The handshake is dropped.
@@ -185,6 +188,7 @@ impl StatusWord {
             }
             [0x94, 0x06] => "channel hello refused",
             [0x94, 0x07] => "channel message refused: replayed, reordered or altered",
+            [0x94, 0x0A] => "rate table refused: its version is not newer than the card's",
             _ => "unknown status",
         }
     }

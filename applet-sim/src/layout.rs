@@ -16,7 +16,9 @@
 //! key and certificate ([`ATTESTATION_KEY_PRESENT`] ..
 //! [`ATTESTATION_CERTIFICATE`]). Version 4 appends, after the v3 objects
 //! ([`V3_END`]), the agent block ([`AGENT`]: the count of certificates
-//! issued as an agent, Figure 3A).
+//! issued as an agent, Figure 3A) and the revocation block. Version 5
+//! appends, after the v4 objects ([`V4_END`]), the value block ([`VALUE`]:
+//! the rate table's version and the audit report chain).
 
 use crate::budget::{
     ATTESTATION_CERTIFICATE_SIZE, AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS,
@@ -106,7 +108,7 @@ impl Field {
 }
 
 /// The layout version this software reads and writes.
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 
 /// The layout version byte. It sits at a place no layout moves: the last
 /// byte of the object area, right below the journal. Version 1 never wrote
@@ -138,6 +140,7 @@ pub fn stored(s: &Store) -> Stored {
         0 => Stored::Known(1),
         2 => Stored::Known(2),
         3 => Stored::Known(3),
+        4 => Stored::Known(4),
         VERSION => Stored::Known(VERSION),
         n => Stored::Unknown(n),
     }
@@ -280,8 +283,30 @@ pub const REVOKED: Field = Field {
 /// finds the funds (u64; 0: nothing due).
 pub const REVOCATION_DUE: Field = REVOKED.then(8);
 
+/// One past the last byte layout v4 used (v4 fields end here; v5 appends).
+pub const V4_END: usize = REVOCATION_DUE.end();
+
+/// Bytes of the value block: rate-table version (u32), audit reports
+/// signed (u32), the last report's hash (32).
+pub const VALUE_LEN: usize = 4 + 4 + 32;
+/// v5, the value block ([value]: rate table versions, inspection). Zero on
+/// a card migrated from v4: the rate table personalization installed
+/// (version 0), no audit report signed yet.
+pub const VALUE: Field = Field {
+    at: V4_END,
+    len: VALUE_LEN,
+};
+/// Inside [`VALUE`]: the rate table's version (257), u32: a RATE UPDATE
+/// must carry a higher one.
+pub const RATE_VERSION: Field = VALUE.sub(0, 4);
+/// Inside [`VALUE`]: audit reports signed, u32 (the last one's number).
+pub const AUDIT_COUNT: Field = VALUE.sub(4, 4);
+/// Inside [`VALUE`]: SHA-256 of the last audit report's signed body (zeros
+/// before the first): the next report chains to it.
+pub const AUDIT_HASH: Field = VALUE.sub(8, 32);
+
 /// One past the last byte the layout uses.
-pub const END: usize = REVOCATION_DUE.end();
+pub const END: usize = VALUE.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

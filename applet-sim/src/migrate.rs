@@ -26,6 +26,10 @@
 //! in a v3 image: no certificate issued as an agent. Only the version byte
 //! is set, to 4.
 //!
+//! v4 -> v5: the value block v5 appends (after [`layout::V4_END`]) is zero
+//! in a v4 image: rate table version 0, no audit report yet. Only the
+//! version byte is set, to 5.
+//!
 //! Everything else stays where v1 put it. A layout this software does not
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
 //! erased memory (SELECT `6A82`) rather than misread it.
@@ -89,6 +93,9 @@ pub fn migrate(s: &mut Store) -> Result<()> {
     if layout::stored(s) == Stored::Known(3) {
         v3_to_v4(s)?;
     }
+    if layout::stored(s) == Stored::Known(4) {
+        v4_to_v5(s)?;
+    }
     Ok(())
 }
 
@@ -107,6 +114,17 @@ fn v2_to_v3(s: &mut Store) -> Result<()> {
 /// written). Only the version byte is written.
 fn v3_to_v4(s: &mut Store) -> Result<()> {
     s.begin()?;
+    LAYOUT_VERSION.set(s, 4)?;
+    s.commit()?;
+    Ok(())
+}
+
+/// v4 to v5: the value block is zero-filled (it is erased memory on a v4
+/// card; written anyway, so that the step does not depend on it), then the
+/// version byte.
+fn v4_to_v5(s: &mut Store) -> Result<()> {
+    s.begin()?;
+    layout::VALUE.write(s, &[0u8; layout::VALUE_LEN])?;
     LAYOUT_VERSION.set(s, u64::from(VERSION))?;
     s.commit()?;
     Ok(())

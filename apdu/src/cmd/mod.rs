@@ -19,6 +19,9 @@
 //! | [`issue_certificate`] | ISSUE CERTIFICATE `80 36` (request) | agent certificate, sealed key (Figure 3A) |
 //! | [`install`] | INSTALL KEY / INSTALL CERTIFICATE `80 EC` | sealed request `7F79`, sealed slot |
 //! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
+//! | [`recharge`] | RECHARGE REQUEST `80 56` | recharge request `7F61` (answered by LOAD VALUE) |
+//! | [`rate_update`] | RATE UPDATE `80 58` (rate update `7F62`) | - |
+//! | [`audit`] | AUDIT `80 5A` | audit report `7F63` |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
@@ -26,6 +29,7 @@ use crate::command::{CLA_CHAINING, Command};
 use crate::status::StatusWord;
 
 pub mod attestation;
+pub mod audit;
 pub mod challenge;
 pub mod channel;
 pub mod generate_key;
@@ -38,7 +42,9 @@ pub mod load_value;
 pub mod personalize;
 pub mod pin;
 pub mod postmark;
+pub mod rate_update;
 pub mod read_certificate;
+pub mod recharge;
 pub mod revoke;
 pub mod select;
 pub mod sync;
@@ -208,6 +214,23 @@ pub enum Request<'a> {
         /// `counter || ciphertext || tag`.
         sealed: &'a [u8],
     },
+    /// RECHARGE REQUEST: `80 56 register 00 08 amount 00`; answers the
+    /// card's signed recharge request ([`recharge::RechargeRequest`]).
+    RechargeRequest {
+        /// The register to load.
+        register: load_value::RegisterId,
+        /// The amount asked for, big-endian minor units.
+        amount: &'a [u8; 8],
+    },
+    /// RATE UPDATE: `80 58 00 00 Lc 7F62...`, the authority's versioned
+    /// rate table ([`rate_update::RateUpdate`]).
+    RateUpdate {
+        /// The rate update message.
+        message: &'a [u8],
+    },
+    /// AUDIT: `80 5A 00 00 00`; answers the card's signed, chained audit
+    /// report ([`audit::AuditReport`]).
+    Audit,
     /// SIGN: a digest signed with an installed holder key.
     Sign {
         /// The certificate slot.
@@ -248,6 +271,9 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, channel::INS_OPEN) => channel::parse_open(cmd),
             (CLA_PROPRIETARY, channel::INS_MESSAGE) => channel::parse_message(cmd),
             (CLA_PROPRIETARY, install::INS) => install::parse(cmd),
+            (CLA_PROPRIETARY, recharge::INS) => recharge::parse(cmd),
+            (CLA_PROPRIETARY, rate_update::INS) => rate_update::parse(cmd),
+            (CLA_PROPRIETARY, audit::INS) => audit::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -287,6 +313,9 @@ impl<'a> Request<'a> {
             Request::InstallKey { sealed } => install::key_command(sealed),
             Request::InstallCertificate { sealed } => install::certificate_command(sealed),
             Request::Sign { slot, digest } => install::sign_command(slot, digest),
+            Request::RechargeRequest { register, amount } => recharge::command(register, amount),
+            Request::RateUpdate { message } => rate_update::command(message),
+            Request::Audit => audit::command(),
         }
     }
 
@@ -346,6 +375,11 @@ impl core::fmt::Display for Name<'_> {
             Request::Sign { slot, .. } => {
                 return write!(f, "SIGN with the key of slot {slot}");
             }
+            Request::RechargeRequest { register, .. } => {
+                return write!(f, "RECHARGE REQUEST, {} register", register.name());
+            }
+            Request::RateUpdate { .. } => "RATE UPDATE",
+            Request::Audit => "AUDIT",
         })
     }
 }

@@ -7,6 +7,7 @@
 //! clock, signing, certificates), never the dispatcher and never each other.
 
 pub mod attestation;
+pub mod audit;
 pub mod challenge;
 pub mod channel;
 pub mod generate_key;
@@ -19,7 +20,9 @@ pub mod load_value;
 pub mod personalize;
 pub mod pin;
 pub mod postmark;
+pub mod rate_update;
 pub mod read_certificate;
+pub mod recharge;
 pub mod revoke;
 pub mod select;
 pub mod sign;
