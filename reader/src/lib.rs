@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod audit;
 pub mod card;
 pub mod channel;
 pub mod error;
@@ -38,6 +39,8 @@ pub mod pcsc;
 pub mod personalize;
 pub mod pin;
 pub mod postmark;
+pub mod rates;
+pub mod recharge;
 pub mod revoke;
 pub mod session;
 pub mod sim;
