@@ -569,6 +569,9 @@ fn section_name(r: &Request<'_>) -> &'static str {
         Request::InstallKey { .. } | Request::InstallCertificate { .. } | Request::Sign { .. } => {
             "INSTALL CERTIFICATE"
         }
+        Request::RechargeRequest { .. } => "RECHARGE REQUEST",
+        Request::RateUpdate { .. } => "RATE UPDATE",
+        Request::Audit => "AUDIT",
     }
 }
 
@@ -632,6 +635,13 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     reader::pin::unblock(&mut m, &mut authority, DEFAULT_PIN).unwrap();
     m.verify_pin(DEFAULT_PIN).unwrap();
     reader::sync::sync(&mut m, &mut authority).unwrap();
+    // [value]: a rate table version taken at a contact, a recharge, an audit.
+    authority
+        .set_rate(apdu::meter::Service::Indicium, 60)
+        .unwrap();
+    reader::sync::sync(&mut m, &mut authority).unwrap();
+    reader::recharge::recharge(&mut m, &mut authority, RegisterId::Postage, 100).unwrap();
+    reader::audit::audit(&mut m, &mut authority).unwrap();
     // Over one extended HASH part, so that a full part and a shorter one go.
     let message: Vec<u8> = (0..reader::postmark::EXTENDED_CHUNK + 1000)
         .map(|i| i as u8)
@@ -721,6 +731,11 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             slot: 1,
             digest: scratch[..32].try_into().unwrap(),
         },
+        Request::RechargeRequest {
+            register: RegisterId::Certificate,
+            amount: scratch[..8].try_into().unwrap(),
+        },
+        Request::Audit,
     ];
     for n in [
         1,
@@ -749,7 +764,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::Sync { .. })
             | Ok(r @ Request::IssueCertificate { .. })
             | Ok(r @ Request::Revoke { .. })
-            | Ok(r @ Request::KeyUpdate { .. }) => out.push(r),
+            | Ok(r @ Request::KeyUpdate { .. })
+            | Ok(r @ Request::RateUpdate { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -772,7 +788,17 @@ fn the_headings_are_the_apdus_to_command_builds() {
     // The longest value load (16-byte serial) is VALUE_LOAD_MAX_LEN.
     for r in &requests {
         if let Request::LoadValue { message } = r {
-            assert_eq!(message.len(), apdu::message::VALUE_LOAD_MAX_LEN);
+            // A recharge's load also carries the request's challenge.
+            let recharge = apdu::message::ValueLoad::parse(message)
+                .unwrap()
+                .challenge
+                .is_some();
+            let max = if recharge {
+                apdu::cmd::load_value::RECHARGE_LOAD_MAX_LEN
+            } else {
+                apdu::message::VALUE_LOAD_MAX_LEN
+            };
+            assert_eq!(message.len(), max);
         }
     }
 
@@ -1002,6 +1028,12 @@ fn one_of_each() -> Vec<Request<'static>> {
             slot: 1,
             digest: &[0; 32],
         },
+        Request::RechargeRequest {
+            register: RegisterId::Postage,
+            amount: &[0; 8],
+        },
+        Request::RateUpdate { message: b"m" },
+        Request::Audit,
     ]
 }
 

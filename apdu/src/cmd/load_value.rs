@@ -44,7 +44,6 @@ pub const VALUE_LOAD_MAX_LEN: usize = {
     // 83 time, 84 deadline: tag, one length byte, value; then the policy.
     let body = (1 + 1 + 8)
         + (2 + 1 + SERIAL_MAX_LEN)
-        + (1 + 1 + 16)
         + (1 + 1 + 4)
         + (1 + 1 + 1)
         + 3 * (1 + 1 + 8)
@@ -57,6 +56,10 @@ pub const VALUE_LOAD_MAX_LEN: usize = {
     2 + 2 + content
 };
 const _: () = assert!(VALUE_LOAD_MAX_LEN <= crate::command::SHORT_MAX_NC);
+/// Longest value load of a recharge: [`VALUE_LOAD_MAX_LEN`] and the
+/// challenge (`82 10` + 16 bytes): 180 bytes, still a short `Lc`.
+pub const RECHARGE_LOAD_MAX_LEN: usize = VALUE_LOAD_MAX_LEN + 2 + 16;
+const _: () = assert!(RECHARGE_LOAD_MAX_LEN <= crate::command::SHORT_MAX_NC);
 /// Load receipt.
 pub const LOAD_RECEIPT: Tag = 0x7F72;
 /// Load number (u32).
