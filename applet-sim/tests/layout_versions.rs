@@ -137,16 +137,16 @@ fn a_v1_card_is_migrated_with_every_value_kept() {
         without_memory(&v1)
     );
     assert!(card.card().applet().lifecycle().is_some());
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(5));
 
     let saved = std::fs::read(&path).unwrap();
-    assert_eq!(&saved[..HEADER], b"CMSIMi04");
-    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 4);
+    assert_eq!(&saved[..HEADER], b"CMSIMi05");
+    assert_eq!(saved[HEADER + LAYOUT_VERSION.at], 5);
     // The object area is the v2 golden card's but for the version byte:
     // the v3 fields (no issuer root) and the v4 ones (no agent
     // certificate, nothing revoked) are zero in both.
     let mut v2 = std::fs::read(golden(2).join("card.sim")).unwrap();
-    v2[HEADER + LAYOUT_VERSION.at] = 4;
+    v2[HEADER + LAYOUT_VERSION.at] = 5;
     assert!(
         saved[HEADER..HEADER + DATA_CAPACITY] == v2[HEADER..HEADER + DATA_CAPACITY],
         "the migrated object area differs from the v2 golden card's"
@@ -163,7 +163,7 @@ fn a_v2_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(2);
     let v2 = expected(2);
     let mut card = StateFile::open(&path, config()).unwrap();
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(5));
     let answers = generator::answers(&mut card, &recorded_postmark(&v2));
     assert_eq!(
         without_memory(&generator::expected_text(&answers)),
@@ -195,7 +195,7 @@ fn a_migrated_blank_card_without_a_root_refuses_personalization() {
     a.store.commit().unwrap();
     assert_eq!(layout::stored(&a.store), Stored::Known(2));
     assert!(matches!(a.power_up(), Outcome::Reply { .. }));
-    assert_eq!(layout::stored(&a.store), Stored::Known(4));
+    assert_eq!(layout::stored(&a.store), Stored::Known(5));
     let mut out = vec![0u8; 4096];
     let mut send = |a: &mut Applet, r: Request<'_>| {
         let cmd = r.to_command().to_vec().unwrap();
@@ -234,10 +234,10 @@ fn a_v3_card_is_migrated_and_keeps_working() {
     let before = std::fs::read(&path).unwrap();
     let v3 = expected(3);
     let mut card = StateFile::open(&path, config()).unwrap();
-    assert_eq!(layout::stored(card.card().store()), Stored::Known(4));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(5));
     assert_eq!(layout::AGENT_ISSUED.get(card.card().store()).unwrap(), 0);
     let mut want = image(&before).to_owned();
-    want[LAYOUT_VERSION.at] = 4;
+    want[LAYOUT_VERSION.at] = 5;
     assert!(
         card.card().store().data() == &want[..DATA_CAPACITY],
         "the migration wrote more than the version byte"
@@ -249,17 +249,42 @@ fn a_v3_card_is_migrated_and_keeps_working() {
     );
 }
 
-/// The current version's golden card opens as it is: same answers, nothing
-/// written.
+/// The v4 golden card opens migrated to v5 (the value block zero-filled,
+/// where it was already zero, and the version byte: rate table version 0,
+/// no audit report yet) with every value kept.
 #[test]
-fn a_v4_card_opens_unchanged() {
+fn a_v4_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(4);
     let before = std::fs::read(&path).unwrap();
     let v4 = expected(4);
     let mut card = StateFile::open(&path, config()).unwrap();
-    assert_eq!(card.card().store().image(), image(&before));
+    assert_eq!(layout::stored(card.card().store()), Stored::Known(5));
+    assert_eq!(layout::RATE_VERSION.get(card.card().store()).unwrap(), 0);
+    assert_eq!(layout::AUDIT_COUNT.get(card.card().store()).unwrap(), 0);
+    let mut want = image(&before).to_owned();
+    want[LAYOUT_VERSION.at] = 5;
+    assert!(
+        card.card().store().data() == &want[..DATA_CAPACITY],
+        "the migration wrote more than the version byte and zeros"
+    );
     let answers = generator::answers(&mut card, &recorded_postmark(&v4));
-    assert_eq!(generator::expected_text(&answers), v4);
+    assert_eq!(
+        without_memory(&generator::expected_text(&answers)),
+        without_memory(&v4)
+    );
+}
+
+/// The current version's golden card opens as it is: same answers, nothing
+/// written.
+#[test]
+fn a_v5_card_opens_unchanged() {
+    let (_tmp, path) = copy(5);
+    let before = std::fs::read(&path).unwrap();
+    let v5 = expected(5);
+    let mut card = StateFile::open(&path, config()).unwrap();
+    assert_eq!(card.card().store().image(), image(&before));
+    let answers = generator::answers(&mut card, &recorded_postmark(&v5));
+    assert_eq!(generator::expected_text(&answers), v5);
     drop(card);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
@@ -271,14 +296,14 @@ fn the_current_golden_card_is_reproduced_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("card.sim");
     let answers = generator::make(&path);
-    assert_eq!(generator::expected_text(&answers), expected(4));
+    assert_eq!(generator::expected_text(&answers), expected(5));
     let made = std::fs::read(&path).unwrap();
-    let committed = std::fs::read(golden(4).join("card.sim")).unwrap();
+    let committed = std::fs::read(golden(5).join("card.sim")).unwrap();
     // The golden file is of the untagged format; the image is compared (the
     // state file format itself: tests/state_file.rs).
     assert!(
         image(&made) == image(&committed),
-        "the v4 golden card changed"
+        "the v5 golden card changed"
     );
 }
 
@@ -322,7 +347,7 @@ fn a_migration_cut_at_every_write_is_redone() {
                 &image(&v1)[..DATA_CAPACITY],
                 "cut at write {n}"
             ),
-            Stored::Known(2 | 3) => {}
+            Stored::Known(2..=4) => {}
             other => panic!("cut at write {n}: {other:?}"),
         }
         // ... and the next power-up migrates it.
@@ -342,15 +367,15 @@ fn an_unknown_layout_is_refused_never_misread() {
     // The v3 golden card: untagged, so its bytes can be changed here.
     let (_tmp, path) = copy(3);
     let mut file = std::fs::read(&path).unwrap();
-    file[HEADER + LAYOUT_VERSION.at] = 5;
+    file[HEADER + LAYOUT_VERSION.at] = 6;
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
         matches!(
             e,
             SimError::UnknownLayout {
-                version: 5,
-                known: 4,
+                version: 6,
+                known: 5,
                 ..
             }
         ),
@@ -358,23 +383,23 @@ fn an_unknown_layout_is_refused_never_misread() {
     );
     let message = e.to_string();
     assert!(
-        message.contains("layout version 5") && message.contains("versions 1 to 4"),
+        message.contains("layout version 6") && message.contains("versions 1 to 5"),
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file, "the file was changed");
     let e = Card::from_image(image(&file), config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 5, .. }),
+        matches!(e, SimError::UnknownLayout { version: 6, .. }),
         "{e}"
     );
 
     // A newer state-file header.
     file[HEADER + LAYOUT_VERSION.at] = 3;
-    file[..HEADER].copy_from_slice(b"CMSIMv05");
+    file[..HEADER].copy_from_slice(b"CMSIMv06");
     std::fs::write(&path, &file).unwrap();
     let e = StateFile::open(&path, config()).err().unwrap();
     assert!(
-        matches!(e, SimError::UnknownLayout { version: 5, .. }),
+        matches!(e, SimError::UnknownLayout { version: 6, .. }),
         "{e}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), file);

@@ -234,12 +234,12 @@ fn tagged_header() -> Vec<u8> {
 fn an_untagged_card_gets_its_tag_at_the_next_save() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("card.sim");
-    // The untagged format with an image of the current layout (v4: the v4
-    // golden card's image under a `CMSIMv04` header), so that opening
+    // The untagged format with an image of the current layout (v5: the v5
+    // golden card's image under a `CMSIMv05` header), so that opening
     // migrates nothing.
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/state_test_data/v4/card.sim");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/state_test_data/v5/card.sim");
     let tagged = std::fs::read(&golden).unwrap();
-    let mut untagged = b"CMSIMv04".to_vec();
+    let mut untagged = b"CMSIMv05".to_vec();
     untagged.extend_from_slice(&tagged[HEADER..HEADER + PERSISTENT_CAPACITY]);
     std::fs::write(&path, &untagged).unwrap();
     // As the old software made it.
@@ -247,7 +247,7 @@ fn an_untagged_card_gets_its_tag_at_the_next_save() {
     assert!(matches!(open(&path), Err(SimError::TooOpen { .. })));
     chmod(&path, 0o600);
     let old = std::fs::read(&path).unwrap();
-    assert_eq!(&old[..HEADER], b"CMSIMv04");
+    assert_eq!(&old[..HEADER], b"CMSIMv05");
     assert_eq!(old.len(), HEADER + PERSISTENT_CAPACITY);
 
     let mut card = open(&path).unwrap();
