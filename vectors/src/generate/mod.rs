@@ -3,11 +3,12 @@
 //!
 //! One module per flow, each writing the vectors of its figure:
 //! [`personalization`] (Figures 1 and 2), [`fig3_postmark`] (Figure 3)
-//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused). This module holds what they share: the recording
+//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [value]: [`recharge`], [`rates`], [`audit`]. This module holds what they share: the recording
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
 mod attestation;
+mod audit;
 mod channel;
 mod fig3_postmark;
 mod fig3a_agent;
@@ -16,6 +17,8 @@ mod fig6_revoke;
 mod install;
 mod personalization;
 mod pin;
+mod rates;
+mod recharge;
 mod sign;
 
 use apdu::meter::{DEFAULT_PIN, DataObject, Request, ins, tag};
@@ -105,6 +108,9 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     all.extend(fig6_revoke::vectors()?);
     all.extend(install::vectors()?);
     all.extend(sign::vectors()?);
+    all.extend(recharge::vectors()?);
+    all.extend(rates::vectors()?);
+    all.extend(audit::vectors()?);
     Ok(all)
 }
 
