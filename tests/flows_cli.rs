@@ -340,20 +340,26 @@ fn demo_runs() {
         "The revocation list",
         "revoked (keyCompromise)",
         "is not on the list: good",
+        "Recharging: the card signs a request over its state",
+        "control total 0.00 -> 5.00",
+        "the card installed version 1",
+        "a postmark is charged 0.30 from the card's own table",
+        "report 1 agrees with every load the authority made",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }
     // The final control totals equal everything loaded: 1.00 at
-    // personalization and 20.00 later, into the certificate register.
+    // personalization and 20.00 later, into the certificate register; 5.00
+    // recharged into the postage register.
     assert!(
         run.stdout
-            .contains("postage     0.00 + 0.00 = 0.00 = loaded by the authority"),
+            .contains("postage     0.00 + 5.00 = 5.00 = loaded by the authority"),
         "{}",
         run.stdout
     );
     assert!(
         run.stdout
-            .contains("certificate 8.95 + 12.05 = 21.00 = loaded by the authority"),
+            .contains("certificate 9.25 + 11.75 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );
