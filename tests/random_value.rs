@@ -223,12 +223,18 @@ impl Run {
                 assert_eq!(now, asc + fee + extra, "charged at the card's rates");
                 self.count(if verify { "verify" } else { "postmark" });
             }
-            Err(reader::Error::Card { sw })
-                if matches!(
-                    sw,
-                    StatusWord::INSUFFICIENT_FUNDS | StatusWord::LOCKED_BY_DEBITS
-                ) =>
-            {
+            Err(reader::Error::Card {
+                sw: StatusWord::INSUFFICIENT_FUNDS | StatusWord::LOCKED_BY_DEBITS,
+            }) => {
+                // Nothing charged (or, verifying, only the postmark made
+                // before the refused verification).
+                let now = self.field(Register::Certificate.ascending());
+                let postmark_fee = rates
+                    .iter()
+                    .find(|(s, _)| *s == Service::Postmark)
+                    .unwrap()
+                    .1;
+                assert!(now == asc || verify && now == asc + postmark_fee);
                 self.count("charge refused");
             }
             Err(e) => panic!("charge: {e}"),

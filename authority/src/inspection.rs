@@ -172,9 +172,10 @@ const COLUMNS: &str = "meter, number, inspected_at, card_time, postage_ascending
      postage_descending, certificate_ascending, certificate_descending, postage_pieces, \
      certificate_pieces, load_count, sequence, flag_reason, note";
 
-fn row(
-    r: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, [i64; 11], Option<String>, Option<String>)> {
+/// An inspections row before conversion: meter, the integers, flag, note.
+type RawInspection = (String, [i64; 11], Option<String>, Option<String>);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawInspection> {
     let mut v = [0i64; 11];
     for (i, x) in v.iter_mut().enumerate() {
         *x = r.get(i + 1)?;
@@ -182,9 +183,7 @@ fn row(
     Ok((r.get(0)?, v, r.get(12)?, r.get(13)?))
 }
 
-fn record(
-    (serial, v, flag, note): (String, [i64; 11], Option<String>, Option<String>),
-) -> Result<Inspection, AuthorityError> {
+fn record((serial, v, flag, note): RawInspection) -> Result<Inspection, AuthorityError> {
     let u = |i: usize| db::from_int(v.get(i).copied().unwrap_or(-1));
     let u32_ = |i: usize| {
         u(i).and_then(|x| {

@@ -33,13 +33,11 @@ pub fn rate_update<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Res
         return Err(StatusWord::RATE_VERSION_NOT_NEWER.into());
     }
     let mut table = [0u8; RATE_TABLE_ENTRIES * RATE_ENTRY_LEN];
-    let mut n = 0;
-    for (service, fee) in m.rates.iter() {
+    for (n, (service, fee)) in m.rates.iter().enumerate() {
         let slot = table
             .get_mut(n * RATE_ENTRY_LEN..(n + 1) * RATE_ENTRY_LEN)
             .ok_or(StatusWord::NOT_ENOUGH_MEMORY)?;
         slot.copy_from_slice(&rate_entry(service, fee));
-        n += 1;
     }
     s.begin()?;
     RATE_TABLE.write(s, &table)?;
