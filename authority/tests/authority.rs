@@ -718,6 +718,9 @@ fn open_upgrades_a_version_1_database() {
          DROP TABLE revocations;
          DROP TABLE channel_keys;
          DROP TABLE enrollments;
+         DROP TABLE inspections;
+         DROP TABLE rate_tables;
+         ALTER TABLE loads DROP COLUMN challenge;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -766,8 +769,13 @@ fn open_upgrades_a_version_3_database_with_revocations() {
     a.personalize_unattested(&request("M-1", 1)).unwrap();
     drop(a);
     let conn = rusqlite::Connection::open(dir.path().join("authority.db")).unwrap();
-    conn.execute_batch("DROP TABLE revocations; DROP TABLE channel_keys; DROP TABLE enrollments; PRAGMA user_version = 3;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE revocations; DROP TABLE channel_keys; DROP TABLE enrollments;
+         DROP TABLE inspections;
+         DROP TABLE rate_tables;
+         ALTER TABLE loads DROP COLUMN challenge; PRAGMA user_version = 3;",
+    )
+    .unwrap();
     drop(conn);
     let mut a = Authority::open(dir.path()).unwrap();
     let cert = a.meter("M-1").unwrap().unwrap().certificate_serial;

@@ -272,6 +272,22 @@ impl<'a> RateTable<'a> {
         w.nested(tag::RATE_TABLE, |w| Self::write_entries(w, rates))
     }
 
+    /// Writes `E1` with `rates` and, when not 0, the table's `version`
+    /// (the card's GET DATA answer).
+    pub fn write_versioned(
+        w: &mut Writer<'_>,
+        rates: impl IntoIterator<Item = (Service, u64)>,
+        version: u32,
+    ) -> Result<(), TlvError> {
+        w.nested(tag::RATE_TABLE, |w| {
+            Self::write_entries(w, rates)?;
+            if version != 0 {
+                w.put_u32(tag::RATE_VERSION, version)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Writes the entries only (the content of `E1`).
     pub fn write_entries(
         w: &mut Writer<'_>,
