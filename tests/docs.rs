@@ -573,6 +573,9 @@ fn section_name(r: &Request<'_>) -> &'static str {
         }
         Request::StoreCreditLine { .. } | Request::ReadCreditLine => "STORE CREDIT LINE",
         Request::Pay { .. } => "PAY",
+        Request::RechargeRequest { .. } => "RECHARGE REQUEST",
+        Request::RateUpdate { .. } => "RATE UPDATE",
+        Request::Audit => "AUDIT",
     }
 }
 
@@ -636,6 +639,13 @@ fn flows(extended: bool) -> Vec<Vec<u8>> {
     reader::pin::unblock(&mut m, &mut authority, DEFAULT_PIN).unwrap();
     m.verify_pin(DEFAULT_PIN).unwrap();
     reader::sync::sync(&mut m, &mut authority).unwrap();
+    // [value]: a rate table version taken at a contact, a recharge, an audit.
+    authority
+        .set_rate(apdu::meter::Service::Indicium, 60)
+        .unwrap();
+    reader::sync::sync(&mut m, &mut authority).unwrap();
+    reader::recharge::recharge(&mut m, &mut authority, RegisterId::Postage, 100).unwrap();
+    reader::audit::audit(&mut m, &mut authority).unwrap();
     // Over one extended HASH part, so that a full part and a shorter one go.
     let message: Vec<u8> = (0..reader::postmark::EXTENDED_CHUNK + 1000)
         .map(|i| i as u8)
@@ -742,6 +752,11 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             authenticate: false,
         },
         Request::ReadCreditLine,
+        Request::RechargeRequest {
+            register: RegisterId::Certificate,
+            amount: scratch[..8].try_into().unwrap(),
+        },
+        Request::Audit,
     ];
     for n in [
         1,
@@ -773,7 +788,8 @@ fn requests<'a>(flow_data: &'a [Vec<u8>], scratch: &'a [u8], aid: &'a [u8]) -> V
             | Ok(r @ Request::Revoke { .. })
             | Ok(r @ Request::KeyUpdate { .. })
             | Ok(r @ Request::StoreCreditLine { .. })
-            | Ok(r @ Request::Pay { .. }) => out.push(r),
+            | Ok(r @ Request::Pay { .. })
+            | Ok(r @ Request::RateUpdate { .. }) => out.push(r),
             _ => {}
         }
     }
@@ -796,7 +812,17 @@ fn the_headings_are_the_apdus_to_command_builds() {
     // The longest value load (16-byte serial) is VALUE_LOAD_MAX_LEN.
     for r in &requests {
         if let Request::LoadValue { message } = r {
-            assert_eq!(message.len(), apdu::message::VALUE_LOAD_MAX_LEN);
+            // A recharge's load also carries the request's challenge.
+            let recharge = apdu::message::ValueLoad::parse(message)
+                .unwrap()
+                .challenge
+                .is_some();
+            let max = if recharge {
+                apdu::cmd::load_value::RECHARGE_LOAD_MAX_LEN
+            } else {
+                apdu::message::VALUE_LOAD_MAX_LEN
+            };
+            assert_eq!(message.len(), max);
         }
     }
 
@@ -1042,6 +1068,12 @@ fn one_of_each() -> Vec<Request<'static>> {
         },
         Request::StoreCreditLine { file: b"f" },
         Request::Pay { request: b"r" },
+        Request::RechargeRequest {
+            register: RegisterId::Postage,
+            amount: &[0; 8],
+        },
+        Request::RateUpdate { message: b"m" },
+        Request::Audit,
     ]
 }
 

@@ -357,17 +357,22 @@ fn demo_runs() {
         "payment 1 of meter PB-000001 settled: 123.45 paid to SHOP-0001",
         "presented a second time: refused, nothing paid",
         "SHOP-0001 was paid 123.45",
+        "Recharging: the card signs a request over its state",
+        "control total 0.00 -> 5.00",
+        "the card installed version 1",
+        "a postmark is charged 0.30 from the card's own table",
+        "report 1 agrees with every load the authority made",
     ] {
         assert!(run.stdout.contains(section), "{section}: {}", run.stdout);
     }
     // The final control totals equal everything loaded: 1.00 at
     // personalization and 20.00 later, into the certificate register;
     // 5.00 into the postage register, 0.55 of it printed as an indicium
-    // (whose 0.55 fee the certificate register paid); Figures 8 and 9 add
-    // two request postmarks and a payment fee: 0.70.
+    // (whose fee the certificate register paid), and 5.00 recharged into
+    // it; Figures 8 and 9 add two request postmarks and a payment fee.
     assert!(
         run.stdout
-            .contains("postage     0.55 + 4.45 = 5.00 = loaded by the authority"),
+            .contains("postage     0.55 + 9.45 = 10.00 = loaded by the authority"),
         "{}",
         run.stdout
     );

@@ -1252,3 +1252,149 @@ fn pay_torn_at_every_write() {
     }
     assert_eq!(committed, 0, "the cut falls before the commit completes");
 }
+
+/// Reopens `image` on the fixture's deterministic card, selected, with the
+/// same GET CHALLENGE nonce every time (same seed, same random stream).
+fn reopen_with_challenge(
+    image: &[u8; applet_sim::budget::PERSISTENT_CAPACITY],
+) -> (Card, [u8; 16]) {
+    let mut card = Card::from_image(image, FUNDED.sim_config()).unwrap();
+    let select = Request::Select {
+        aid: apdu::meter::AID,
+    };
+    send(&mut card, select).unwrap();
+    let c = send(&mut card, Request::GetChallenge).unwrap()[..16]
+        .try_into()
+        .unwrap();
+    (card, c)
+}
+
+/// [value] recharge: LOAD VALUE with a recharge's value load (bound to the
+/// request's challenge) cut at every write: the load is all or nothing,
+/// ascending + descending = loaded; the message is dead with its challenge,
+/// and a new recharge then applies once.
+#[test]
+fn recharge_load_torn_at_every_write() {
+    let (base, mut authority) = personalized();
+    let (before, base) = status(base);
+    let (mut probe, _) = reopen_with_challenge(base.store().image());
+    let amount = 1234u64.to_be_bytes();
+    let request = send(
+        &mut probe,
+        Request::RechargeRequest {
+            register: apdu::meter::RegisterId::Postage,
+            amount: &amount,
+        },
+    )
+    .unwrap();
+    let message = authority.recharge(&request[..request.len() - 2]).unwrap();
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::LoadValue { message: &message }).unwrap();
+    assert_eq!(out[out.len() - 2..], [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    let stats = probe.last_command_stats();
+    eprintln!("recharge LOAD VALUE: {stats:?}; cutting at each of {writes} writes");
+    for n in 1..=writes {
+        let (mut card, _) = reopen_with_challenge(base.store().image());
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::LoadValue { message: &message }).is_err());
+        card.power_on();
+        let (after, mut card) = status(card);
+        assert_eq!(after.registers, before.registers, "cut at write {n}");
+        assert_eq!(after.load_count, before.load_count, "cut at write {n}");
+        // Not applied, and the message died with the challenge in RAM
+        // (6984); a new recharge (the authority replaces its pending load)
+        // goes through once.
+        send(&mut card, Request::GetChallenge).unwrap();
+        let out = send(&mut card, Request::LoadValue { message: &message }).unwrap();
+        assert_eq!(out, [0x69, 0x84], "cut at write {n}");
+        send(&mut card, Request::GetChallenge).unwrap();
+        let request = send(
+            &mut card,
+            Request::RechargeRequest {
+                register: apdu::meter::RegisterId::Postage,
+                amount: &amount,
+            },
+        )
+        .unwrap();
+        let again = authority.recharge(&request[..request.len() - 2]).unwrap();
+        let out = send(&mut card, Request::LoadValue { message: &again }).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "cut at write {n}");
+        let (after, _) = status(card);
+        let p = &after.registers.postage;
+        assert_eq!(p.ascending + p.descending, 1234, "cut at write {n}");
+    }
+}
+
+/// [value] RATE UPDATE cut at every write: the old table and version, or
+/// the new ones, never a mix.
+#[test]
+fn rate_update_torn_at_every_write() {
+    use applet_sim::layout::{RATE_TABLE, RATE_VERSION};
+    let (base, mut authority) = personalized();
+    authority
+        .set_rate(apdu::meter::Service::Postmark, 40)
+        .unwrap();
+    let (before, base) = status(base);
+    let chip: [u8; 8] = hex::decode(&before.chip_id).unwrap().try_into().unwrap();
+    let (mut probe, challenge) = reopen_with_challenge(base.store().image());
+    let (_, message) = authority.rate_update("TEAR-1", &chip, &challenge).unwrap();
+    let table = |c: &Card| {
+        (
+            RATE_VERSION.get(c.store()).unwrap(),
+            RATE_TABLE.read(c.store()).unwrap().to_vec(),
+        )
+    };
+    let old = table(&probe);
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::RateUpdate { message: &message }).unwrap();
+    assert_eq!(out, [0x90, 0x00]);
+    let writes = probe.store().writes() - w0;
+    let stats = probe.last_command_stats();
+    eprintln!("RATE UPDATE: {stats:?}; cutting at each of {writes} writes");
+    let new = table(&probe);
+    assert_ne!(old, new);
+    for n in 1..=writes {
+        let (mut card, _) = reopen_with_challenge(base.store().image());
+        card.tear_at_write(n);
+        assert!(send(&mut card, Request::RateUpdate { message: &message }).is_err());
+        card.power_on();
+        let got = table(&card);
+        assert!(got == old || got == new, "cut at write {n}");
+    }
+}
+
+/// [value] AUDIT cut at every write: no report leaves the card, and the
+/// report count and chain hash are the old ones or the new ones together.
+#[test]
+fn audit_torn_at_every_write() {
+    use applet_sim::layout::{AUDIT_COUNT, AUDIT_HASH};
+    let (base, _) = personalized();
+    let chain = |c: &Card| {
+        (
+            AUDIT_COUNT.get(c.store()).unwrap(),
+            AUDIT_HASH.read(c.store()).unwrap().to_vec(),
+        )
+    };
+    let (mut probe, _) = reopen_with_challenge(base.store().image());
+    let old = chain(&probe);
+    let w0 = probe.store().writes();
+    let out = send(&mut probe, Request::Audit).unwrap();
+    assert_eq!(out[out.len() - 2], 0x61, "a report follows");
+    let writes = probe.store().writes() - w0;
+    let stats = probe.last_command_stats();
+    eprintln!("AUDIT: {stats:?}; cutting at each of {writes} writes");
+    let new = chain(&probe);
+    assert_eq!(new.0, 1);
+    for n in 1..=writes {
+        let (mut card, _) = reopen_with_challenge(base.store().image());
+        card.tear_at_write(n);
+        assert!(
+            send(&mut card, Request::Audit).is_err(),
+            "a report left the card"
+        );
+        card.power_on();
+        let got = chain(&card);
+        assert!(got == old || got == new, "cut at write {n}");
+    }
+}

@@ -186,6 +186,27 @@ impl AuthorityService for Busy {
         AuthorityService::revocation_message(&mut self.inner, request)
     }
 
+    fn recharge(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        AuthorityService::recharge(&mut self.inner, request)
+    }
+
+    fn rate_version(&self) -> Result<u32, ServiceError> {
+        AuthorityService::rate_version(&self.inner)
+    }
+
+    fn rate_update(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<(u32, Vec<u8>), ServiceError> {
+        AuthorityService::rate_update(&mut self.inner, serial, chip_id, challenge)
+    }
+
+    fn audit(&mut self, report: &[u8]) -> Result<authority::AuditAnswer, ServiceError> {
+        AuthorityService::audit(&mut self.inner, report)
+    }
+
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {
         AuthorityService::confirm_revocation(&mut self.inner, confirmation)
     }

@@ -90,9 +90,15 @@ pub mod ins {
     pub const CREDIT_LINE: u8 = cmd::credit_line::INS;
     /// PAY (proprietary): Figure 9, a payment certificate (7B) from the line.
     pub const PAY: u8 = cmd::pay::INS;
+    /// RECHARGE REQUEST (proprietary): the card's signed recharge request.
+    pub const RECHARGE_REQUEST: u8 = cmd::recharge::INS;
+    /// RATE UPDATE (proprietary): the authority's versioned rate table.
+    pub const RATE_UPDATE: u8 = cmd::rate_update::INS;
+    /// AUDIT (proprietary): the card's signed, chained audit report.
+    pub const AUDIT: u8 = cmd::audit::INS;
     /// Every instruction the meter answers: the ISO ones (CLA 00), then the
     /// proprietary ones (CLA 80).
-    pub const ALL: [u8; 28] = [
+    pub const ALL: [u8; 31] = [
         SELECT,
         GET_RESPONSE,
         VERIFY,
@@ -121,6 +127,9 @@ pub mod ins {
         INSTALL,
         CREDIT_LINE,
         PAY,
+        RECHARGE_REQUEST,
+        RATE_UPDATE,
+        AUDIT,
     ];
 }
 

@@ -144,10 +144,12 @@ pub const PERSONALIZE: Policy = Policy {
     ..Policy::OPEN
 };
 /// LOAD VALUE: Personalized, **no PIN** (the authority's signature is the
-/// authorization). It credits the register its message names; it charges
-/// nothing.
+/// authorization), and it consumes the challenge (a recharge's value load
+/// must answer it; a plain load ignores it). It credits the register its
+/// message names; it charges nothing.
 pub const LOAD_VALUE: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
     ..Policy::OPEN
 };
 /// HASH init and update: not terminated.
@@ -309,6 +311,29 @@ pub const INSTALL_CERTIFICATE: Policy = Policy {
     ..Policy::OPEN
 };
 
+/// RECHARGE REQUEST ([value] point 1): Personalized, no PIN (loading value
+/// spends nothing; the authority decides), works while locked; it signs
+/// over the challenge without consuming it (LOAD VALUE does).
+pub const RECHARGE_REQUEST: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+/// RATE UPDATE ([value] point 2): Personalized, no PIN (the authority's
+/// signature is the authorization), works while locked, consumes the
+/// challenge.
+pub const RATE_UPDATE: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    challenge: true,
+    ..Policy::OPEN
+};
+/// AUDIT ([value] point 4): Personalized, no PIN (an inspection must work
+/// whatever the holder does), works while locked; it signs over the
+/// challenge without consuming it (the authority's SYNC does).
+pub const AUDIT: Policy = Policy {
+    lifecycles: Lifecycles::PERSONALIZED,
+    ..Policy::OPEN
+};
+
 /// SIGN: Personalized, PIN (not the transport PIN); not charged.
 pub const SIGN: Policy = Policy {
     lifecycles: Lifecycles::PERSONALIZED,
@@ -381,6 +406,9 @@ impl Request<'_> {
             Request::StoreCreditLine { .. } => STORE_CREDIT_LINE,
             Request::ReadCreditLine => READ_CREDIT_LINE,
             Request::Pay { .. } => PAY,
+            Request::RechargeRequest { .. } => RECHARGE_REQUEST,
+            Request::RateUpdate { .. } => RATE_UPDATE,
+            Request::Audit => AUDIT,
         }
     }
 }
@@ -397,7 +425,7 @@ mod tests {
     use Lifecycle::{Blank, Personalized, Terminated};
 
     /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 35] {
+    fn every_request() -> [Request<'static>; 38] {
         [
             Request::Select { aid: AID },
             Request::Verify { pin: None },
@@ -449,6 +477,12 @@ mod tests {
             Request::StoreCreditLine { file: b"f" },
             Request::ReadCreditLine,
             Request::Pay { request: b"r" },
+            Request::RechargeRequest {
+                register: RegisterId::Postage,
+                amount: &[0; 8],
+            },
+            Request::RateUpdate { message: b"m" },
+            Request::Audit,
         ]
     }
 
@@ -471,7 +505,7 @@ mod tests {
             Request::GenerateKey { generate: true } => (BLANK, true, false, None),
             Request::GenerateKey { generate: false } => (NOT_TERMINATED, false, false, None),
             Request::Personalize { .. } => (BLANK, true, true, None),
-            Request::LoadValue { .. } => (PERSONALIZED, false, false, None),
+            Request::LoadValue { .. } => (PERSONALIZED, false, true, None),
             Request::HashInit | Request::HashUpdate { .. } => (NOT_TERMINATED, false, false, None),
             Request::Postmark => (
                 PERSONALIZED,
@@ -531,6 +565,8 @@ mod tests {
                 false,
                 Some((Service::Payment, certificate)),
             ),
+            Request::RechargeRequest { .. } | Request::Audit => (PERSONALIZED, false, false, None),
+            Request::RateUpdate { .. } => (PERSONALIZED, false, true, None),
         }
     }
 

@@ -67,6 +67,9 @@ impl StatusWord {
     /// more (the meter certificate: no loads, no postmarks), and it cannot
     /// be revoked again.
     pub const CERTIFICATE_REVOKED: Self = Self(0x9409);
+    /// 940A (proprietary): the rate update's version is not newer than
+    /// the card's rate table (older or equal): nothing was changed.
+    pub const RATE_VERSION_NOT_NEWER: Self = Self(0x940A);
     /// 940C (proprietary): POSTAGE refuses the mailing date: before the
     /// day of the card's secure clock (no back-dating), or more than
     /// `cmd::postage::MAX_DAYS_AHEAD` days after it.
@@ -198,6 +201,7 @@ impl StatusWord {
             [0x94, 0x0C] => "mailing date refused: before the card's clock, or too far ahead",
             [0x94, 0x0D] => "credit exhausted: the line has less remaining than the payment",
             [0x94, 0x0E] => "no line of credit on the card",
+            [0x94, 0x0A] => "rate table refused: its version is not newer than the card's",
             _ => "unknown status",
         }
     }

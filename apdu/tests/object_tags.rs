@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use apdu::cmd::{
-    attestation, channel as channel_cmd, install, issue_certificate, key_update, load_value,
-    personalize, postmark, revoke, sync, unblock,
+    attestation, audit, channel as channel_cmd, install, issue_certificate, key_update, load_value,
+    personalize, postmark, rate_update, recharge, revoke, sync, unblock,
 };
 use apdu::{cert, channel};
 
@@ -36,6 +36,9 @@ fn every_object_kind_has_its_own_outer_tag() {
         ("key update", key_update::KEY_UPDATE),
         ("channel key registration", channel_cmd::REGISTRATION),
         ("certificate request", install::CERTIFICATE_REQUEST),
+        ("recharge request", recharge::REQUEST),
+        ("rate update", rate_update::RATE_UPDATE),
+        ("audit report", audit::REPORT),
     ];
     let mut seen = BTreeMap::new();
     for (name, tag) in kinds {

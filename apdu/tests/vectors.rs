@@ -82,7 +82,10 @@ fn check(req: Request<'_>, answer: &[u8]) -> &'static str {
         }
         Request::GetData(DataObject::RateTable) => {
             let t = RateTable::parse(answer).unwrap();
-            assert_eq!(encode(|w| RateTable::write(w, t.iter())), answer);
+            assert_eq!(
+                encode(|w| RateTable::write_versioned(w, t.iter(), t.version())),
+                answer
+            );
             "rate table"
         }
         Request::GetData(DataObject::PublicKey) | Request::GenerateKey { .. } => {

@@ -2,7 +2,7 @@
 //! (`card.sim` and `expected.txt`); see `tests/state_test_data/README.md`.
 //!
 //! ```text
-//! cargo run -p applet-sim --example make_golden -- applet-sim/tests/state_test_data/v4
+//! cargo run -p applet-sim --example make_golden -- applet-sim/tests/state_test_data/v5
 //! ```
 //!
 //! `tests/layout_versions.rs` checks that the committed golden card of the

@@ -10,9 +10,9 @@ use apdu::{Command, StatusWord};
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::flows::{
-    attestation, challenge, channel, credit_line, generate_key, get_data, hash, install,
+    attestation, audit, challenge, channel, credit_line, generate_key, get_data, hash, install,
     issue_certificate, key_update, load_value, pay, personalize, pin, postage, postmark,
-    read_certificate, revoke, select, sign, sync, unblock, verify_postmark,
+    rate_update, read_certificate, recharge, revoke, select, sign, sync, unblock, verify_postmark,
 };
 use crate::keys;
 use crate::layout::{self, CHIP_ID, LAYOUT_VERSION, LIFECYCLE};
@@ -220,6 +220,11 @@ impl Applet {
             Request::Attest { nonce } => attestation::attest(ctx, nonce),
             Request::Unblock { message_then_pin } => unblock::unblock(ctx, message_then_pin),
             Request::Sync { message } => sync::sync(ctx, message),
+            Request::RechargeRequest { register, amount } => {
+                recharge::request(ctx, register, amount)
+            }
+            Request::RateUpdate { message } => rate_update::rate_update(ctx, message),
+            Request::Audit => audit::audit(ctx),
             Request::IssueCertificate { request } => {
                 issue_certificate::issue_certificate(ctx, request)
             }

@@ -16,7 +16,9 @@
 //! key and certificate ([`ATTESTATION_KEY_PRESENT`] ..
 //! [`ATTESTATION_CERTIFICATE`]). Version 4 appends, after the v3 objects
 //! ([`V3_END`]), the agent block ([`AGENT`]: the count of certificates
-//! issued as an agent, Figure 3A).
+//! issued as an agent, Figure 3A) and the revocation block. Version 5
+//! appends, after the v4 objects ([`V4_END`]), the value block ([`VALUE`]:
+//! the rate table's version and the audit report chain).
 
 use crate::budget::{
     ATTESTATION_CERTIFICATE_SIZE, AUTHORITY_KEY_SLOTS, CERTIFICATE_SLOT_SIZE, CERTIFICATE_SLOTS,
@@ -320,8 +322,27 @@ pub const CREDIT_FILE: Field = CREDIT.sub(
     2 + apdu::cmd::credit_line::LINE_FILE_MAX_LEN,
 );
 
+/// Bytes of the value block: rate-table version (u32), audit reports
+/// signed (u32), the last report's hash (32).
+pub const VALUE_LEN: usize = 4 + 4 + 32;
+/// v5, after the credit block: the value block ([value]: rate table versions, inspection). Zero on
+/// a card migrated from v4: the rate table personalization installed
+/// (version 0), no audit report signed yet.
+pub const VALUE: Field = Field {
+    at: CREDIT.end(),
+    len: VALUE_LEN,
+};
+/// Inside [`VALUE`]: the rate table's version (257), u32: a RATE UPDATE
+/// must carry a higher one.
+pub const RATE_VERSION: Field = VALUE.sub(0, 4);
+/// Inside [`VALUE`]: audit reports signed, u32 (the last one's number).
+pub const AUDIT_COUNT: Field = VALUE.sub(4, 4);
+/// Inside [`VALUE`]: SHA-256 of the last audit report's signed body (zeros
+/// before the first): the next report chains to it.
+pub const AUDIT_HASH: Field = VALUE.sub(8, 32);
+
 /// One past the last byte the layout uses.
-pub const END: usize = CREDIT.end();
+pub const END: usize = VALUE.end();
 
 const _: () = assert!(END <= DATA_CAPACITY, "layout exceeds the persistent budget");
 const _: () = assert!(

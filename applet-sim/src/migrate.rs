@@ -26,10 +26,12 @@
 //! in a v3 image: no certificate issued as an agent. Only the version byte
 //! is set, to 4.
 //!
-//! v4 -> v5: the credit block v5 appends (after [`layout::V4_END`]) is
-//! zero in a v4 image (erased memory, never written): no line of credit,
-//! no payment. It is zero-filled anyway (an image written by a newer
-//! layout experiment is not trusted), then the version byte is set to 5.
+//! v4 -> v5: the credit block and the value block v5 appends (after
+//! [`layout::V4_END`]) are zero in a v4 image (erased memory, never
+//! written): no line of credit, no payment, rate table version 0, no audit
+//! report. Each is zero-filled where it is not already zero (an image
+//! written by a newer layout experiment is not trusted), then the version
+//! byte is set to 5.
 //!
 //! Everything else stays where v1 put it. A layout this software does not
 //! know ([`Stored::Unknown`]) is left untouched: the card then answers as
@@ -120,13 +122,14 @@ fn v3_to_v4(s: &mut Store) -> Result<()> {
     Ok(())
 }
 
-/// v4 to v5: the credit block zero-filled (only where it is not already
+/// v4 to v5: the credit and value blocks zero-filled (only where it is not already
 /// zero, so a fresh v4 image costs no journal for it), then the version.
 fn v4_to_v5(s: &mut Store) -> Result<()> {
     s.begin()?;
-    let block = layout::CREDIT;
-    let dirty = block.read(s)?.iter().any(|&b| b != 0);
-    if dirty {
+    for block in [layout::CREDIT, layout::VALUE] {
+        if !block.read(s)?.iter().any(|&b| b != 0) {
+            continue;
+        }
         let zero = [0u8; 64];
         let mut at = 0;
         while at < block.len {

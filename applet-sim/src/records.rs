@@ -114,3 +114,28 @@ fn put(
     dst.copy_from_slice(low);
     Ok(())
 }
+
+/// The card's state as a recharge request and an audit report carry it
+/// ([`apdu::cmd::recharge::MeterState`]), with `now` as the clock.
+pub fn meter_state(s: &Store, now: u64) -> Result<apdu::cmd::recharge::MeterState> {
+    use apdu::cmd::recharge::{MeterState, RegisterState};
+    let reg = |r: Register| -> Result<RegisterState> {
+        let rec = RegisterRecord::read(s, r)?;
+        Ok(RegisterState {
+            ascending: rec.ascending,
+            descending: rec.descending,
+            pieces: rec.pieces.min(u64::from(u32::MAX)) as u32,
+        })
+    };
+    let c = Counters::read(s)?;
+    let narrow = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+    Ok(MeterState {
+        postage: reg(Register::Postage)?,
+        certificate: reg(Register::Certificate)?,
+        sequence: narrow(c.sequence),
+        clock: now,
+        load_count: narrow(c.load_count),
+        postmarks: narrow(c.postmarks),
+        rate_version: narrow(crate::layout::RATE_VERSION.get(s)?),
+    })
+}

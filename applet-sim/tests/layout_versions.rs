@@ -257,8 +257,9 @@ fn a_v3_card_is_migrated_and_keeps_working() {
 }
 
 /// The v4 golden card opens migrated to v5 (only the version byte
-/// written: the credit block is zero, no line of credit) with every value
-/// kept (the memory figure grows by the credit block).
+/// written: the credit and value blocks are zero: no line of credit, rate
+/// table version 0, no audit report) with every value kept (the memory
+/// figure grows by the two blocks).
 #[test]
 fn a_v4_card_is_migrated_and_keeps_working() {
     let (_tmp, path) = copy(4);
@@ -270,6 +271,8 @@ fn a_v4_card_is_migrated_and_keeps_working() {
         layout::CREDIT_LINE_NUMBER.get(card.card().store()).unwrap(),
         0
     );
+    assert_eq!(layout::RATE_VERSION.get(card.card().store()).unwrap(), 0);
+    assert_eq!(layout::AUDIT_COUNT.get(card.card().store()).unwrap(), 0);
     let mut want = image(&before).to_owned();
     want[LAYOUT_VERSION.at] = 5;
     assert!(

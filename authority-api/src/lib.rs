@@ -64,6 +64,44 @@ pub struct LoadRecord {
     pub card_time: Option<u64>,
 }
 
+/// An inspection ([value] point 4), as the authority records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspection {
+    /// Meter serial.
+    pub serial: String,
+    /// The report's number on the card (its chain position).
+    pub number: u32,
+    /// When the authority received it, Unix seconds.
+    pub inspected_at: u64,
+    /// The card's clock in the report.
+    pub card_time: u64,
+    /// Postage register: ascending, descending.
+    pub postage: (u64, u64),
+    /// Certificate register: ascending, descending.
+    pub certificate: (u64, u64),
+    /// Piece counts: postage, certificate.
+    pub pieces: (u32, u32),
+    /// Value loads the card accepted.
+    pub load_count: u32,
+    /// The card's transaction sequence.
+    pub sequence: u32,
+    /// Why the report did not reconcile (possible tampering): the meter is
+    /// flagged. `None`: the report agrees with the records.
+    pub flag: Option<String>,
+    /// A note that is no mismatch (e.g. reports the authority never saw).
+    pub note: Option<String>,
+}
+
+/// The authority's answer to an audit report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditAnswer {
+    /// The recorded inspection.
+    pub inspection: Inspection,
+    /// The contact for the card (a SYNC `7F75` answering the report's
+    /// challenge), when the inspection passed; `None` when it flagged.
+    pub contact: Option<Vec<u8>>,
+}
+
 /// Why the authority refused or could not serve a request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -203,6 +241,31 @@ pub trait AuthorityService {
 
     /// Confirms a load with the card's signed receipt; returns the load.
     fn confirm_load(&mut self, receipt: &[u8]) -> Result<LoadRecord, ServiceError>;
+
+    /// [value] recharging: reconciles the card's signed recharge request
+    /// (7F61) with the records and answers the value load (7F71) for its
+    /// next load number, bound to the request's challenge. A request that
+    /// does not reconcile flags the meter ([`ServiceError::Flagged`]).
+    fn recharge(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError>;
+
+    /// [value] the rate table's current version (0: the table
+    /// personalization installs, never changed).
+    fn rate_version(&self) -> Result<u32, ServiceError>;
+
+    /// [value] the signed rate update (7F62) of the current version for
+    /// meter `serial` on chip `chip_id`, answering the card's `challenge`;
+    /// returns the version and the message.
+    fn rate_update(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<(u32, Vec<u8>), ServiceError>;
+
+    /// [value] inspection: verifies the card's signed audit report (7F63),
+    /// its chain and its reconciliation with the records, and records it;
+    /// a passed inspection is a contact (the answer carries a SYNC).
+    fn audit(&mut self, report: &[u8]) -> Result<AuditAnswer, ServiceError>;
 
     /// Figure 6, 604-608: verifies the card's signed revocation request
     /// (7F7C) and answers the signed revocation message (7F7D) bound to the
@@ -375,6 +438,27 @@ macro_rules! forward {
 
             fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
                 (**self).revocation_message(request)
+            }
+
+            fn recharge(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+                (**self).recharge(request)
+            }
+
+            fn rate_version(&self) -> Result<u32, ServiceError> {
+                (**self).rate_version()
+            }
+
+            fn rate_update(
+                &mut self,
+                serial: &str,
+                chip_id: &[u8; 8],
+                challenge: &[u8; 16],
+            ) -> Result<(u32, Vec<u8>), ServiceError> {
+                (**self).rate_update(serial, chip_id, challenge)
+            }
+
+            fn audit(&mut self, report: &[u8]) -> Result<AuditAnswer, ServiceError> {
+                (**self).audit(report)
             }
 
             fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), ServiceError> {

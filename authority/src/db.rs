@@ -201,6 +201,35 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (holder, serial)
     ) STRICT;
     CREATE INDEX credit_payments_merchant ON credit_payments (merchant);",
+    // 9 (branch value-recharge): a recharge's load is bound to the card's
+    // challenge; the rate table's versions (each whole, as `E1` entries);
+    // inspections (audit reports: the chain, the state, the verdict).
+    "ALTER TABLE loads ADD COLUMN challenge BLOB CHECK (challenge IS NULL OR length(challenge) = 16);
+    CREATE TABLE rate_tables (
+        version    INTEGER PRIMARY KEY CHECK (version > 0),
+        entries    BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE inspections (
+        id                     INTEGER PRIMARY KEY,
+        meter                  TEXT NOT NULL REFERENCES meters (serial),
+        number                 INTEGER NOT NULL CHECK (number BETWEEN 1 AND 4294967295),
+        inspected_at           INTEGER NOT NULL,
+        card_time              INTEGER NOT NULL,
+        postage_ascending      INTEGER NOT NULL,
+        postage_descending     INTEGER NOT NULL,
+        certificate_ascending  INTEGER NOT NULL,
+        certificate_descending INTEGER NOT NULL,
+        postage_pieces         INTEGER NOT NULL,
+        certificate_pieces     INTEGER NOT NULL,
+        load_count             INTEGER NOT NULL,
+        sequence               INTEGER NOT NULL,
+        report                 BLOB NOT NULL,
+        hash                   BLOB NOT NULL CHECK (length(hash) = 32),
+        flag_reason            TEXT,
+        note                   TEXT
+    ) STRICT;
+    CREATE INDEX inspections_meter ON inspections (meter, id);",
 ];
 
 /// Takes the next certificate serial (inside the caller's transaction, so

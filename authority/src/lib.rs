@@ -24,10 +24,13 @@ pub mod credit;
 pub mod db;
 pub mod enrollment;
 pub mod indicium;
+pub mod inspection;
 pub mod install;
 pub mod key_update;
 pub mod keys;
 pub mod personalization;
+pub mod rates;
+pub mod recharge;
 pub mod revocation;
 pub mod service;
 pub mod sync;
@@ -42,7 +45,7 @@ use apdu::meter::Service;
 use p256::ecdsa::SigningKey;
 use rusqlite::Connection;
 
-pub use authority_api::{AuthorityService, Personalization, ServiceError};
+pub use authority_api::{AuditAnswer, AuthorityService, Inspection, Personalization, ServiceError};
 pub use personalization::{MeterRecord, MeterSummary, PersonalizationRequest};
 pub use value::LoadRecord;
 
@@ -572,14 +575,23 @@ impl Authority {
             .map(|&(_, fee)| fee)
     }
 
-    /// Sets the fee for `service` (minor units) for meters personalized from now on.
-    pub fn set_rate(&mut self, service: Service, fee: u64) -> Result<(), AuthorityError> {
+    /// Sets the fee for `service` (minor units): a new version of the rate
+    /// table ([`Authority::rate_version`]), installed by personalization
+    /// from now on and sent to personalized meters at their next contact
+    /// ([`Authority::rate_update`]). Returns the new version.
+    pub fn set_rate(&mut self, service: Service, fee: u64) -> Result<u32, AuthorityError> {
         let value = db::to_int(fee, "fee")?;
-        db::set_setting(&self.conn, &db::rate_key(service), value)?;
-        if let Some(entry) = self.rates.iter_mut().find(|(s, _)| *s == service) {
+        let mut rates = self.rates.clone();
+        if let Some(entry) = rates.iter_mut().find(|(s, _)| *s == service) {
             entry.1 = fee;
         }
-        Ok(())
+        let now = db::to_int(self.now(), "time")?;
+        let tx = db::begin(&mut self.conn)?;
+        db::set_setting(&tx, &db::rate_key(service), value)?;
+        let version = rates::record_version(&tx, &rates, now)?;
+        tx.commit()?;
+        self.rates = rates;
+        Ok(version)
     }
 
     /// Migrates a fresh database and stores the authority's settings, the

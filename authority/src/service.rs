@@ -129,6 +129,27 @@ impl AuthorityService for Authority {
         Ok(Authority::confirm_load(self, receipt)?)
     }
 
+    fn recharge(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        Ok(Authority::recharge(self, request)?)
+    }
+
+    fn rate_version(&self) -> Result<u32, ServiceError> {
+        Ok(Authority::rate_version(self)?)
+    }
+
+    fn rate_update(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<(u32, Vec<u8>), ServiceError> {
+        Ok(Authority::rate_update(self, serial, chip_id, challenge)?)
+    }
+
+    fn audit(&mut self, report: &[u8]) -> Result<authority_api::AuditAnswer, ServiceError> {
+        Ok(Authority::audit(self, report)?)
+    }
+
     fn revocation_message(&mut self, request: &[u8]) -> Result<Vec<u8>, ServiceError> {
         Ok(Authority::revocation_message(self, request)?)
     }

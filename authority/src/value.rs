@@ -3,7 +3,7 @@
 //! receipt ([`apdu::message::LoadReceipt`]) confirms them.
 
 use apdu::message::{
-    AMOUNT, CHIP_ID, DEADLINE, LOAD_NUMBER, LoadReceipt, REGISTER, TIME, VALUE_LOAD,
+    AMOUNT, CHALLENGE, CHIP_ID, DEADLINE, LOAD_NUMBER, LoadReceipt, REGISTER, TIME, VALUE_LOAD,
 };
 use apdu::meter::RegisterId;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -77,7 +77,7 @@ fn find_load(
     .transpose()
 }
 
-fn require_meter(conn: &Connection, serial: &str) -> Result<(), AuthorityError> {
+pub(crate) fn require_meter(conn: &Connection, serial: &str) -> Result<(), AuthorityError> {
     conn.query_row("SELECT 1 FROM meters WHERE serial = ?1", [serial], |_| {
         Ok(())
     })
@@ -102,7 +102,7 @@ pub(crate) fn flag(conn: &Connection, serial: &str) -> Result<Option<String>, Au
 /// it up to this one, and neither the card's clock nor the register's
 /// ascending value may be behind an earlier receipt (or ahead of a later
 /// one). Returns the reason of a mismatch.
-fn reconcile(
+pub(crate) fn reconcile(
     conn: &Connection,
     serial: &str,
     r: &LoadReceipt<'_>,
@@ -197,6 +197,21 @@ impl Authority {
         amount: u64,
         number: u32,
     ) -> Result<Vec<u8>, AuthorityError> {
+        self.issue_load(serial, register, amount, number, None)
+    }
+
+    /// [`Authority::value_load`], bound to a card `challenge` when a
+    /// recharge request carried one ([`Authority::recharge`]). A pending
+    /// load bound to an earlier challenge is replaced: that challenge is
+    /// gone from the card, which signed the new request over a new one.
+    pub(crate) fn issue_load(
+        &mut self,
+        serial: &str,
+        register: RegisterId,
+        amount: u64,
+        number: u32,
+        challenge: Option<&[u8; 16]>,
+    ) -> Result<Vec<u8>, AuthorityError> {
         if amount == 0 {
             return Err(AuthorityError::InvalidRequest(
                 "the amount of a load must be positive".into(),
@@ -269,8 +284,15 @@ impl Authority {
             )));
         }
         let existing = find_load(&tx, serial, number)?;
+        let bound: bool = existing.is_some()
+            && tx.query_row(
+                "SELECT challenge IS NOT NULL FROM loads WHERE meter = ?1 AND number = ?2",
+                params![serial, number],
+                |r| r.get(0),
+            )?;
         if let Some(l) = existing
             .as_ref()
+            .filter(|_| !(bound && challenge.is_some()))
             .filter(|l| l.register != register || l.amount != amount)
         {
             return Err(AuthorityError::InvalidRequest(format!(
@@ -284,6 +306,9 @@ impl Authority {
         let message = keys::signed_object(VALUE_LOAD, &self.key, |w| {
             w.put(CHIP_ID, &chip_id)?;
             w.put(apdu::cert::HOLDER, serial.as_bytes())?;
+            if let Some(c) = challenge {
+                w.put(CHALLENGE, c)?;
+            }
             w.put_u32(LOAD_NUMBER, number)?;
             w.put(REGISTER, &[register as u8])?;
             w.put_u64(AMOUNT, amount)?;
@@ -292,16 +317,35 @@ impl Authority {
             policy.write(w)
         })?;
         let now_int = db::to_int(now, "time")?;
+        let challenge = challenge.map(|c| c.to_vec());
         if existing.is_some() {
             tx.execute(
-                "UPDATE loads SET issued_at = ?3, message = ?4 WHERE meter = ?1 AND number = ?2",
-                params![serial, number, now_int, message],
+                "UPDATE loads SET issued_at = ?3, message = ?4, register = ?5, amount = ?6,
+                     challenge = ?7
+                 WHERE meter = ?1 AND number = ?2",
+                params![
+                    serial,
+                    number,
+                    now_int,
+                    message,
+                    register as u8,
+                    amount_int,
+                    challenge
+                ],
             )?;
         } else {
             tx.execute(
-                "INSERT INTO loads (meter, number, register, amount, issued_at, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![serial, number, register as u8, amount_int, now_int, message],
+                "INSERT INTO loads (meter, number, register, amount, issued_at, message, challenge)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    serial,
+                    number,
+                    register as u8,
+                    amount_int,
+                    now_int,
+                    message,
+                    challenge
+                ],
             )?;
         }
         tx.commit()?;
@@ -343,12 +387,24 @@ impl Authority {
                 "the register or amount differs from the issued load",
             ));
         }
-        if load.confirmed_at.is_some() {
-            let stored: Option<Vec<u8>> = tx.query_row(
-                "SELECT receipt FROM loads WHERE meter = ?1 AND number = ?2",
-                params![serial, r.number],
-                |row| row.get(0),
-            )?;
+        let bound: Option<Vec<u8>> = tx.query_row(
+            "SELECT challenge FROM loads WHERE meter = ?1 AND number = ?2",
+            params![serial, r.number],
+            |row| row.get(0),
+        )?;
+        if bound.as_deref() != r.challenge.map(|c| &c[..]) {
+            return Err(AuthorityError::BadReceipt(
+                "the receipt answers another request than the issued load",
+            ));
+        }
+        let stored: Option<Vec<u8>> = tx.query_row(
+            "SELECT receipt FROM loads WHERE meter = ?1 AND number = ?2",
+            params![serial, r.number],
+            |row| row.get(0),
+        )?;
+        // A load proven applied by a later report (recharge request,
+        // audit) is confirmed without a receipt: its receipt is still taken.
+        if load.confirmed_at.is_some() && stored.is_some() {
             return if stored.as_deref() == Some(receipt) {
                 Ok(load)
             } else {

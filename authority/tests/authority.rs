@@ -715,6 +715,7 @@ const UNDO: &[&str] = &[
     "DROP TABLE indicia;",
     "ALTER TABLE meters DROP COLUMN key_generation; DROP TABLE agent_revocations;",
     "DROP TABLE credit_payments; DROP TABLE credit_refusals; DROP TABLE credit_lines;",
+    "DROP TABLE inspections; DROP TABLE rate_tables; ALTER TABLE loads DROP COLUMN challenge;",
 ];
 
 /// Turns today's database into one an older release made at schema

@@ -228,6 +228,9 @@ fn sw_hint(sw: StatusWord) -> Option<&'static str> {
         StatusWord::CHANNEL_MESSAGE_REFUSED => {
             "the card refused a channel message (replayed, reordered or altered) and closed the channel: open it again"
         }
+        StatusWord::RATE_VERSION_NOT_NEWER => {
+            "the card already holds this rate table or a newer one: nothing to update"
+        }
         StatusWord::TRANSPORT_PIN => {
             "a new card's PIN is a transport PIN: change it with `meter --pin 123456 pin change --new PIN` first"
         }

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod audit;
 pub mod card;
 pub mod channel;
 pub mod credit;
@@ -44,6 +45,8 @@ pub mod pin;
 pub mod postage;
 pub mod postage_print;
 pub mod postmark;
+pub mod rates;
+pub mod recharge;
 pub mod revoke;
 pub mod session;
 pub mod sim;

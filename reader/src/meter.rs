@@ -3,7 +3,7 @@
 
 use apdu::meter::{
     AID, Budget, CHALLENGE_LEN, DataObject, Lifecycle, PIN_MAX_LEN, PIN_MIN_LEN, PublicKeyTemplate,
-    RateTable, RegisterValues, Request, Service, StatusTemplate, Verdict,
+    RateTable, RegisterId, RegisterValues, Request, Service, StatusTemplate, Verdict,
 };
 use serde::Serialize;
 
@@ -393,6 +393,39 @@ impl<T: Transport> Meter<T> {
     /// SYNC with the authority's signed time and policy.
     pub fn sync(&mut self, message: &[u8]) -> Result<(), Error> {
         self.call(Request::Sync { message }).map(drop)
+    }
+
+    /// RECHARGE REQUEST ([value] point 1): the card's signed request for
+    /// `amount` minor units into `register`, over its state and the
+    /// current challenge (not consumed).
+    pub fn recharge_request(
+        &mut self,
+        register: RegisterId,
+        amount: u64,
+    ) -> Result<Vec<u8>, Error> {
+        let amount = amount.to_be_bytes();
+        self.call(Request::RechargeRequest {
+            register,
+            amount: &amount,
+        })
+    }
+
+    /// RATE UPDATE ([value] point 2) with the authority's versioned table.
+    pub fn rate_update(&mut self, message: &[u8]) -> Result<(), Error> {
+        self.call(Request::RateUpdate { message }).map(drop)
+    }
+
+    /// AUDIT ([value] point 4): the card's signed, chained audit report
+    /// over the current challenge (not consumed).
+    pub fn audit(&mut self) -> Result<Vec<u8>, Error> {
+        self.call(Request::Audit)
+    }
+
+    /// The rate table with its version (GET DATA `E1`).
+    pub fn rate_table(&mut self) -> Result<(u32, Vec<(Service, u64)>), Error> {
+        let data = self.call(Request::GetData(DataObject::RateTable))?;
+        let table = RateTable::parse(&data).map_err(|_| malformed("rate table"))?;
+        Ok((table.version(), table.iter().collect()))
     }
 
     /// REVOKE REQUEST (Figure 6, 602): the card's signed request to revoke

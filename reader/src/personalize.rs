@@ -182,6 +182,27 @@ mod tests {
             self.refuse()
         }
 
+        fn recharge(&mut self, _: &[u8]) -> Result<Vec<u8>, ServiceError> {
+            self.refuse()
+        }
+
+        fn rate_version(&self) -> Result<u32, ServiceError> {
+            Ok(0)
+        }
+
+        fn rate_update(
+            &mut self,
+            _: &str,
+            _: &[u8; 8],
+            _: &[u8; 16],
+        ) -> Result<(u32, Vec<u8>), ServiceError> {
+            self.refuse()
+        }
+
+        fn audit(&mut self, _: &[u8]) -> Result<authority_api::AuditAnswer, ServiceError> {
+            self.refuse()
+        }
+
         fn confirm_revocation(&mut self, _: &[u8]) -> Result<(), ServiceError> {
             self.refuse()
         }

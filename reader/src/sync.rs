@@ -21,6 +21,8 @@ pub fn sync<T: Transport, A: AuthorityService + ?Sized>(
         let challenge = m.challenge()?;
         let message = authority.sync(&serial, &chip_id, &challenge)?;
         m.sync(&message)?;
+        // [value] a contact brings a newer rate table.
+        crate::rates::update_held(m, authority, &serial, &chip_id)?;
         m.status()
     })
 }

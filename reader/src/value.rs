@@ -50,7 +50,7 @@ fn pause(retry: u32) -> Duration {
 /// not serve is asked again (bounded); if it still cannot, the load is
 /// reported as credited but unconfirmed ([`Error::Unconfirmed`]), never as
 /// failed. A refusal (a bad or flagged receipt) is returned at once.
-fn confirm<A: AuthorityService + ?Sized>(
+pub(crate) fn confirm<A: AuthorityService + ?Sized>(
     authority: &mut A,
     receipt: &[u8],
 ) -> Result<LoadRecord, Error> {

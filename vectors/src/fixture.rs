@@ -213,6 +213,27 @@ impl authority::AuthorityService for Rogue {
         authority::AuthorityService::revocation_message(&mut self.0, request)
     }
 
+    fn recharge(&mut self, request: &[u8]) -> Result<Vec<u8>, authority::ServiceError> {
+        authority::AuthorityService::recharge(&mut self.0, request)
+    }
+
+    fn rate_version(&self) -> Result<u32, authority::ServiceError> {
+        authority::AuthorityService::rate_version(&self.0)
+    }
+
+    fn rate_update(
+        &mut self,
+        serial: &str,
+        chip_id: &[u8; 8],
+        challenge: &[u8; 16],
+    ) -> Result<(u32, Vec<u8>), authority::ServiceError> {
+        authority::AuthorityService::rate_update(&mut self.0, serial, chip_id, challenge)
+    }
+
+    fn audit(&mut self, report: &[u8]) -> Result<authority::AuditAnswer, authority::ServiceError> {
+        authority::AuthorityService::audit(&mut self.0, report)
+    }
+
     fn confirm_revocation(&mut self, confirmation: &[u8]) -> Result<(), authority::ServiceError> {
         authority::AuthorityService::confirm_revocation(&mut self.0, confirmation)
     }

@@ -13,7 +13,7 @@
 //!   8E loads (u32)  8F deadline (u64)  9F01 postmarks (u32)  9F02 transport PIN (1)
 //!   8D memory used, capacity (u32 + u32)
 //! E1 rate table
-//!   90 service (1) || fee (u64) ...
+//!   90 service (1) || fee (u64) ...  [91 version (u32), when not 0]
 //! ```
 
 use super::{FormatError, Request};
@@ -94,6 +94,10 @@ pub mod tag {
 
     /// Inside [`RATE_TABLE`]: one entry, service byte then fee u64.
     pub const RATE: Tag = 0x90;
+    /// Inside [`RATE_TABLE`] (GET DATA answer only, after the entries):
+    /// the table's version, u32, when a RATE UPDATE installed one (absent:
+    /// version 0, the table personalization installed).
+    pub const RATE_VERSION: Tag = 0x91;
 }
 
 crate::byte_enum! {
@@ -274,6 +278,22 @@ impl<'a> RateTable<'a> {
         w.nested(tag::RATE_TABLE, |w| Self::write_entries(w, rates))
     }
 
+    /// Writes `E1` with `rates` and, when not 0, the table's `version`
+    /// (the card's GET DATA answer).
+    pub fn write_versioned(
+        w: &mut Writer<'_>,
+        rates: impl IntoIterator<Item = (Service, u64)>,
+        version: u32,
+    ) -> Result<(), TlvError> {
+        w.nested(tag::RATE_TABLE, |w| {
+            Self::write_entries(w, rates)?;
+            if version != 0 {
+                w.put_u32(tag::RATE_VERSION, version)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Writes the entries only (the content of `E1`).
     pub fn write_entries(
         w: &mut Writer<'_>,
@@ -294,7 +314,8 @@ impl<'a> RateTable<'a> {
     pub fn from_entries(entries: &'a [u8]) -> Result<Self, FormatError> {
         for t in tlv::iter(entries) {
             let t = t.map_err(|_| FormatError::Malformed)?;
-            if t.tag != tag::RATE || parse_rate_entry(t.value).is_none() {
+            let version = t.tag == tag::RATE_VERSION && t.value.len() == 4;
+            if !version && (t.tag != tag::RATE || parse_rate_entry(t.value).is_none()) {
                 return Err(FormatError::MissingField(tag::RATE));
             }
         }
@@ -305,7 +326,15 @@ impl<'a> RateTable<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (Service, u64)> + 'a {
         tlv::iter(self.entries)
             .map_while(Result::ok)
+            .filter(|t| t.tag == tag::RATE)
             .filter_map(|t| parse_rate_entry(t.value))
+    }
+
+    /// The table's version ([`tag::RATE_VERSION`]; 0 when absent).
+    pub fn version(&self) -> u32 {
+        tlv::find(self.entries, tag::RATE_VERSION)
+            .and_then(tlv::as_u64)
+            .map_or(0, |v| v as u32)
     }
 }
 

@@ -3,18 +3,25 @@
 //!
 //! ```text
 //! 7F71 value load                          authority -> card
-//!   7F4E { 81 chip id, 5F20 serial, 85 load number (card's count + 1),
-//!          87 register, 88 amount, 83 time, 84 new service deadline,
-//!          [A8 service policy] }
+//!   7F4E { 81 chip id, 5F20 serial, [82 card challenge], 85 load number
+//!          (card's count + 1), 87 register, 88 amount, 83 time,
+//!          84 new service deadline, [A8 service policy] }
 //!   5F37 authority signature
 //!
 //! 7F72 load receipt                        card -> authority
-//!   7F4E { 5F20 serial, 85 load number, 87 register, 88 amount,
-//!          89 ascending, 8A descending, 83 time }
+//!   7F4E { 5F20 serial, [82 card challenge], 85 load number, 87 register,
+//!          88 amount, 89 ascending, 8A descending, 83 time }
 //!   5F37 meter signature
 //! ```
+//!
+//! A recharge ([`super::recharge`]) answers the card's signed request with
+//! a value load that also carries the request's challenge (`82`): the card
+//! then requires it to be the GET CHALLENGE nonce LOAD VALUE consumes, so
+//! the message is good for that request only, and its receipt echoes it.
+//! A value load without `82` (`meter load`) is bound by its load number
+//! alone.
 
-use super::personalize::{CHIP_ID, DEADLINE, TIME};
+use super::personalize::{CHALLENGE, CHIP_ID, DEADLINE, TIME};
 use super::{FormatError, Request};
 use crate::cert;
 use crate::command::Command;
@@ -49,6 +56,10 @@ pub const VALUE_LOAD_MAX_LEN: usize = {
     2 + 2 + content
 };
 const _: () = assert!(VALUE_LOAD_MAX_LEN <= crate::command::SHORT_MAX_NC);
+/// Longest value load of a recharge: [`VALUE_LOAD_MAX_LEN`] and the
+/// challenge (`82 10` + 16 bytes): 180 bytes, still a short `Lc`.
+pub const RECHARGE_LOAD_MAX_LEN: usize = VALUE_LOAD_MAX_LEN + 2 + 16;
+const _: () = assert!(RECHARGE_LOAD_MAX_LEN <= crate::command::SHORT_MAX_NC);
 /// Load receipt.
 pub const LOAD_RECEIPT: Tag = 0x7F72;
 /// Load number (u32).
@@ -90,6 +101,14 @@ fn register(signed: &Signed<'_>) -> Result<RegisterId, FormatError> {
         .ok_or(FormatError::MissingField(REGISTER))
 }
 
+/// The optional challenge field (`82`), 16 bytes when present.
+fn optional_challenge<'a>(signed: &Signed<'a>) -> Result<Option<&'a [u8; 16]>, FormatError> {
+    match signed.get(CHALLENGE) {
+        None => Ok(None),
+        Some(_) => signed.array::<16>(CHALLENGE).map(Some),
+    }
+}
+
 /// The signed fields of a value load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValueLoadBody<'a> {
@@ -97,6 +116,8 @@ pub struct ValueLoadBody<'a> {
     pub chip_id: &'a [u8; 8],
     /// The meter serial it is for.
     pub serial: &'a [u8],
+    /// The card challenge of the recharge request it answers, if any.
+    pub challenge: Option<&'a [u8; 16]>,
     /// Load number: the card accepts only its count + 1.
     pub number: u32,
     /// Which register.
@@ -116,6 +137,9 @@ impl ValueLoadBody<'_> {
     pub fn write_fields(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
         w.put(CHIP_ID, self.chip_id)?;
         w.put(cert::HOLDER, self.serial)?;
+        if let Some(c) = self.challenge {
+            w.put(CHALLENGE, c)?;
+        }
         w.put_u32(LOAD_NUMBER, self.number)?;
         w.put(REGISTER, &[self.register as u8])?;
         w.put_u64(AMOUNT, self.amount)?;
@@ -146,6 +170,8 @@ pub struct ValueLoad<'a> {
     pub chip_id: &'a [u8; 8],
     /// The meter serial it is for.
     pub serial: &'a [u8],
+    /// The card challenge of the recharge request it answers, if any.
+    pub challenge: Option<&'a [u8; 16]>,
     /// Load number: the card accepts only its count + 1.
     pub number: u32,
     /// Which register.
@@ -168,6 +194,7 @@ impl<'a> ValueLoad<'a> {
             signed,
             chip_id: signed.array::<8>(CHIP_ID)?,
             serial: signed.field(cert::HOLDER)?,
+            challenge: optional_challenge(&signed)?,
             number: signed.uint::<4>(LOAD_NUMBER)? as u32,
             register: register(&signed)?,
             amount: signed.uint::<8>(AMOUNT)?,
@@ -182,6 +209,7 @@ impl<'a> ValueLoad<'a> {
         ValueLoadBody {
             chip_id: self.chip_id,
             serial: self.serial,
+            challenge: self.challenge,
             number: self.number,
             register: self.register,
             amount: self.amount,
@@ -197,6 +225,8 @@ impl<'a> ValueLoad<'a> {
 pub struct LoadReceiptBody<'a> {
     /// Meter serial.
     pub serial: &'a [u8],
+    /// The challenge of the value load, echoed when it carried one.
+    pub challenge: Option<&'a [u8; 16]>,
     /// Load number.
     pub number: u32,
     /// Register.
@@ -215,6 +245,9 @@ impl LoadReceiptBody<'_> {
     /// Writes the body's fields (the content of `7F4E`), in the card's order.
     pub fn write_fields(&self, w: &mut Writer<'_>) -> Result<(), TlvError> {
         w.put(cert::HOLDER, self.serial)?;
+        if let Some(c) = self.challenge {
+            w.put(CHALLENGE, c)?;
+        }
         w.put_u32(LOAD_NUMBER, self.number)?;
         w.put(REGISTER, &[self.register as u8])?;
         w.put_u64(AMOUNT, self.amount)?;
@@ -240,6 +273,8 @@ pub struct LoadReceipt<'a> {
     pub signed: Signed<'a>,
     /// Meter serial.
     pub serial: &'a [u8],
+    /// The challenge of the value load, echoed when it carried one.
+    pub challenge: Option<&'a [u8; 16]>,
     /// Load number.
     pub number: u32,
     /// Register.
@@ -261,6 +296,7 @@ impl<'a> LoadReceipt<'a> {
         Ok(LoadReceipt {
             signed,
             serial: signed.field(cert::HOLDER)?,
+            challenge: optional_challenge(&signed)?,
             number: signed.uint::<4>(LOAD_NUMBER)? as u32,
             register: register(&signed)?,
             amount: signed.uint::<8>(AMOUNT)?,
@@ -274,6 +310,7 @@ impl<'a> LoadReceipt<'a> {
     pub fn body(&self) -> LoadReceiptBody<'a> {
         LoadReceiptBody {
             serial: self.serial,
+            challenge: self.challenge,
             number: self.number,
             register: self.register,
             amount: self.amount,
@@ -308,7 +345,8 @@ mod tests {
                 grace_days: 30,
                 max_debits: number,
             });
-            let body = ValueLoadBody { chip_id: &chip_id, serial: &serial, number, register, amount, time, deadline, policy };
+            let challenge = (number % 3 == 0).then_some(&[7u8; 16]);
+            let body = ValueLoadBody { chip_id: &chip_id, serial: &serial, challenge, number, register, amount, time, deadline, policy };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);
             body.write(&mut w, fake_sign).unwrap();
@@ -323,7 +361,8 @@ mod tests {
             register in register_id(),
             (amount, ascending, descending, time) in (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
         ) {
-            let body = LoadReceiptBody { serial: &serial, number, register, amount, ascending, descending, time };
+            let challenge = (number % 3 == 0).then_some(&[9u8; 16]);
+            let body = LoadReceiptBody { serial: &serial, challenge, number, register, amount, ascending, descending, time };
             let mut buf = [0u8; 256];
             let mut w = Writer::new(&mut buf);
             body.write(&mut w, fake_sign).unwrap();

@@ -22,6 +22,9 @@
 //! | [`channel`] | CHANNEL KEY `80 E6`, OPEN CHANNEL `80 E8`, CHANNEL MESSAGE `80 EA` | registration `7F78`, request `7F77`, sealed answer |
 //! | [`credit_line`] | STORE CREDIT LINE `80 48 00`, READ CREDIT LINE `80 48 01` | - , the line and its state (Figure 8) |
 //! | [`pay`] | PAY `80 4A` (request) | payment certificate `7F69` (Figure 9) |
+//! | [`recharge`] | RECHARGE REQUEST `80 56` | recharge request `7F61` (answered by LOAD VALUE) |
+//! | [`rate_update`] | RATE UPDATE `80 58` (rate update `7F62`) | - |
+//! | [`audit`] | AUDIT `80 5A` | audit report `7F63` |
 //!
 //! [`crate::meter`] re-exports all of it under its historical names.
 
@@ -29,6 +32,7 @@ use crate::command::{CLA_CHAINING, Command};
 use crate::status::StatusWord;
 
 pub mod attestation;
+pub mod audit;
 pub mod challenge;
 pub mod channel;
 pub mod credit_line;
@@ -44,7 +48,9 @@ pub mod personalize;
 pub mod pin;
 pub mod postage;
 pub mod postmark;
+pub mod rate_update;
 pub mod read_certificate;
+pub mod recharge;
 pub mod revoke;
 pub mod select;
 pub mod sync;
@@ -222,6 +228,23 @@ pub enum Request<'a> {
         /// `counter || ciphertext || tag`.
         sealed: &'a [u8],
     },
+    /// RECHARGE REQUEST: `80 56 register 00 08 amount 00`; answers the
+    /// card's signed recharge request ([`recharge::RechargeRequest`]).
+    RechargeRequest {
+        /// The register to load.
+        register: load_value::RegisterId,
+        /// The amount asked for, big-endian minor units.
+        amount: &'a [u8; 8],
+    },
+    /// RATE UPDATE: `80 58 00 00 Lc 7F62...`, the authority's versioned
+    /// rate table ([`rate_update::RateUpdate`]).
+    RateUpdate {
+        /// The rate update message.
+        message: &'a [u8],
+    },
+    /// AUDIT: `80 5A 00 00 00`; answers the card's signed, chained audit
+    /// report ([`audit::AuditReport`]).
+    Audit,
     /// SIGN: a digest signed with an installed holder key (P1 `02`), or
     /// AUTHENTICATE: a challenge answered with it (P1 `03`).
     Sign {
@@ -285,6 +308,9 @@ impl<'a> Request<'a> {
             (CLA_PROPRIETARY, install::INS) => install::parse(cmd),
             (CLA_PROPRIETARY, credit_line::INS) => credit_line::parse(cmd),
             (CLA_PROPRIETARY, pay::INS) => pay::parse(cmd),
+            (CLA_PROPRIETARY, recharge::INS) => recharge::parse(cmd),
+            (CLA_PROPRIETARY, rate_update::INS) => rate_update::parse(cmd),
+            (CLA_PROPRIETARY, audit::INS) => audit::parse(cmd),
             (CLA_ISO | CLA_PROPRIETARY, _) => Err(StatusWord::INS_NOT_SUPPORTED),
             _ => Err(StatusWord::CLA_NOT_SUPPORTED),
         }
@@ -332,6 +358,9 @@ impl<'a> Request<'a> {
             Request::StoreCreditLine { file } => credit_line::store_command(file),
             Request::ReadCreditLine => credit_line::read_command(),
             Request::Pay { request } => pay::command(request),
+            Request::RechargeRequest { register, amount } => recharge::command(register, amount),
+            Request::RateUpdate { message } => rate_update::command(message),
+            Request::Audit => audit::command(),
         }
     }
 
@@ -406,6 +435,11 @@ impl core::fmt::Display for Name<'_> {
             Request::StoreCreditLine { .. } => "STORE CREDIT LINE",
             Request::ReadCreditLine => "READ CREDIT LINE",
             Request::Pay { .. } => "PAY",
+            Request::RechargeRequest { register, .. } => {
+                return write!(f, "RECHARGE REQUEST, {} register", register.name());
+            }
+            Request::RateUpdate { .. } => "RATE UPDATE",
+            Request::Audit => "AUDIT",
         })
     }
 }

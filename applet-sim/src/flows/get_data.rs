@@ -113,6 +113,10 @@ fn rate_table(s: &Store, w: &mut Writer<'_>) -> Result<()> {
                 w.put(tag::RATE, entry)?;
             }
         }
+        let version = layout::RATE_VERSION.get(s).unwrap_or(0) as u32;
+        if version != 0 {
+            w.put_u32(tag::RATE_VERSION, version)?;
+        }
         Ok(())
     })?;
     Ok(())

@@ -5,6 +5,12 @@
 //! 250) and answers a receipt signed with the meter key (246), which the
 //! authority records. Every load also services the meter: it sets a new
 //! deadline, lifting a lock-out.
+//!
+//! A recharge ([value] point 1, step R3) comes this same way: its value
+//! load also carries the challenge of the card's recharge request
+//! ([`crate::flows::recharge`]), which must be the GET CHALLENGE nonce the
+//! dispatcher took out of RAM for this command (`6984` otherwise: replayed,
+//! or answering another request), and the receipt echoes it.
 
 use apdu::StatusWord;
 use apdu::crypto;
@@ -32,6 +38,14 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     if CHIP_ID.read(s)? != m.chip_id || state::serial(s)? != m.serial {
         return Err(StatusWord::INCORRECT_DATA.into());
     }
+    // A recharge's load answers this command's challenge, once.
+    if let Some(answered) = m.challenge {
+        use subtle::ConstantTimeEq;
+        let fresh = ctx.challenge.ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
+        if !bool::from(fresh.ct_eq(answered)) {
+            return Err(StatusWord::REFERENCE_DATA_NOT_USABLE.into());
+        }
+    }
     // Figure 6: no loads once the meter certificate is revoked.
     certificates::check_not_revoked(s, METER_CERTIFICATE_SLOT.into())?;
     let mut counters = Counters::read(s)?;
@@ -58,6 +72,9 @@ pub fn load_value<P: Platform>(ctx: &mut Context<'_, P>, message: &[u8]) -> Resu
     let serial = state::serial(s)?;
     let len = signing::write_signed(ctx.out, LOAD_RECEIPT, &key, |w| {
         w.put(apdu::cert::HOLDER, serial)?;
+        if let Some(c) = m.challenge {
+            w.put(apdu::message::CHALLENGE, c)?;
+        }
         w.put_u32(LOAD_NUMBER, m.number)?;
         w.put(REGISTER, &[m.register as u8])?;
         w.put_u64(AMOUNT, m.amount)?;

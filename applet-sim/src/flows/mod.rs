@@ -7,6 +7,7 @@
 //! clock, signing, certificates), never the dispatcher and never each other.
 
 pub mod attestation;
+pub mod audit;
 pub mod challenge;
 pub mod channel;
 pub mod credit_line;
@@ -22,7 +23,9 @@ pub mod personalize;
 pub mod pin;
 pub mod postage;
 pub mod postmark;
+pub mod rate_update;
 pub mod read_certificate;
+pub mod recharge;
 pub mod revoke;
 pub mod select;
 pub mod sign;

@@ -112,6 +112,17 @@ pub enum AuthorityCommand {
         #[arg(long)]
         max_line: Option<String>,
     },
+    /// The authority's rate table and its version; `set SERVICE AMOUNT`
+    /// makes a new version, which meters take at their next contact.
+    Rates {
+        #[command(subcommand)]
+        command: Option<super::authority_rates::RatesCommand>,
+    },
+    /// The inspections (audits) of meter SERIAL and their verdicts.
+    Inspections {
+        /// The meter serial.
+        serial: String,
+    },
     /// Enroll a certificate holder: prints a one-time enrollment code the
     /// holder presents when installing a certificate (Figure 5, 514).
     Enroll {
@@ -149,6 +160,12 @@ pub fn run(g: &Global, command: &AuthorityCommand) -> Result<ExitCode> {
                 );
             }
             return Ok(ExitCode::SUCCESS);
+        }
+        AuthorityCommand::Rates { command } => {
+            return super::authority_rates::run(g.json, &dir, command.as_ref());
+        }
+        AuthorityCommand::Inspections { serial } => {
+            return super::authority_inspections::run(g.json, &dir, serial);
         }
         AuthorityCommand::Enroll { name, valid_days } => {
             return super::authority_enroll::run(g.json, &dir, name, *valid_days);

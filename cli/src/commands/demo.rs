@@ -305,6 +305,8 @@ pub fn run(_json: bool) -> Result<ExitCode> {
         ok.sequence
     ));
 
+    value_flows(&mut n, &mut card, &mut authority, &message)?;
+
     n.step("Final registers: ascending + descending = everything the authority loaded");
     let s = card.status()?;
     registers(&n, &s);
@@ -432,6 +434,68 @@ fn credit_flows(n: &mut Narrator, card: &mut Card, authority: &mut Authority) ->
     n.say(format!(
         "the creditor's records: SHOP-0001 was paid {}",
         money::format(paid)
+    ));
+    Ok(())
+}
+
+/// [value]: recharging, the rate table at a contact, inspection.
+fn value_flows(
+    n: &mut Narrator,
+    card: &mut Card,
+    authority: &mut Authority,
+    message: &[u8],
+) -> Result<()> {
+    n.step("Recharging: the card signs a request over its state, the authority reconciles it");
+    let r = reader::recharge::recharge(card, authority, RegisterId::Postage, 500)?;
+    ensure!(
+        r.control_after == r.control_before + 500,
+        "the control total did not grow by exactly the load"
+    );
+    n.say(format!(
+        "R1-R4 meter recharge 5.00 --register postage: load {} bound to the card's request, applied once; control total {} -> {}",
+        r.load.number,
+        money::format(r.control_before),
+        money::format(r.control_after)
+    ));
+
+    n.step("The rate table (Figure 2, 257): a new version, taken at the next contact");
+    let version = authority.set_rate(apdu::meter::Service::Postmark, 30)?;
+    n.say(format!(
+        "meter authority rates set postmark 0.30: the authority's table is now version {version}"
+    ));
+    reader::sync::sync(card, authority)?;
+    let (card_version, rates) = card.rate_table()?;
+    let fee = rates
+        .iter()
+        .find(|(s, _)| *s == apdu::meter::Service::Postmark)
+        .map(|&(_, f)| f)
+        .context("the card's table has no postmark fee")?;
+    ensure!(
+        card_version == version && fee == 30,
+        "the card did not take the new table"
+    );
+    n.say(format!(
+        "257 meter sync: the card installed version {card_version} (a signed RATE UPDATE bound to it and a fresh challenge); an older or equal one is refused (940A)"
+    ));
+    card.verify_pin(OWNER_PIN)?;
+    let before = cert_funds(card)?;
+    postmark::postmark(card, &mut &message[..])?;
+    charged(card, before, fee, "a postmark at the new rate")?;
+    n.say(format!(
+        "a postmark is charged {} from the card's own table",
+        money::format(fee)
+    ));
+
+    n.step("Inspection: the card signs a chained audit report, the authority reconciles it");
+    let a = reader::audit::audit(card, authority)?;
+    ensure!(
+        a.contact && a.inspection.flag.is_none(),
+        "the inspection did not pass: {:?}",
+        a.inspection.flag
+    );
+    n.say(format!(
+        "meter audit: report {} agrees with every load the authority made; the inspection is a contact (meter authority inspections {})",
+        a.inspection.number, a.inspection.serial
     ));
     Ok(())
 }

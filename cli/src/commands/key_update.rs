@@ -1,6 +1,6 @@
 //! `meter key-update`: brings the card to the authority's current key
-//! after a rollover ([certs] point 6); `meter sync` and `meter load` do it
-//! first too.
+//! after a rollover ([certs] point 6); every contact (`meter sync`, `meter
+//! load`, `meter recharge`, `meter audit`) does it first too.
 
 use std::process::ExitCode;
 

@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum RegisterArg {
+pub(crate) enum RegisterArg {
     Postage,
     Certificate,
 }

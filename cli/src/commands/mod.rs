@@ -2,10 +2,13 @@
 //! module holds its command's arguments, runs it and prints its output.
 
 pub mod apdu;
+pub mod audit;
 pub mod authority;
 pub mod authority_credit;
 pub mod authority_crl;
 pub mod authority_enroll;
+pub mod authority_inspections;
+pub mod authority_rates;
 pub mod authority_revoke;
 pub mod authority_rollover;
 pub mod authority_scan;
@@ -26,7 +29,9 @@ pub mod personalize;
 pub mod pin;
 pub mod postage;
 pub mod postmark;
+pub mod rates;
 pub mod readers;
+pub mod recharge;
 pub mod status;
 pub mod sync;
 pub mod verify;
@@ -79,6 +84,14 @@ enum Command {
     Personalize(personalize::Args),
     /// Load funds from the authority into a register.
     Load(load::Args),
+    /// Recharge: the card signs a request over its state, the authority
+    /// reconciles it and answers a value load bound to that request.
+    Recharge(recharge::Args),
+    /// Show the card's rate table (Figure 2, 257) and its version.
+    Rates,
+    /// Inspection: the card signs a chained report of its state; the
+    /// authority reconciles it with its records (exit 1 when flagged).
+    Audit,
     /// Show what the card holds: life cycle, registers, counters, clock, certificates.
     Status,
     /// Contact the authority and nothing else: its signed time and service
@@ -127,6 +140,9 @@ pub fn run(cli: &Cli) -> Result<ExitCode> {
         Command::Pin { command } => pin::run(g, command),
         Command::Personalize(args) => personalize::run(g, args),
         Command::Load(args) => load::run(g, args),
+        Command::Recharge(args) => recharge::run(g, args),
+        Command::Rates => rates::run(g),
+        Command::Audit => audit::run(g),
         Command::Status => status::run(g),
         Command::Sync => sync::run(g),
         Command::KeyUpdate => key_update::run(g),

@@ -3,11 +3,12 @@
 //!
 //! One module per flow, each writing the vectors of its figure:
 //! [`personalization`] (Figures 1 and 2), [`fig3_postmark`] (Figure 3)
-//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [`postage`] (postage indicia), [`fig8_credit`] (Figure 8) and [`fig9_pay`] (Figure 9). This module holds what they share: the recording
+//! and [`fig4_verify`] (Figure 4), [`fig3a_agent`] (Figure 3A), [`install`] (Figure 5), [`sign`] (SIGN refused), [`postage`] (postage indicia), [`fig8_credit`] (Figure 8), [`fig9_pay`] (Figure 9), [value]: [`recharge`], [`rates`], [`audit`]. This module holds what they share: the recording
 //! [`Session`], the fixed card and authority, and [`try_generate`], the
 //! list every new flow's vectors join.
 
 mod attestation;
+mod audit;
 mod channel;
 mod fig3_postmark;
 mod fig3a_agent;
@@ -19,6 +20,8 @@ mod install;
 mod personalization;
 mod pin;
 mod postage;
+mod rates;
+mod recharge;
 mod sign;
 
 use apdu::meter::{DEFAULT_PIN, DataObject, Request, ins, tag};
@@ -111,6 +114,9 @@ pub fn try_generate() -> Result<Vec<Vector>> {
     all.extend(postage::vectors()?);
     all.extend(fig8_credit::vectors()?);
     all.extend(fig9_pay::vectors()?);
+    all.extend(recharge::vectors()?);
+    all.extend(rates::vectors()?);
+    all.extend(audit::vectors()?);
     Ok(all)
 }
 
