@@ -358,7 +358,7 @@ fn demo_runs() {
         "presented a second time: refused, nothing paid",
         "SHOP-0001 was paid 123.45",
         "Recharging: the card signs a request over its state",
-        "control total 0.00 -> 5.00",
+        "control total 5.00 -> 10.00",
         "the card installed version 1",
         "a postmark is charged 0.30 from the card's own table",
         "report 1 agrees with every load the authority made",
@@ -378,7 +378,7 @@ fn demo_runs() {
     );
     assert!(
         run.stdout
-            .contains("certificate 10.20 + 10.80 = 21.00 = loaded by the authority"),
+            .contains("certificate 10.50 + 10.50 = 21.00 = loaded by the authority"),
         "{}",
         run.stdout
     );
