@@ -1,9 +1,12 @@
 //! [value] stateful random test: random sequences of host flows on a
 //! personalized card and its authority: recharges (into either register),
 //! plain loads, postmarks and on-card verifications charged at the card's
-//! own rates, audits, syncs, rate-table changes (taken at the next
-//! contact), replayed value messages, value messages answering an abandoned
-//! request, and power cuts at a random write of a recharge's LOAD VALUE.
+//! own rates, postage indicia (the postage from the postage register, the
+//! Indicium fee from the certificate register), payments from a line of
+//! credit (Figure 9, the Payment fee charged), audits, syncs, rate-table
+//! changes (taken at the next contact), replayed value messages, value
+//! messages answering an abandoned request, and power cuts at a random
+//! write of a recharge's LOAD VALUE.
 //!
 //! After every step, for every register: ascending + descending on the
 //! card = the sum of the loads the card accepted (the model, kept from the
@@ -12,7 +15,8 @@
 //! contact that reports the card's state (recharge, audit) the authority
 //! has confirmed exactly those loads. A refused message changes nothing,
 //! an honest card is never flagged, and every charge is the fee of the
-//! card's rate table at that moment.
+//! card's rate table at that moment. The payments authorized never exceed
+//! the line, and the card's credit remaining is the line less them.
 
 use apdu::StatusWord;
 use apdu::meter::{RegisterId, Request, Service};
@@ -42,6 +46,9 @@ struct Run {
     /// A recharge request was abandoned: the authority holds a pending load
     /// bound to a challenge the card no longer has.
     abandoned: bool,
+    /// The line of credit (Figure 8) and the payments authorized from it.
+    line: u64,
+    authorized: u64,
     counts: std::collections::BTreeMap<&'static str, u32>,
 }
 
@@ -66,7 +73,12 @@ impl Run {
             serial: SERIAL,
             funds: 2_000,
         };
-        let (m, authority) = fixture.meter().unwrap();
+        let (mut m, mut authority) = fixture.meter().unwrap();
+        // Figure 8: a line of credit, its request postmarked (charged).
+        const LINE: u64 = 20_000;
+        m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+        let line = reader::credit::request(&mut m, &mut authority, LINE).unwrap();
+        assert_eq!((line.line, line.remaining), (LINE, LINE));
         Run {
             m,
             authority,
@@ -74,6 +86,8 @@ impl Run {
             loaded: [0, 2_000],
             old_messages: Vec::new(),
             abandoned: false,
+            line: LINE,
+            authorized: 0,
             counts: Default::default(),
         }
     }
@@ -134,10 +148,12 @@ impl Run {
 
     fn step(&mut self, i: u32) {
         match self.below(100) {
-            0..25 => self.recharge(),
-            25..35 => self.plain_load(),
-            35..55 => self.charge(),
-            55..65 => self.audit(),
+            0..22 => self.recharge(),
+            22..30 => self.plain_load(),
+            30..44 => self.charge(),
+            44..51 => self.postage(),
+            51..58 => self.pay(),
+            58..65 => self.audit(),
             65..70 => {
                 reader::sync::sync(&mut self.m, &mut self.authority).unwrap();
                 self.count("sync");
@@ -239,6 +255,82 @@ impl Run {
             }
             Err(e) => panic!("charge: {e}"),
         }
+    }
+
+    /// A postage indicium: the postage from the postage register, the
+    /// Indicium fee (the card's rate) from the certificate register; or,
+    /// short of either, refused with nothing written.
+    fn postage(&mut self) {
+        let (_, rates) = self.m.rate_table().unwrap();
+        let fee = rates
+            .iter()
+            .find(|(s, _)| *s == Service::Indicium)
+            .unwrap()
+            .1;
+        let postage = 1 + u64::from(self.below(400));
+        let (pa, ca) = (
+            self.field(Register::Postage.ascending()),
+            self.field(Register::Certificate.ascending()),
+        );
+        self.m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+        let before = self.image();
+        let order = reader::postage::PostageOrder {
+            postage,
+            origin: "10001".into(),
+            destination: "94105".into(),
+            class: "FIRST".into(),
+            date: None,
+        };
+        match reader::postage::postage(&mut self.m, &order) {
+            Ok(_) => {
+                assert_eq!(self.field(Register::Postage.ascending()), pa + postage);
+                assert_eq!(self.field(Register::Certificate.ascending()), ca + fee);
+                self.count("postage");
+            }
+            Err(reader::Error::Card {
+                sw: StatusWord::INSUFFICIENT_FUNDS | StatusWord::LOCKED_BY_DEBITS,
+            }) => {
+                assert_eq!(self.image(), before, "a refused indicium wrote");
+                self.count("postage refused");
+            }
+            Err(e) => panic!("postage: {e}"),
+        }
+    }
+
+    /// Figure 9: a payment from the line (904/908/910), or refused (906,
+    /// or short of the fee) with nothing written; the card's remaining is
+    /// the line less what was authorized, which never exceeds the line.
+    fn pay(&mut self) {
+        let (_, rates) = self.m.rate_table().unwrap();
+        let fee = rates
+            .iter()
+            .find(|(s, _)| *s == Service::Payment)
+            .unwrap()
+            .1;
+        let amount = 1 + u64::from(self.below(4_000));
+        let ca = self.field(Register::Certificate.ascending());
+        self.m.verify_pin(vectors::fixture::OWNER_PIN).unwrap();
+        let before = self.image();
+        match reader::pay::pay(&mut self.m, amount, "SHOP-R") {
+            Ok(_) => {
+                self.authorized += amount;
+                assert!(self.authorized <= self.line, "authorized beyond the line");
+                assert_eq!(self.field(Register::Certificate.ascending()), ca + fee);
+                self.count("pay");
+            }
+            Err(reader::Error::Card {
+                sw:
+                    StatusWord::CREDIT_EXHAUSTED
+                    | StatusWord::INSUFFICIENT_FUNDS
+                    | StatusWord::LOCKED_BY_DEBITS,
+            }) => {
+                assert_eq!(self.image(), before, "a refused payment wrote");
+                self.count("pay refused");
+            }
+            Err(e) => panic!("pay: {e}"),
+        }
+        let line = reader::credit::show(&mut self.m).unwrap().unwrap();
+        assert_eq!(line.remaining, self.line - self.authorized);
     }
 
     fn audit(&mut self) {
@@ -358,10 +450,14 @@ fn over_any_sequence_card_model_and_authority_agree_on_every_register() {
         "abandoned request",
         "torn recharge",
         "receipt lost",
+        "postage",
+        "pay",
+        "pay refused",
     ] {
         assert!(
             totals.get(what).copied().unwrap_or(0) > 0,
             "never: {what} ({totals:?})"
         );
     }
+    eprintln!("paths reached over {SEEDS} seeds x {STEPS} steps: {totals:?}");
 }
