@@ -66,10 +66,7 @@ pub fn channel_static_key(s: &Store) -> Result<p256::SecretKey> {
         .read(s)?
         .try_into()
         .map_err(|_| StatusWord::MEMORY_FAILURE)?;
-    let chip: [u8; 8] = crate::layout::CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip = crate::state::chip_id(s)?;
     let key = apdu::channel::derive_static_key(&meter, &chip);
     zeroize::Zeroize::zeroize(&mut meter);
     key.map_err(|_| StatusWord::MEMORY_FAILURE.into())

@@ -109,6 +109,15 @@ pub fn lifecycle(s: &Store) -> Option<Lifecycle> {
         .and_then(|b| Lifecycle::from_byte(b as u8))
 }
 
+/// The chip identifier, set at manufacture; `6581` if the store cannot
+/// give its 8 bytes.
+pub fn chip_id(s: &Store) -> Result<[u8; 8]> {
+    crate::layout::CHIP_ID
+        .read(s)?
+        .try_into()
+        .map_err(|_| StatusWord::MEMORY_FAILURE.into())
+}
+
 /// The meter serial as stored (Figure 2, 238); empty before personalization.
 pub fn serial(s: &Store) -> Result<&[u8]> {
     let f = SERIAL.read(s)?;

@@ -216,17 +216,7 @@ impl Authority {
         let r = AuditReport::parse(report)
             .map_err(|_| AuthorityError::InvalidRequest("not a well-formed audit report".into()))?;
         let b = r.body;
-        let serial = std::str::from_utf8(b.serial)
-            .map_err(|_| AuthorityError::UnknownMeter(String::from_utf8_lossy(b.serial).into()))?
-            .to_owned();
-        let meter = self.meter_on_chip(&serial, b.chip_id)?;
-        let key = apdu::crypto::public_key(&meter.public_key)
-            .ok_or_else(|| AuthorityError::Database("a stored meter key is invalid".into()))?;
-        if !apdu::crypto::verify_signed(&r.signed, &key) {
-            return Err(AuthorityError::InvalidRequest(
-                "the audit report is not signed by the meter's certified key".into(),
-            ));
-        }
+        let (serial, _) = self.signed_by_meter(&r.signed, b.serial, b.chip_id, "audit report")?;
         let hash: [u8; HASH_LEN] = Sha256::digest(r.signed.signed_bytes).into();
         let now = self.now();
         let s = b.state;

@@ -25,17 +25,8 @@ impl Authority {
             AuthorityError::InvalidRequest("not a well-formed recharge request".into())
         })?;
         let b = r.body;
-        let serial = std::str::from_utf8(b.serial)
-            .map_err(|_| AuthorityError::UnknownMeter(String::from_utf8_lossy(b.serial).into()))?
-            .to_owned();
-        let meter = self.meter_on_chip(&serial, b.chip_id)?;
-        let key = apdu::crypto::public_key(&meter.public_key)
-            .ok_or_else(|| AuthorityError::Database("a stored meter key is invalid".into()))?;
-        if !apdu::crypto::verify_signed(&r.signed, &key) {
-            return Err(AuthorityError::InvalidRequest(
-                "the recharge request is not signed by the meter's certified key".into(),
-            ));
-        }
+        let (serial, _) =
+            self.signed_by_meter(&r.signed, b.serial, b.chip_id, "recharge request")?;
         let now = self.now();
         {
             let tx = db::begin(&mut self.conn)?;

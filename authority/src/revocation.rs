@@ -92,16 +92,9 @@ impl Authority {
         let r = RevocationRequest::parse(request)
             .map_err(|e| invalid(format!("not a revocation request: {e:?}")))?;
         let s = r.subject;
-        let serial =
-            std::str::from_utf8(s.serial).map_err(|_| invalid("meter serial not UTF-8"))?;
-        let meter = self.meter_on_chip(serial, s.chip_id)?;
-        let key = crypto::public_key(&meter.public_key)
-            .ok_or_else(|| AuthorityError::Database("stored meter key invalid".into()))?;
-        if !crypto::verify_signed(&r.signed, &key) {
-            return Err(invalid(
-                "the revocation request is not signed by the meter key",
-            ));
-        }
+        let (serial, meter) =
+            self.signed_by_meter(&r.signed, s.serial, s.chip_id, "revocation request")?;
+        let serial = serial.as_str();
         self.check_revocable(&meter, s.slot, s.certificate_serial)?;
         let now = self.now();
         let message = self.sign_revocation(&s, now, Payment::Payable)?;

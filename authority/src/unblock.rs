@@ -27,6 +27,31 @@ impl Authority {
         Ok(meter)
     }
 
+    /// A card's signed object (`signed`, naming meter `serial` on chip
+    /// `chip_id`): the meter must be on that chip, and the object signed by
+    /// the meter key this authority certified for it; `what` names the
+    /// object in the refusal. Returns the serial and the meter's record.
+    pub(crate) fn signed_by_meter(
+        &self,
+        signed: &apdu::signed::Signed<'_>,
+        serial: &[u8],
+        chip_id: &[u8; 8],
+        what: &str,
+    ) -> Result<(String, crate::MeterRecord), AuthorityError> {
+        let serial = std::str::from_utf8(serial)
+            .map_err(|_| AuthorityError::UnknownMeter(String::from_utf8_lossy(serial).into()))?
+            .to_owned();
+        let meter = self.meter_on_chip(&serial, chip_id)?;
+        let key = apdu::crypto::public_key(&meter.public_key)
+            .ok_or_else(|| AuthorityError::Database("a stored meter key is invalid".into()))?;
+        if !apdu::crypto::verify_signed(signed, &key) {
+            return Err(AuthorityError::InvalidRequest(format!(
+                "the {what} is not signed by the meter's certified key"
+            )));
+        }
+        Ok((serial, meter))
+    }
+
     /// Records that the holder of meter `serial` was checked: the next
     /// [`Authority::unblock`] for it is signed.
     pub fn approve_unblock(&mut self, serial: &str) -> Result<(), AuthorityError> {

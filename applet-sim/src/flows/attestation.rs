@@ -14,7 +14,7 @@ use apdu::tlv::Writer;
 use crate::budget::ATTESTATION_CERTIFICATE_SIZE;
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{ATTESTATION_CERTIFICATE, ATTESTATION_PUBLIC_KEY, CHIP_ID};
+use crate::layout::{ATTESTATION_CERTIFICATE, ATTESTATION_PUBLIC_KEY};
 use crate::platform::Platform;
 use crate::store::Store;
 use crate::{keys, signing, state};
@@ -46,10 +46,7 @@ pub fn store<P: Platform>(ctx: &mut Context<'_, P>, bytes: &[u8]) -> Result<usiz
     if !crypto::verify_certificate(&cert, &root) {
         return Err(StatusWord::SECURITY_STATUS_NOT_SATISFIED.into());
     }
-    let chip: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip = state::chip_id(s)?;
     let ours = cert.holder == chip_holder(&chip)
         && cert.public_key.as_slice() == ATTESTATION_PUBLIC_KEY.read(s)?
         && cert.allows(usage::ATTESTATION);
@@ -98,10 +95,7 @@ pub fn attest<P: Platform>(ctx: &mut Context<'_, P>, nonce: &[u8; NONCE_LEN]) ->
         .map_err(|_| StatusWord::MEMORY_FAILURE)?;
     let key = keys::attestation_key(s)?;
     let cert = certificate(s)?.ok_or(StatusWord::REFERENCED_DATA_NOT_FOUND)?;
-    let chip: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip = state::chip_id(s)?;
     let body = StatementBody {
         chip_id: &chip,
         meter_key,

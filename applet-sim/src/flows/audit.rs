@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{AUDIT_COUNT, AUDIT_HASH, CHIP_ID, VALUE};
+use crate::layout::{AUDIT_COUNT, AUDIT_HASH, VALUE};
 use crate::platform::Platform;
 use crate::{clock, records, state};
 
@@ -30,10 +30,7 @@ pub fn audit<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
         .ram
         .challenge
         .ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    let chip_id: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip_id = state::chip_id(s)?;
     let previous: [u8; HASH_LEN] = AUDIT_HASH
         .read(s)?
         .try_into()

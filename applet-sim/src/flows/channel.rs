@@ -18,18 +18,9 @@ use apdu::tlv::{self, Writer};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::layout::CHIP_ID;
 use crate::platform::Platform;
 use crate::state::ChannelState;
-use crate::store::Store;
 use crate::{keys, signing, state};
-
-fn chip_id(s: &Store) -> Result<[u8; 8]> {
-    CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE.into())
-}
 
 fn channel_error(e: ChannelError) -> Error {
     Error::Status(e.into())
@@ -43,7 +34,7 @@ pub fn key<P: Platform>(ctx: &mut Context<'_, P>, nonce: &[u8; NONCE_LEN]) -> Re
     let public = encode_point(&keys::channel_static_key(s)?.public_key());
     let meter =
         state::meter_signing_key(s, ctx.ram)?.ok_or(StatusWord::CONDITIONS_NOT_SATISFIED)?;
-    let chip = chip_id(s)?;
+    let chip = state::chip_id(s)?;
     let body = RegistrationBody {
         chip_id: &chip,
         channel_key: &public,
@@ -59,7 +50,7 @@ pub fn open<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
     let s = &*ctx.store;
     // The static key must exist before a handshake is worth starting.
     keys::channel_static_key(s)?;
-    let chip = chip_id(s)?;
+    let chip = state::chip_id(s)?;
     let ephemeral = keys::new_secret(ctx.platform)?;
     let mut nonce = [0u8; CARD_NONCE_LEN];
     ctx.platform.fill_random(&mut nonce);

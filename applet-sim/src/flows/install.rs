@@ -19,7 +19,7 @@ use p256::ecdsa::SigningKey;
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::layout::{CHIP_ID, Register};
+use crate::layout::Register;
 use crate::platform::Platform;
 use crate::records::Counters;
 use crate::state::{ChannelState, PendingInstall};
@@ -125,10 +125,7 @@ fn generate<P: Platform>(ctx: &mut Context<'_, P>, sealed: &[u8]) -> Result<usiz
         None => keys::new_key(ctx.platform)?,
     };
     let public = keys::encode_public(key.verifying_key());
-    let chip: [u8; 8] = CHIP_ID
-        .read(ctx.store)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip = state::chip_id(ctx.store)?;
     // 512: the request, signed by the new key, sealed.
     let body = RequestBody {
         chip_id: &chip,

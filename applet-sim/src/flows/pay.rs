@@ -15,7 +15,7 @@ use apdu::tlv::Writer;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::{CHIP_ID, Register};
+use crate::layout::Register;
 use crate::platform::Platform;
 use crate::records::Counters;
 use crate::{certificates, clock, credit, funds, state};
@@ -50,10 +50,7 @@ pub fn pay<P: Platform>(ctx: &mut Context<'_, P>, request: &[u8]) -> Result<usiz
     let fee = funds::fee(s, charge.service)?;
     funds::check(s, now, register, fee)?;
     let digest = credit::digest(s)?;
-    let chip: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip = state::chip_id(s)?;
     let mut counters = Counters::read(s)?;
 
     s.begin()?;

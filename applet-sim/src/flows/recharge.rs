@@ -15,7 +15,6 @@ use apdu::tlv::Writer;
 
 use crate::context::Context;
 use crate::error::Result;
-use crate::layout::CHIP_ID;
 use crate::platform::Platform;
 use crate::{certificates, clock, records, state};
 
@@ -41,10 +40,7 @@ pub fn request<P: Platform>(
         .ram
         .challenge
         .ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    let chip_id: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip_id = state::chip_id(s)?;
     let body = RechargeRequestBody {
         chip_id: &chip_id,
         serial: state::serial(s)?,

@@ -43,10 +43,7 @@ pub fn request<P: Platform>(ctx: &mut Context<'_, P>, slot: u8, reason: u8) -> R
         .ram
         .challenge
         .ok_or(StatusWord::REFERENCE_DATA_NOT_USABLE)?;
-    let chip_id: [u8; 8] = CHIP_ID
-        .read(s)?
-        .try_into()
-        .map_err(|_| StatusWord::MEMORY_FAILURE)?;
+    let chip_id = state::chip_id(s)?;
     let subject = Subject {
         chip_id: &chip_id,
         serial: state::serial(s)?,
