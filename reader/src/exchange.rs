@@ -53,7 +53,8 @@ pub fn exchange(
         return Err(EncodeError::InvalidNe.into());
     }
 
-    let last = if t.supports_extended() {
+    let whole = cmd.to_vec().map_err(Error::from)?.len();
+    let last = if t.supports_extended() && whole <= t.max_command_len() {
         *cmd
     } else {
         let mut pieces: Vec<&[u8]> = cmd.data.chunks(SHORT_MAX_NC).collect();
@@ -109,6 +110,13 @@ pub fn exchange_raw(t: &mut (impl Transport + ?Sized), bytes: &[u8]) -> Result<R
     match Command::parse(bytes) {
         Ok(cmd) => exchange(t, &cmd),
         Err(_) => {
+            if bytes.len() > t.max_command_len() {
+                return Err(Error::Input(format!(
+                    "the APDU is {} bytes, longer than the {} this reader takes: shorten it",
+                    bytes.len(),
+                    t.max_command_len()
+                )));
+            }
             let answer = t.transmit(bytes)?;
             ResponseBuf::parse(&answer)
                 .ok_or_else(|| Error::Malformed("answer shorter than a status word".into()))
@@ -187,6 +195,41 @@ mod tests {
 
     fn get_status() -> Command<'static> {
         Command::new(0x00, 0xCA, 0x00, 0xE0, &[], Some(256))
+    }
+
+    /// A command longer than the transport carries in one APDU (PC/SC
+    /// through vpcd: 65,535 bytes) is chained even when extended APDUs are
+    /// supported, and a raw one that long is refused before it is sent.
+    #[test]
+    fn longer_than_the_transport_takes_is_chained_or_refused() {
+        let data = pattern(300);
+        let cmd = Command::new(0x80, 0x2A, 0x01, 0x00, &data, None);
+        let whole = cmd.to_vec().unwrap();
+        let first = Command::new(0x90, 0x2A, 0x01, 0x00, &data[..255], None)
+            .to_vec()
+            .unwrap();
+        let last = Command::new(0x80, 0x2A, 0x01, 0x00, &data[255..], None)
+            .to_vec()
+            .unwrap();
+        let mut t = ScriptedTransport::new()
+            .with_extended(true)
+            .with_max_command_len(whole.len() - 1)
+            .expect(&first, &[0x90, 0x00])
+            .expect(&last, &[0x90, 0x00]);
+        assert_eq!(exchange(&mut t, &cmd).unwrap().sw, StatusWord::OK);
+        t.assert_done();
+        // Exactly as long as it takes: sent whole.
+        let mut t = ScriptedTransport::new()
+            .with_extended(true)
+            .with_max_command_len(whole.len())
+            .expect(&whole, &[0x90, 0x00]);
+        exchange(&mut t, &cmd).unwrap();
+        t.assert_done();
+        // A raw APDU that is not a command and longer: refused, nothing sent.
+        let mut t = ScriptedTransport::new().with_max_command_len(10);
+        let e = exchange_raw(&mut t, &[0xFF; 11]).unwrap_err();
+        assert!(e.to_string().contains("longer than the 10"), "{e}");
+        assert!(t.sent().is_empty());
     }
 
     #[test]

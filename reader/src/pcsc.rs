@@ -348,6 +348,11 @@ fn wait_for_card(ctx: &Context, reader: &CStr, wait: Duration) -> Result<(), Tra
     }
 }
 
+/// The longest command APDU sent through PC/SC: 65,535 bytes, what
+/// vsmartcard's vpcd frames carry (a longer one makes pcscd drop the card;
+/// docs/apdu.md, Limits). Longer commands are chained by the exchange layer.
+pub const PCSC_MAX_COMMAND_LEN: usize = u16::MAX as usize;
+
 impl Transport for PcscTransport {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.raw(command).map_err(|e| self.recovering(e))
@@ -355,6 +360,10 @@ impl Transport for PcscTransport {
 
     fn supports_extended(&self) -> bool {
         self.extended
+    }
+
+    fn max_command_len(&self) -> usize {
+        PCSC_MAX_COMMAND_LEN
     }
 
     fn atr(&self) -> &[u8] {
@@ -442,6 +451,10 @@ impl Transport for Held<'_> {
 
     fn supports_extended(&self) -> bool {
         self.extended
+    }
+
+    fn max_command_len(&self) -> usize {
+        PCSC_MAX_COMMAND_LEN
     }
 
     fn atr(&self) -> &[u8] {

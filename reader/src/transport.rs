@@ -16,6 +16,13 @@ pub trait Transport {
     /// exchange layer chains).
     fn supports_extended(&self) -> bool;
 
+    /// The longest command APDU this way to the card carries, in bytes; the
+    /// exchange layer chains a longer one, and refuses to send a longer raw
+    /// one. By default the longest ISO 7816-4 APDU.
+    fn max_command_len(&self) -> usize {
+        apdu::command::MAX_COMMAND_LEN
+    }
+
     /// The card's answer-to-reset.
     fn atr(&self) -> &[u8];
 
@@ -52,6 +59,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
         (**self).supports_extended()
     }
 
+    fn max_command_len(&self) -> usize {
+        (**self).max_command_len()
+    }
+
     fn atr(&self) -> &[u8] {
         (**self).atr()
     }
@@ -76,6 +87,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 
     fn supports_extended(&self) -> bool {
         (**self).supports_extended()
+    }
+
+    fn max_command_len(&self) -> usize {
+        (**self).max_command_len()
     }
 
     fn atr(&self) -> &[u8] {
@@ -120,6 +135,7 @@ pub mod mock {
         extended: bool,
         atr: Vec<u8>,
         resets: usize,
+        max_command_len: Option<usize>,
     }
 
     impl ScriptedTransport {
@@ -131,6 +147,12 @@ pub mod mock {
         /// Sets what [`Transport::supports_extended`] answers.
         pub fn with_extended(mut self, extended: bool) -> Self {
             self.extended = extended;
+            self
+        }
+
+        /// Sets what [`Transport::max_command_len`] answers.
+        pub fn with_max_command_len(mut self, n: usize) -> Self {
+            self.max_command_len = Some(n);
             self
         }
 
@@ -204,6 +226,11 @@ pub mod mock {
 
         fn supports_extended(&self) -> bool {
             self.extended
+        }
+
+        fn max_command_len(&self) -> usize {
+            self.max_command_len
+                .unwrap_or(apdu::command::MAX_COMMAND_LEN)
         }
 
         fn atr(&self) -> &[u8] {
