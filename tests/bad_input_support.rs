@@ -207,10 +207,7 @@ impl Transport for Harvest {
         self.inner.reset()
     }
 
-    fn exclusive(
-        &mut self,
-        f: &mut reader::transport::Exclusive<'_>,
-    ) -> Result<(), reader::Error> {
+    fn exclusive(&mut self, f: &mut reader::transport::Exclusive<'_>) -> Result<(), reader::Error> {
         f(self)
     }
 }
@@ -258,12 +255,7 @@ pub fn extra_contexts() -> Vec<Ctx> {
     let h = m.into_transport();
     h.taken
         .into_iter()
-        .filter(|c| {
-            matches!(
-                kind(&c.cmd),
-                "KEY UPDATE" | "VERIFY POSTMARK with list"
-            )
-        })
+        .filter(|c| matches!(kind(&c.cmd), "KEY UPDATE" | "VERIFY POSTMARK with list"))
         .collect()
 }
 
@@ -281,7 +273,12 @@ impl Obj {
         self.tag[0] & 0x20 != 0
     }
     pub fn encode(&self) -> Vec<u8> {
-        [self.tag.clone(), len_minimal(self.value.len()), self.value.clone()].concat()
+        [
+            self.tag.clone(),
+            len_minimal(self.value.len()),
+            self.value.clone(),
+        ]
+        .concat()
     }
     /// With its length in a longer form than needed (`81 xx` for a
     /// short length, `82 00 xx` for `81 xx`).
@@ -337,7 +334,10 @@ pub fn parse(mut b: &[u8]) -> Option<Vec<Obj>> {
         let (len, l) = match *b.get(i)? {
             n @ 0..=0x7F => (usize::from(n), 1),
             0x81 => (usize::from(*b.get(i + 1)?), 2),
-            0x82 => ((usize::from(*b.get(i + 1)?) << 8) | usize::from(*b.get(i + 2)?), 3),
+            0x82 => (
+                (usize::from(*b.get(i + 1)?) << 8) | usize::from(*b.get(i + 2)?),
+                3,
+            ),
             _ => return None,
         };
         let start = i + l;
@@ -379,7 +379,11 @@ pub fn without_each_field(data: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut t = top.clone();
             t[i].value = encode_all(&ch);
             out.push((
-                format!("{}/{}", hex::encode_upper(&o.tag), hex::encode_upper(&c.tag)),
+                format!(
+                    "{}/{}",
+                    hex::encode_upper(&o.tag),
+                    hex::encode_upper(&c.tag)
+                ),
                 encode_all(&t),
             ));
             if c.tag == [0x7F, 0x4E] {
