@@ -402,7 +402,6 @@ fn every_signed_body_presented_as_another_type_is_refused() {
             if let Some(o) = first.filter(|o| o.constructed()) {
                 bodies.entry(o.tag.clone()).or_insert_with(|| o.encode());
             }
-            }
         }
     }
     println!(
