@@ -44,6 +44,9 @@ pub fn issue_certificate<P: Platform>(ctx: &mut Context<'_, P>, request: &[u8]) 
     if !meter.allows(usage::ISSUE_CERTIFICATES) {
         return Err(StatusWord::NOT_AN_AGENT.into());
     }
+    // Figure 6: a revoked meter certificate signs nothing more, agent
+    // certificates included (9409, nothing charged or generated).
+    certificates::check_not_revoked(s, METER_CERTIFICATE_SLOT.into())?;
     if !meter.valid_at(now) {
         return Err(StatusWord::CONDITIONS_NOT_SATISFIED.into());
     }

@@ -37,6 +37,11 @@ pub fn postmark<P: Platform>(ctx: &mut Context<'_, P>) -> Result<usize> {
     let cert_serial = cert.serial;
     let mut counters = Counters::read(s)?;
     let sequence = counters.postmarks + 1;
+    // At its end the postmark count refuses rather than wrap (6A84), before
+    // anything is consumed or written.
+    if sequence > u64::from(u32::MAX) {
+        return Err(StatusWord::NOT_ENOUGH_MEMORY.into());
+    }
     // 308 / 310: funds, before anything is consumed or written.
     let fee = funds::fee(s, charge.service)?;
     funds::check(s, now, register, fee)?;

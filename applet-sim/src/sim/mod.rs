@@ -95,6 +95,7 @@ pub enum SimError {
     },
 }
 
+#[derive(Clone)]
 struct Chain {
     cla: u8,
     ins: u8,
@@ -103,7 +104,11 @@ struct Chain {
     len: usize,
 }
 
-/// A simulated card in memory.
+/// A simulated card in memory. A clone is the same card at the same
+/// instant: persistent memory, RAM (PIN state, challenge, hash, channel),
+/// an open chain, a pending answer and the random generator's position
+/// (tests send one input to many copies of one state).
+#[derive(Clone)]
 pub struct Card {
     applet: Box<Applet>,
     platform: SimPlatform,
