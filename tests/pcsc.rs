@@ -389,6 +389,93 @@ fn a_card_pulled_mid_postmark_is_reported_and_charges_nothing() {
     assert_eq!(after, before);
 }
 
+/// [reliability] point 5: pcscd killed (SIGKILL) in the middle of a
+/// postmark's thousands of HASH APDUs: one clear line, exit 2, nothing
+/// charged and no postmark file; once pcscd is started again the same
+/// postmark completes, charged once.
+#[test]
+fn pcscd_killed_mid_postmark_loses_nothing_and_the_next_run_completes() {
+    let _g = pcsc_env::lock();
+    let (home, state, sim) = personalized_sim_card("KILL-1", "1.00");
+    let before = stable(
+        home.meter(["--card", &sim, "status", "--json"])
+            .expect_code(0)
+            .json(),
+    );
+    let big = home.path().join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(512 << 20)
+        .unwrap();
+    let pcscd = Pcscd::start();
+    let card = VirtualCard::start(&state, &[]);
+    let meter = std::process::Command::new(certmeter_tests::meter_bin())
+        .args([
+            "--card",
+            "pcsc",
+            "--pin",
+            PIN,
+            "postmark",
+            big.to_str().unwrap(),
+        ])
+        .env("METER_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    pcscd.kill();
+    let out = meter.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.lines().filter(|l| l.starts_with("meter:")).count() == 1,
+        "one error line: {stderr}"
+    );
+    assert!(!big.with_extension("postmark").exists());
+    card.stop();
+    let after = stable(
+        home.meter(["--card", &sim, "status", "--json"])
+            .expect_code(0)
+            .json(),
+    );
+    assert_eq!(after, before, "nothing charged");
+
+    // pcscd again: the postmark completes and is charged once.
+    let msg = home.path().join("m.txt");
+    std::fs::write(&msg, "after the restart").unwrap();
+    let pcscd = Pcscd::start();
+    let card = VirtualCard::start(&state, &[]);
+    home.meter([
+        "--card",
+        "pcsc",
+        "--pin",
+        PIN,
+        "postmark",
+        msg.to_str().unwrap(),
+    ])
+    .expect_code(0);
+    card.stop();
+    pcscd.stop();
+    let after = home
+        .meter(["--card", &sim, "status", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        after["postmarks"],
+        before["postmarks"].as_u64().unwrap() + 1
+    );
+    home.meter([
+        "--card",
+        &sim,
+        "verify",
+        msg.to_str().unwrap(),
+        &format!("{}.postmark", msg.display()),
+    ])
+    .expect_code(0);
+}
+
 /// A verified PIN never outlives a spending flow: VERIFY and the spend run
 /// in one PC/SC transaction that ends by resetting the card, so another
 /// program, connected meanwhile and waiting for the card, gets it with no

@@ -131,6 +131,14 @@ impl Pcscd {
         self.halt();
     }
 
+    /// Kills it (SIGKILL: no clean-up of its own) and waits until it no
+    /// longer answers.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        wait_until("pcscd to die", Duration::from_secs(10), || !pcscd_answers());
+    }
+
     fn halt(&mut self) {
         sigterm(&mut self.child);
         wait_until("pcscd to stop", Duration::from_secs(10), || {
