@@ -320,9 +320,11 @@ impl Run {
                     self.seed
                 )
             }
-            // A refusal: the card's or the authority's verdict (funds, no
-            // line, no free slot, a pending load number...).
-            Err(_) => {}
+            // A refusal is the card's verdict on its own state: funds, no
+            // line of credit or none left, no free slot. Anything else
+            // (an authority refusal, another status word) is a failure.
+            Err(Error::Card { sw }) if refusal_expected(op, sw) => {}
+            Err(e) => panic!("TEARING_SEED={}: {at}: {e}", self.seed),
         }
         self.check(&at, pending, load_count);
         let now = self.view();
@@ -334,6 +336,18 @@ impl Run {
             self.installs += 1;
         }
         self.figures.schedules += 1;
+    }
+}
+
+/// The refusals the host's run after the cuts may meet.
+fn refusal_expected(op: Op, sw: apdu::StatusWord) -> bool {
+    use apdu::StatusWord as S;
+    match op {
+        Op::Install => sw == S::NOT_ENOUGH_MEMORY || sw == S::INSUFFICIENT_FUNDS,
+        Op::Pay => {
+            sw == S::NO_CREDIT_LINE || sw == S::CREDIT_EXHAUSTED || sw == S::INSUFFICIENT_FUNDS
+        }
+        _ => sw == S::INSUFFICIENT_FUNDS,
     }
 }
 
@@ -413,4 +427,56 @@ fn random_power_cut_schedules_keep_every_invariant() {
         "{}",
         total.cuts_in_command
     );
+}
+
+/// Finding of the random schedules: a power cut during STORE CREDIT LINE
+/// (or an answer lost between the creditor and the card) left the card
+/// without its line, and the creditor refused every later request for
+/// that line number ("already issued"): the holder could never get a
+/// line again. The creditor now delivers the same 7A again, for the same
+/// card and amount; a different amount under that number is still
+/// refused, and the card stores a 7A once.
+#[test]
+fn a_credit_line_lost_to_a_power_cut_is_delivered_again() {
+    let fixture = vectors::Funded {
+        card: vectors::CardSpec {
+            seed: 999,
+            time: TIME,
+            issuer_root: None,
+            unattested: false,
+        },
+        authority: "CERTMETER-CA",
+        authority_seed: 5,
+        serial: "TEAR-L",
+        funds: FUNDS,
+    };
+    let (mut m, mut a) = fixture.meter().unwrap();
+    // The writes of a whole request, counted on a copy (card and authority).
+    let (mut probe, mut probe_authority) = fixture.meter().unwrap();
+    let w0 = probe.transport().card().store().writes();
+    reader::credit::request(&mut probe, &mut probe_authority, 1_000).unwrap();
+    let writes = probe.transport().card().store().writes() - w0;
+    // The last write is STORE CREDIT LINE's commit: cut there.
+    m.transport().card_mut().tear_at_write(writes);
+    let e = reader::credit::request(&mut m, &mut a, 1_000).unwrap_err();
+    assert!(is_cut(&e), "{e}");
+    m.transport().card_mut().power_on();
+    vectors::fixture::open(&mut m).unwrap();
+    assert_eq!(View::of(m.transport().card().store()).credit_number, 0);
+    // Another amount under the issued number: still refused.
+    let e = reader::credit::request(&mut m, &mut a, 2_000).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Authority(authority::ServiceError::CreditRefused(_))
+        ),
+        "{e}"
+    );
+    // The same request again: the same line, stored now.
+    let line = reader::credit::request(&mut m, &mut a, 1_000).unwrap();
+    assert_eq!((line.number, line.remaining), (1, 1_000));
+    assert_eq!(a.credit_lines().unwrap().len(), 1, "one line issued");
+    // And the next line is a new one.
+    let next = reader::credit::request(&mut m, &mut a, 1_500).unwrap();
+    assert_eq!((next.number, next.remaining), (2, 1_500));
 }
