@@ -384,6 +384,9 @@ fn random_power_cut_schedules_keep_every_invariant() {
     };
     let mut total = Figures::default();
     for &seed in &seeds {
+        // Shown with the failure (test output is captured): any panic, even
+        // one outside the checks, names the run to replay.
+        eprintln!("tearing_random: run TEARING_SEED={seed}");
         let mut run = Run::new(seed);
         let load_count = run.view().load_count;
         run.check("start", None, load_count);
