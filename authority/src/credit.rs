@@ -197,7 +197,8 @@ impl Authority {
             .to_owned();
         let now = self.now();
         // 804: the credit check.
-        let decision = self.credit_check(&holder, meter.serial, req.number, req.amount);
+        let decision =
+            self.credit_check(&holder, meter.serial, req.number, req.amount, req.chip_id);
         if let Err(AuthorityError::CreditRefused(reason)) = &decision {
             self.conn.execute(
                 "INSERT INTO credit_refusals (holder, amount, reason, refused_at)
@@ -210,9 +211,13 @@ impl Authority {
                 ],
             )?;
         }
-        decision?;
-        // 808: the line-of-credit certificate.
+        // 808: the line-of-credit certificate, or the one already issued
+        // under this number that the card never stored.
+        let again = decision?;
         let creditor_cert = self.creditor_certificate()?;
+        if let Some(line) = again {
+            return Ok([creditor_cert, line].concat());
+        }
         let key = self.creditor_key()?.clone();
         let tx = db::begin(&mut self.conn)?;
         let serial = match db::setting::<i64>(&tx, NEXT_LINE_SERIAL)? {
@@ -265,13 +270,19 @@ impl Authority {
     }
 
     /// 804: the creditor's decision. `Ok` approves; a refusal says why.
+    /// `Ok(Some(7A))`: the line this holder's card asks for was issued
+    /// already, for the same chip and amount, and the card never stored it
+    /// (its count is still one below: a power cut or a lost answer during
+    /// STORE CREDIT LINE); the same 7A is delivered again, as a value load
+    /// is. A 7A is stored once by the card, so this gives nothing twice.
     fn credit_check(
         &self,
         holder: &str,
         meter_certificate: u64,
         number: u32,
         amount: u64,
-    ) -> Result<(), AuthorityError> {
+        chip_id: &[u8],
+    ) -> Result<Option<Vec<u8>>, AuthorityError> {
         let max = self.max_line()?;
         if amount == 0 {
             return Err(refuse("a line of credit of 0 is not a line"));
@@ -320,11 +331,28 @@ impl Authority {
         if let Some(last) = last
             && i64::from(number) <= last
         {
+            if i64::from(number) == last {
+                let issued: Option<(Vec<u8>, i64, Vec<u8>)> = self
+                    .conn
+                    .query_row(
+                        "SELECT chip_id, amount, certificate FROM credit_lines
+                         WHERE holder = ?1 AND number = ?2",
+                        params![holder, i64::from(number)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((chip, issued_amount, line)) = issued
+                    && chip == chip_id
+                    && issued_amount == db::to_int(amount, "amount")?
+                {
+                    return Ok(Some(line));
+                }
+            }
             return Err(refuse(format!(
                 "line {number} of meter {holder} was already issued (the last is {last}): a replayed request"
             )));
         }
-        Ok(())
+        Ok(None)
     }
 
     /// The lines issued, newest first.
