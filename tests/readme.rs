@@ -81,6 +81,9 @@ fn the_readme_usage_block_runs_as_written() {
     }
     assert!(ran >= 10, "only {ran} README commands ran");
     assert!(home.path().join("letter.pdf.postmark").exists());
+    for written in ["stamp", "stamp.png", "stamp.svg", "letter.pdf.sig"] {
+        assert!(home.path().join(written).exists(), "{written} not written");
+    }
     // What the flow left: the installed certificate in slot 1, revoked.
     let list = home.meter(["--json", "cert", "list"]).expect_code(0).json();
     let slot1 = list
