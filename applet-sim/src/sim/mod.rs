@@ -95,6 +95,7 @@ pub enum SimError {
     },
 }
 
+#[derive(Clone)]
 struct Chain {
     cla: u8,
     ins: u8,
@@ -103,7 +104,9 @@ struct Chain {
     len: usize,
 }
 
-/// A simulated card in memory.
+/// A simulated card in memory. A clone is the same card, RAM and random
+/// generator included (the fuzz targets restart from a cloned card).
+#[derive(Clone)]
 pub struct Card {
     applet: Box<Applet>,
     platform: SimPlatform,

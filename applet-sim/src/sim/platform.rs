@@ -40,6 +40,7 @@ impl SimConfig {
 }
 
 /// The simulated hardware.
+#[derive(Clone)]
 pub struct SimPlatform {
     rng: ChaCha20Rng,
     fixed_time: Option<u64>,
