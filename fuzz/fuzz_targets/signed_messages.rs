@@ -46,10 +46,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(s) = apdu::signed::Signed::parse(data, 0x7F71) {
         let _ = recharge::MeterState::read(&s);
     }
-    if let Ok((outer, _)) = apdu::tlv::read(data) {
-        if let Ok(s) = apdu::signed::Signed::parse(data, outer.tag) {
-            let _ = recharge::MeterState::read(&s);
-        }
+    if let Ok((outer, _)) = apdu::tlv::read(data)
+        && let Ok(s) = apdu::signed::Signed::parse(data, outer.tag)
+    {
+        let _ = recharge::MeterState::read(&s);
     }
     let _ = recharge::RechargeRequest::parse(data);
     let _ = audit::AuditReport::parse(data);

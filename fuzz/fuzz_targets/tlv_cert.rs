@@ -29,12 +29,12 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = Certificate::parse(data);
     // Every kind of signed object, from the outer tag of the input.
-    if let Ok((outer, _)) = tlv::read(data) {
-        if let Ok(s) = Signed::parse(data, outer.tag) {
-            assert_eq!(s.raw, data);
-            let _ = s.get(0x80);
-            let _ = s.uint::<8>(0x93);
-            let _ = s.nested(0x7F49, 0x86);
-        }
+    if let Ok((outer, _)) = tlv::read(data)
+        && let Ok(s) = Signed::parse(data, outer.tag)
+    {
+        assert_eq!(s.raw, data);
+        let _ = s.get(0x80);
+        let _ = s.uint::<8>(0x93);
+        let _ = s.nested(0x7F49, 0x86);
     }
 });

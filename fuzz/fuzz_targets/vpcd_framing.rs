@@ -34,7 +34,7 @@ impl Read for Peer<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.reads += 1;
         let failed = std::mem::take(&mut self.failed);
-        if !failed && self.block_every > 1 && self.reads % self.block_every == 0 {
+        if !failed && self.block_every > 1 && self.reads.is_multiple_of(self.block_every) {
             self.failed = true;
             return Err(io::ErrorKind::WouldBlock.into());
         }

@@ -217,16 +217,17 @@ pub fn run(data: &[u8]) {
                 None
             }
         };
-        if let Some((c, data)) = whole {
-            if ok && c.cla == apdu::meter::CLA_PROPRIETARY && c.ins == load_value::INS {
-                if let Ok(m) = ValueLoad::parse(&data) {
-                    let i = match m.register {
-                        RegisterId::Postage => 0,
-                        RegisterId::Certificate => 1,
-                    };
-                    loaded[i] += u128::from(m.amount);
-                }
-            }
+        if let Some((c, data)) = whole
+            && ok
+            && c.cla == apdu::meter::CLA_PROPRIETARY
+            && c.ins == load_value::INS
+            && let Ok(m) = ValueLoad::parse(&data)
+        {
+            let i = match m.register {
+                RegisterId::Postage => 0,
+                RegisterId::Certificate => 1,
+            };
+            loaded[i] += u128::from(m.amount);
         }
         check_after(&card, &counters, &loaded, &hex(apdu));
     }
