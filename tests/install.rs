@@ -422,6 +422,71 @@ fn each_certificate_is_used_only_for_its_uses() {
     meter.sign(sign_only, &digest).unwrap();
 }
 
+/// Slots 1-3 full: a fourth install is refused (6A84) with nothing
+/// charged; once the certificate in slot 2 is revoked, the next install
+/// takes that slot (the revoked key is overwritten), charged exactly the
+/// fee, and the new certificate is not revoked.
+#[test]
+fn a_revoked_certificate_s_slot_takes_the_next_install() {
+    let (mut meter, mut authority) = ready(5_000);
+    fn install(
+        m: &mut Meter<MemoryTransport>,
+        authority: &mut Authority,
+        name: &str,
+    ) -> Result<u8, Error> {
+        let code = authority.enroll(name, 86_400).unwrap();
+        reader::install::install(m, authority, name, &code, 30)
+    }
+    for (name, slot) in [("ann", 1), ("ben", 2), ("cat", 3)] {
+        assert_eq!(install(&mut meter, &mut authority, name).unwrap(), slot);
+    }
+    let before = meter.status().unwrap();
+    let full = install(&mut meter, &mut authority, "dan");
+    assert!(
+        card_refused(&full, StatusWord::NOT_ENOUGH_MEMORY),
+        "{full:?}"
+    );
+    let after = meter.status().unwrap();
+    nothing_changed(&before, &after);
+    let revoked = reader::revoke::revoke(&mut meter, &mut authority, 2, 4).unwrap();
+    assert_eq!(meter.status().unwrap().revoked, [None, None, Some(4), None]);
+    let before = meter.status().unwrap();
+    let secret_before = applet_sim::certificates::key(meter.transport().card().store(), 2)
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    assert_eq!(install(&mut meter, &mut authority, "dan").unwrap(), 2);
+    let after = meter.status().unwrap();
+    assert_eq!(
+        after.registers.certificate.descending,
+        before.registers.certificate.descending - FEE
+    );
+    let slots: Vec<_> = after
+        .certificates
+        .iter()
+        .map(|c| (c.slot, c.holder.as_str(), c.revoked))
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            (0, "INST-1", None),
+            (1, "ann", None),
+            (2, "dan", None),
+            (3, "cat", None)
+        ]
+    );
+    assert!(after.revoked.is_empty(), "no certificate is revoked now");
+    let secret_after = applet_sim::certificates::key(meter.transport().card().store(), 2)
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    assert_ne!(secret_after, secret_before, "the revoked key is gone");
+    // The revoked certificate stays on the authority's list.
+    let list = authority.crl().unwrap();
+    let list = apdu::cmd::revoke::Crl::parse(&list).unwrap();
+    assert!(list.find(revoked.certificate_serial).is_some());
+}
+
 #[test]
 fn import_marks_the_certificate_and_keeps_the_key_off_the_wire() {
     use p256::ecdsa::signature::hazmat::PrehashVerifier;

@@ -77,9 +77,15 @@ pub fn key(s: &Store, i: usize) -> Result<Option<&[u8]>> {
     })
 }
 
-/// The first empty slot after the meter certificate's, if any.
+/// The slot a new holder certificate goes to: the first empty one after
+/// the meter certificate's, else the first whose certificate is revoked
+/// (it signs nothing more, and writing the new certificate and key there
+/// destroys the revoked key); `None` when every slot holds a live
+/// certificate.
 pub fn free(s: &Store) -> Option<usize> {
-    (1..CERTIFICATE_SLOTS).find(|&i| read(s, i).is_err())
+    (1..CERTIFICATE_SLOTS)
+        .find(|&i| read(s, i).is_err())
+        .or_else(|| (1..CERTIFICATE_SLOTS).find(|&i| revoked(s, i).unwrap_or(false)))
 }
 
 /// Number of slots in use.
