@@ -1008,73 +1008,11 @@ fn parsed_instructions() -> BTreeSet<(u8, u8)> {
     out
 }
 
-/// One request of every variant (both forms of GENERATE KEY, HASH init and
-/// update), to name an instruction and find its section (`section_name`,
-/// which matches every variant without a wildcard).
+/// One request of every variant ([`apdu::cmd::EXAMPLES`]), to name an
+/// instruction and find its section (`section_name`, which matches every
+/// variant without a wildcard).
 fn one_of_each() -> Vec<Request<'static>> {
-    vec![
-        Request::Select { aid: AID },
-        Request::Verify { pin: None },
-        Request::ChangePin {
-            old_then_new: &[0xFF; apdu::meter::CHANGE_PIN_MIN_LEN],
-        },
-        Request::GetData(DataObject::Status),
-        Request::GetChallenge,
-        Request::GenerateKey { generate: true },
-        Request::GenerateKey { generate: false },
-        Request::Personalize { message: b"m" },
-        Request::LoadValue { message: b"m" },
-        Request::HashInit,
-        Request::HashUpdate { data: b"d" },
-        Request::Postmark,
-        Request::Postage { request: b"r" },
-        Request::VerifyPostmark {
-            file: b"f",
-            with_crl: false,
-        },
-        Request::VerifyPostmark {
-            file: b"f",
-            with_crl: true,
-        },
-        Request::ReadCertificate { slot: 0 },
-        Request::StoreAttestation { certificate: b"c" },
-        Request::ReadAttestation,
-        Request::Attest {
-            nonce: &[0; apdu::cmd::attestation::NONCE_LEN],
-        },
-        Request::Sync { message: b"m" },
-        Request::RevokeRequest { slot: 0, reason: 0 },
-        Request::Revoke { message: b"m" },
-        Request::KeyUpdate { message: b"m" },
-        Request::Unblock {
-            message_then_pin: b"m",
-        },
-        Request::IssueCertificate { request: b"r" },
-        Request::ChannelKey { nonce: &[0; 16] },
-        Request::OpenChannel,
-        Request::ChannelHello { hello: b"h" },
-        Request::ChannelMessage { sealed: b"s" },
-        Request::InstallKey { sealed: b"s" },
-        Request::InstallCertificate { sealed: b"s" },
-        Request::Sign {
-            slot: 1,
-            digest: &[0; 32],
-            authenticate: false,
-        },
-        Request::Sign {
-            slot: 1,
-            digest: &[0; 32],
-            authenticate: true,
-        },
-        Request::StoreCreditLine { file: b"f" },
-        Request::Pay { request: b"r" },
-        Request::RechargeRequest {
-            register: RegisterId::Postage,
-            amount: &[0; 8],
-        },
-        Request::RateUpdate { message: b"m" },
-        Request::Audit,
-    ]
+    apdu::cmd::EXAMPLES.to_vec()
 }
 
 /// The (CLA, INS) pairs a heading form names: its first two tokens.

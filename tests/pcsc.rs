@@ -340,6 +340,26 @@ fn a_flow_holds_the_card_exclusively() {
     pcscd.stop();
 }
 
+/// `meter --card pcsc postmark` of a large (sparse, 512 MiB) message,
+/// started and left running: thousands of HASH APDUs through pcscd, so a
+/// fault can be put in the middle. Returns the process and the message.
+fn postmark_a_large_file(home: &Home) -> (std::process::Child, std::path::PathBuf) {
+    let big = home.path().join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(512 << 20)
+        .unwrap();
+    let meter = Command::new(certmeter_tests::meter_bin())
+        .args(["--card", "pcsc", "--pin", PIN, "postmark"])
+        .arg(&big)
+        .env("METER_HOME", home.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (meter, big)
+}
+
 #[test]
 fn a_card_pulled_mid_postmark_is_reported_and_charges_nothing() {
     let _g = pcsc_env::lock();
@@ -349,29 +369,9 @@ fn a_card_pulled_mid_postmark_is_reported_and_charges_nothing() {
             .expect_code(0)
             .json(),
     );
-    // A large (sparse) message: thousands of HASH APDUs.
-    let big = home.path().join("big");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(512 << 20)
-        .unwrap();
-
     let pcscd = Pcscd::start();
     let card = VirtualCard::start(&state, &[]);
-    let meter = std::process::Command::new(certmeter_tests::meter_bin())
-        .args([
-            "--card",
-            "pcsc",
-            "--pin",
-            PIN,
-            "postmark",
-            big.to_str().unwrap(),
-        ])
-        .env("METER_HOME", home.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (meter, big) = postmark_a_large_file(&home);
     std::thread::sleep(Duration::from_millis(400));
     card.pull();
     let out = meter.wait_with_output().unwrap();
@@ -402,27 +402,9 @@ fn pcscd_killed_mid_postmark_loses_nothing_and_the_next_run_completes() {
             .expect_code(0)
             .json(),
     );
-    let big = home.path().join("big");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len(512 << 20)
-        .unwrap();
     let pcscd = Pcscd::start();
     let card = VirtualCard::start(&state, &[]);
-    let meter = std::process::Command::new(certmeter_tests::meter_bin())
-        .args([
-            "--card",
-            "pcsc",
-            "--pin",
-            PIN,
-            "postmark",
-            big.to_str().unwrap(),
-        ])
-        .env("METER_HOME", home.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (meter, big) = postmark_a_large_file(&home);
     std::thread::sleep(Duration::from_millis(400));
     pcscd.kill();
     let out = meter.wait_with_output().unwrap();

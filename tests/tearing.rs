@@ -50,7 +50,8 @@ fn send(card: &mut Card, r: Request<'_>) -> Result<Vec<u8>, applet_sim::sim::Sim
 }
 
 /// Selects, verifies the PIN and hashes a message: RAM only, no writes.
-fn prepare(card: &mut Card) {
+/// SELECT and VERIFY (the owner PIN) on a raw card.
+fn open_raw(card: &mut Card) {
     for r in [
         Request::Select {
             aid: apdu::meter::AID,
@@ -58,9 +59,16 @@ fn prepare(card: &mut Card) {
         Request::Verify {
             pin: Some(vectors::fixture::OWNER_PIN),
         },
-        Request::HashInit,
-        Request::HashUpdate { data: b"a letter" },
     ] {
+        let out = send(card, r).unwrap();
+        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
+    }
+}
+
+/// [`open_raw`], then a hash in progress (for POSTMARK, VERIFY POSTMARK).
+fn prepare(card: &mut Card) {
+    open_raw(card);
+    for r in [Request::HashInit, Request::HashUpdate { data: b"a letter" }] {
         let out = send(card, r).unwrap();
         assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
     }
@@ -649,21 +657,8 @@ fn issue_certificate_torn_at_every_write() {
     .unwrap();
     let data = w.written().to_vec();
     let issue = Request::IssueCertificate { request: &data };
-    let unlock = |card: &mut Card| {
-        for r in [
-            Request::Select {
-                aid: apdu::meter::AID,
-            },
-            Request::Verify {
-                pin: Some(vectors::fixture::OWNER_PIN),
-            },
-        ] {
-            let out = send(card, r).unwrap();
-            assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
-        }
-    };
     let mut probe = copy(&base);
-    unlock(&mut probe);
+    open_raw(&mut probe);
     let w0 = probe.store().writes();
     let answer = send(&mut probe, issue).unwrap();
     // The answer is longer than 256 bytes: 61xx, then GET RESPONSE.
@@ -673,7 +668,7 @@ fn issue_certificate_torn_at_every_write() {
     assert!(writes >= 9, "a multi-write transaction: {writes}");
     for n in 1..=writes {
         let mut card = copy(&base);
-        unlock(&mut card);
+        open_raw(&mut card);
         card.tear_at_write(n);
         assert!(
             send(&mut card, issue).is_err(),
@@ -696,7 +691,7 @@ fn issue_certificate_torn_at_every_write() {
             ),
             "cut at write {n}: charged without a certificate"
         );
-        unlock(&mut card);
+        open_raw(&mut card);
         let again = send(&mut card, issue).unwrap();
         assert_eq!(again[again.len() - 2], 0x61, "cut at write {n}: retry");
         let (after, _) = status(card);
@@ -1031,21 +1026,8 @@ fn postage_torn_at_every_write() {
     .request()
     .unwrap();
     let postage = Request::Postage { request: &request };
-    let ready = |card: &mut Card| {
-        for r in [
-            Request::Select {
-                aid: apdu::meter::AID,
-            },
-            Request::Verify {
-                pin: Some(vectors::fixture::OWNER_PIN),
-            },
-        ] {
-            let out = send(card, r).unwrap();
-            assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
-        }
-    };
     let mut probe = copy(&base);
-    ready(&mut probe);
+    open_raw(&mut probe);
     let w0 = probe.store().writes();
     let indicium = send(&mut probe, postage).unwrap();
     assert_eq!(indicium[indicium.len() - 2..], [0x90, 0x00]);
@@ -1056,7 +1038,7 @@ fn postage_torn_at_every_write() {
     let mut committed = 0;
     for n in 1..=writes {
         let mut card = copy(&base);
-        ready(&mut card);
+        open_raw(&mut card);
         card.tear_at_write(n);
         assert!(
             send(&mut card, postage).is_err(),
@@ -1109,20 +1091,6 @@ fn card_with_issued_line(line: u64) -> (Card, Authority, Vec<u8>) {
     file.extend(pm);
     let line_file = authority.credit_line(&file).unwrap();
     (m.into_transport().into_card(), authority, line_file)
-}
-
-fn open_raw(card: &mut Card) {
-    for r in [
-        Request::Select {
-            aid: apdu::meter::AID,
-        },
-        Request::Verify {
-            pin: Some(vectors::fixture::OWNER_PIN),
-        },
-    ] {
-        let out = send(card, r).unwrap();
-        assert_eq!(out[out.len() - 2..], [0x90, 0x00], "{r:?}");
-    }
 }
 
 /// Figure 8, 810/812: STORE CREDIT LINE cut at every write leaves either

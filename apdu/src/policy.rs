@@ -421,69 +421,11 @@ pub const fn policy(req: &Request<'_>) -> Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::meter::{AID, DataObject};
     use Lifecycle::{Blank, Personalized, Terminated};
 
-    /// Every request variant (both forms of GENERATE KEY).
-    fn every_request() -> [Request<'static>; 38] {
-        [
-            Request::Select { aid: AID },
-            Request::Verify { pin: None },
-            Request::ChangePin {
-                old_then_new: b"123456\xFF\xFF4321",
-            },
-            Request::GetData(DataObject::Status),
-            Request::GetChallenge,
-            Request::GenerateKey { generate: true },
-            Request::GenerateKey { generate: false },
-            Request::Personalize { message: b"m" },
-            Request::LoadValue { message: b"m" },
-            Request::HashInit,
-            Request::HashUpdate { data: b"d" },
-            Request::Postmark,
-            Request::Postage { request: b"r" },
-            Request::VerifyPostmark {
-                file: b"f",
-                with_crl: false,
-            },
-            Request::ReadCertificate { slot: 0 },
-            Request::StoreAttestation { certificate: b"c" },
-            Request::ReadAttestation,
-            Request::Attest { nonce: &[0; 16] },
-            Request::Unblock {
-                message_then_pin: b"m",
-            },
-            Request::Sync { message: b"m" },
-            Request::IssueCertificate { request: b"r" },
-            Request::RevokeRequest { slot: 0, reason: 1 },
-            Request::Revoke { message: b"m" },
-            Request::KeyUpdate { message: b"m" },
-            Request::ChannelKey { nonce: &[0; 16] },
-            Request::OpenChannel,
-            Request::ChannelHello { hello: b"h" },
-            Request::ChannelMessage { sealed: b"s" },
-            Request::InstallKey { sealed: b"s" },
-            Request::InstallCertificate { sealed: b"s" },
-            Request::Sign {
-                slot: 1,
-                digest: &[0; 32],
-                authenticate: false,
-            },
-            Request::Sign {
-                slot: 1,
-                digest: &[0; 32],
-                authenticate: true,
-            },
-            Request::StoreCreditLine { file: b"f" },
-            Request::ReadCreditLine,
-            Request::Pay { request: b"r" },
-            Request::RechargeRequest {
-                register: RegisterId::Postage,
-                amount: &[0; 8],
-            },
-            Request::RateUpdate { message: b"m" },
-            Request::Audit,
-        ]
+    /// Every request variant ([`crate::cmd::EXAMPLES`]).
+    fn every_request() -> &'static [Request<'static>] {
+        crate::cmd::EXAMPLES
     }
 
     /// The policy the docs give for each command (docs/apdu.md, "Life cycle
@@ -572,7 +514,7 @@ mod tests {
 
     #[test]
     fn every_request_has_its_documented_policy() {
-        for r in every_request() {
+        for &r in every_request() {
             let p = r.policy();
             assert_eq!(p, policy(&r));
             let (lifecycles, pin, challenge, charge) = documented(&r);

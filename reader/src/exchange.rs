@@ -53,8 +53,7 @@ pub fn exchange(
         return Err(EncodeError::InvalidNe.into());
     }
 
-    let whole = cmd.to_vec().map_err(Error::from)?.len();
-    let last = if t.supports_extended() && whole <= t.max_command_len() {
+    let last = if t.supports_extended() && cmd.encoded_len() <= t.max_command_len() {
         *cmd
     } else {
         let mut pieces: Vec<&[u8]> = cmd.data.chunks(SHORT_MAX_NC).collect();

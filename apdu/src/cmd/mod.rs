@@ -274,6 +274,78 @@ pub enum Request<'a> {
     },
 }
 
+/// One request of every variant (both forms where P1 or a flag makes two:
+/// GENERATE KEY, HASH, GET DATA's objects, VERIFY POSTMARK with and without
+/// a list, SIGN and AUTHENTICATE), with placeholder data that is not a
+/// valid message: for tests that must cover every command (the access
+/// policy's documented table, the docs' sections).
+pub const EXAMPLES: &[Request<'static>] = &[
+    Request::Select {
+        aid: crate::meter::AID,
+    },
+    Request::Verify { pin: None },
+    Request::ChangePin {
+        old_then_new: &[0xFF; crate::meter::CHANGE_PIN_MIN_LEN],
+    },
+    Request::GetData(DataObject::Status),
+    Request::GetChallenge,
+    Request::GenerateKey { generate: true },
+    Request::GenerateKey { generate: false },
+    Request::Personalize { message: b"m" },
+    Request::LoadValue { message: b"m" },
+    Request::HashInit,
+    Request::HashUpdate { data: b"d" },
+    Request::Postmark,
+    Request::Postage { request: b"r" },
+    Request::VerifyPostmark {
+        file: b"f",
+        with_crl: false,
+    },
+    Request::VerifyPostmark {
+        file: b"f",
+        with_crl: true,
+    },
+    Request::ReadCertificate { slot: 0 },
+    Request::StoreAttestation { certificate: b"c" },
+    Request::ReadAttestation,
+    Request::Attest {
+        nonce: &[0; attestation::NONCE_LEN],
+    },
+    Request::Sync { message: b"m" },
+    Request::RevokeRequest { slot: 0, reason: 0 },
+    Request::Revoke { message: b"m" },
+    Request::KeyUpdate { message: b"m" },
+    Request::Unblock {
+        message_then_pin: b"m",
+    },
+    Request::IssueCertificate { request: b"r" },
+    Request::ChannelKey { nonce: &[0; 16] },
+    Request::OpenChannel,
+    Request::ChannelHello { hello: b"h" },
+    Request::ChannelMessage { sealed: b"s" },
+    Request::InstallKey { sealed: b"s" },
+    Request::InstallCertificate { sealed: b"s" },
+    Request::Sign {
+        slot: 1,
+        digest: &[0; 32],
+        authenticate: false,
+    },
+    Request::Sign {
+        slot: 1,
+        digest: &[0; 32],
+        authenticate: true,
+    },
+    Request::StoreCreditLine { file: b"f" },
+    Request::Pay { request: b"r" },
+    Request::RechargeRequest {
+        register: load_value::RegisterId::Postage,
+        amount: &[0; 8],
+    },
+    Request::RateUpdate { message: b"m" },
+    Request::Audit,
+    Request::ReadCreditLine,
+];
+
 impl<'a> Request<'a> {
     /// Parses and fully validates a command for the meter application.
     /// Unknown classes answer 6E00, unknown instructions 6D00, bad P1/P2
@@ -529,7 +601,9 @@ mod tests {
         let pin = b"123456";
         let both = b"123456\xFF\xFF87654321";
         for r in [
-            Request::Select { aid: AID },
+            Request::Select {
+                aid: crate::meter::AID,
+            },
             Request::Verify { pin: None },
             Request::Verify { pin: Some(pin) },
             Request::ChangePin { old_then_new: both },

@@ -185,33 +185,19 @@ fn verify(
         Ok(i) => i,
         Err(e) => return invalid(g.json, &e.to_string()),
     };
-    let keys = match authority_key {
-        Some(k) => vec![super::verify::key_from_arg(k)?],
-        None => Authority::read_public_keys(&g.authority_dir()?)?
-            .iter()
-            .map(|k| k.to_vec())
-            .collect(),
-    };
+    let keys = super::verify::authority_keys(g, authority_key)?;
     let certificate = match cert {
         Some(p) => read_limited(p, 4096, "a certificate")?,
         None => Authority::read_certificate(&g.authority_dir()?, info.certificate_serial)?,
     };
     // The key that signed the meter certificate: the current one, or the
     // one the last rollover replaced.
-    let signer = apdu::cert::Certificate::parse(&certificate)
-        .ok()
-        .and_then(|c| {
-            keys.iter().find(|k| {
-                apdu::crypto::public_key(k)
-                    .is_some_and(|k| apdu::crypto::verify_certificate(&c, &k))
-            })
-        });
-    let key: [u8; 65] = signer
-        .or(keys.first())
-        .cloned()
-        .unwrap_or_default()
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("the authority key is not an uncompressed P-256 point"))?;
+    let key: [u8; 65] = super::verify::signer(&keys, |k| {
+        apdu::cert::Certificate::parse(&certificate)
+            .is_ok_and(|c| apdu::crypto::verify_certificate(&c, k))
+    })
+    .try_into()
+    .map_err(|_| anyhow::anyhow!("the authority key is not an uncompressed P-256 point"))?;
     match postage::verify(&bytes, &certificate, &key) {
         Ok(info) => {
             if g.json {

@@ -61,6 +61,33 @@ pub(crate) fn key_from_arg(arg: &str) -> Result<Vec<u8>> {
     hex::decode(arg.trim()).context("--authority-key is not hex, nor a PEM file")
 }
 
+/// The authority keys a verifier tries: the one given (`--authority-key`),
+/// else the local authority's current key and, after a rollover, the one
+/// it replaced (its certificates verify until they expire). Reads the
+/// database only.
+pub(crate) fn authority_keys(g: &Global, given: Option<&str>) -> Result<Vec<Vec<u8>>> {
+    Ok(match given {
+        Some(k) => vec![key_from_arg(k)?],
+        None => Authority::read_public_keys(&g.authority_dir()?)?
+            .iter()
+            .map(|k| k.to_vec())
+            .collect(),
+    })
+}
+
+/// The first of `keys` that `signed` accepts (it signed the object in
+/// hand), else the first: the one whose failure to report.
+pub(crate) fn signer(
+    keys: &[Vec<u8>],
+    signed: impl Fn(&p256::ecdsa::VerifyingKey) -> bool,
+) -> Vec<u8> {
+    keys.iter()
+        .find(|k| apdu::crypto::public_key(k).is_some_and(|k| signed(&k)))
+        .or(keys.first())
+        .cloned()
+        .unwrap_or_default()
+}
+
 pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
     let Args {
         file,
@@ -76,44 +103,14 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         .transpose()?;
     let json = g.json;
     let pm = read_limited(pm_path, postmark::MAX_POSTMARK_FILE, "a postmark file")?;
-    // The keys: the one given, or the authority's current and previous
-    // (after a rollover); the first that signed the postmark's certificate
-    // is used, else the first.
-    let authority_keys = || -> Result<Vec<Vec<u8>>> {
-        Ok(match authority_key {
-            Some(k) => vec![key_from_arg(k)?],
-            None => Authority::read_public_keys(&g.authority_dir()?)?
-                .iter()
-                .map(|k| k.to_vec())
-                .collect(),
-        })
-    };
-    let authority_public = || -> Result<Vec<u8>> {
-        let keys = authority_keys()?;
-        let signer = apdu::postmark::PostmarkFile::parse(&pm).ok().and_then(|f| {
-            keys.iter().find(|k| {
-                apdu::crypto::public_key(k)
-                    .is_some_and(|k| apdu::crypto::verify_certificate(&f.certificate, &k))
-            })
-        });
-        Ok(signer.or(keys.first()).cloned().unwrap_or_default())
-    };
-    // The key that signed the revocation list, among the same keys.
-    let crl_key = |list: &[u8]| -> Result<Vec<u8>> {
-        let keys = authority_keys()?;
-        let signer = apdu::cmd::revoke::Crl::parse(list).ok().and_then(|l| {
-            keys.iter().find(|k| {
-                apdu::crypto::public_key(k)
-                    .is_some_and(|k| apdu::crypto::verify_signed(&l.signed, &k))
-            })
-        });
-        Ok(signer.or(keys.first()).cloned().unwrap_or_default())
-    };
     let mut message = open_file(file)?;
-    if let Err(e) = apdu::postmark::PostmarkFile::parse(&pm) {
-        malformed(json, &e.to_string())?;
-        return Ok(ExitCode::from(1));
-    }
+    let parsed = match apdu::postmark::PostmarkFile::parse(&pm) {
+        Ok(f) => f,
+        Err(e) => {
+            malformed(json, &e.to_string())?;
+            return Ok(ExitCode::from(1));
+        }
+    };
     let result = if *on_card {
         let mut meter = g.open_meter()?;
         let (verdict, info) = g.with_pin(&mut meter, |m| {
@@ -146,15 +143,25 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
             }
         }
     } else {
-        // Only the public key: the database is read, never written.
-        let key = authority_public()?;
+        // Only the public keys: the database is read, never written. The
+        // key that signed the postmark's certificate, and the list's.
+        let keys = authority_keys(g, authority_key.as_deref())?;
+        let key = signer(&keys, |k| {
+            apdu::crypto::verify_certificate(&parsed.certificate, k)
+        });
+        let crl_key = |list: &[u8]| {
+            signer(&keys, |k| {
+                apdu::cmd::revoke::Crl::parse(list)
+                    .is_ok_and(|l| apdu::crypto::verify_signed(&l.signed, k))
+            })
+        };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         match postmark::verify_offline(&mut message, &pm, &key, now, *max_skew) {
             Ok(info) => match &crl {
-                Some(list) if !revoked(json, list, &crl_key(list)?, &info)? => false,
+                Some(list) if !revoked(json, list, &crl_key(list), &info)? => false,
                 _ => {
                     valid(json, &info)?;
                     true

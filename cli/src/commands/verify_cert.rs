@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use authority::Authority;
 use serde_json::json;
 
 use crate::global::Global;
@@ -35,29 +34,16 @@ pub fn run(g: &Global, args: &Args) -> Result<ExitCode> {
         reader::agent::MAX_AGENT_FILE,
         "an agent certificate file",
     )?;
-    // The key given, or the authority's current and previous (after a
-    // rollover): valid under either.
-    let keys = match &args.authority_key {
-        Some(k) => vec![super::verify::key_from_arg(k)?],
-        None => Authority::read_public_keys(&g.authority_dir()?)?
-            .iter()
-            .map(|k| k.to_vec())
-            .collect(),
-    };
-    let mut result = None;
-    for key in &keys {
-        let key = apdu::crypto::public_key(key)
-            .ok_or_else(|| anyhow::anyhow!("the authority key is not a P-256 public key"))?;
-        let r = reader::agent::verify(&file, &key);
-        let ok = r.is_ok();
-        if result.is_none() || ok {
-            result = Some(r);
-        }
-        if ok {
-            break;
-        }
-    }
-    let result = result.ok_or_else(|| anyhow::anyhow!("no authority key"))?;
+    // The key that signed the meter certificate in the file: the one given,
+    // or the authority's current or previous (after a rollover).
+    let keys = super::verify::authority_keys(g, args.authority_key.as_deref())?;
+    let key = super::verify::signer(&keys, |k| {
+        apdu::cmd::issue_certificate::AgentFile::parse(&file)
+            .is_ok_and(|f| apdu::crypto::verify_certificate(&f.meter, k))
+    });
+    let key = apdu::crypto::public_key(&key)
+        .ok_or_else(|| anyhow::anyhow!("the authority key is not a P-256 public key"))?;
+    let result = reader::agent::verify(&file, &key);
     let crl = args
         .crl
         .as_ref()
@@ -104,14 +90,10 @@ fn not_revoked(
 ) -> Result<bool> {
     use reader::revoke::{AgentCrlStatus, agent_crl_status};
     let Some(list) = crl else { return Ok(true) };
-    let mut checked = None;
-    for key in keys {
-        checked = Some(agent_crl_status(list, key, info));
-        if checked.as_ref().is_some_and(|c| c.is_ok()) {
-            break;
-        }
-    }
-    let (number, status) = checked.ok_or_else(|| anyhow::anyhow!("no authority key"))??;
+    let key = super::verify::signer(keys, |k| {
+        apdu::cmd::revoke::Crl::parse(list).is_ok_and(|l| apdu::crypto::verify_signed(&l.signed, k))
+    });
+    let (number, status) = agent_crl_status(list, &key, info)?;
     let (what, revoked_at, reason) = match status {
         AgentCrlStatus::Good => return Ok(true),
         AgentCrlStatus::Revoked { revoked_at, reason } => (
